@@ -1,0 +1,205 @@
+/**
+ * Error classes thrown by this library. Each subclasses the built-in error that fits, so
+ * `catch (e) { if (e instanceof SyntaxError) … }` keeps working, and each carries the
+ * structured facts of the failure (file path, byte offset, descr, shapes) beside a message
+ * of the form `Cannot <action>: <state>`.
+ *
+ * @module
+ */
+
+/** Options shared by the error constructors: the usual `cause` plus the file involved. */
+export interface NpyErrorOptions extends ErrorOptions {
+  /** The file the error is about, when there is one. */
+  path?: string;
+}
+
+/**
+ * A `.npy` file or header is malformed: bad magic, unknown version, a header that is not the
+ * Python literal NumPy writes, a length past the end of the bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyFormatError, parseHeader } from "@npy/append-array";
+ *
+ * assert.throws(() => parseHeader(new Uint8Array(16)), (e) => {
+ *   assert.ok(e instanceof SyntaxError && e instanceof NpyFormatError);
+ *   assert.equal(e.offset, 0);
+ *   return true;
+ * });
+ * ```
+ */
+export class NpyFormatError extends SyntaxError {
+  /** The file the malformed bytes came from, when known. */
+  readonly path: string | undefined;
+  /** Byte offset into the file (or the bytes given) where the problem was found. */
+  readonly offset: number | undefined;
+
+  /**
+   * @param message What could not be done and why.
+   * @param options `path`, `offset` and `cause`.
+   */
+  constructor(message: string, options: NpyErrorOptions & { offset?: number } = {}) {
+    super(message, options);
+    this.name = "NpyFormatError";
+    this.path = options.path;
+    this.offset = options.offset;
+  }
+}
+
+/**
+ * A dtype cannot be used: an unknown or unsupported descr (such as the object dtype `'O'`),
+ * or values that cannot be cast to the file's dtype.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { itemsizeOf, NpyDtypeError } from "@npy/append-array";
+ *
+ * assert.throws(() => itemsizeOf("|O"), (e) => {
+ *   assert.ok(e instanceof TypeError && e instanceof NpyDtypeError);
+ *   assert.equal(e.descr, "|O");
+ *   return true;
+ * });
+ * ```
+ */
+export class NpyDtypeError extends TypeError {
+  /** The file involved, when known. */
+  readonly path: string | undefined;
+  /** The descr text or value that could not be used. */
+  readonly descr: unknown;
+
+  /**
+   * @param message What could not be done and why.
+   * @param options `descr`, `path` and `cause`.
+   */
+  constructor(message: string, options: NpyErrorOptions & { descr?: unknown } = {}) {
+    super(message, options);
+    this.name = "NpyDtypeError";
+    this.path = options.path;
+    this.descr = options.descr;
+  }
+}
+
+/**
+ * A shape is invalid or does not match: a row of the wrong trailing shape, a ragged nested
+ * array, a shape whose byte size does not fit in 2^53.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyShapeError } from "@npy/append-array";
+ *
+ * const e = new NpyShapeError("Cannot append: row shape (3,) does not match (4,)", {
+ *   expected: [4],
+ *   actual: [3],
+ * });
+ * assert.ok(e instanceof RangeError);
+ * assert.deepEqual(e.expected, [4]);
+ * ```
+ */
+export class NpyShapeError extends RangeError {
+  /** The file involved, when known. */
+  readonly path: string | undefined;
+  /** The shape that was expected, when there is one. */
+  readonly expected: readonly number[] | undefined;
+  /** The shape that was given. */
+  readonly actual: readonly number[] | undefined;
+
+  /**
+   * @param message What could not be done and why.
+   * @param options `expected`, `actual`, `path` and `cause`.
+   */
+  constructor(
+    message: string,
+    options: NpyErrorOptions & { expected?: readonly number[]; actual?: readonly number[] } = {},
+  ) {
+    super(message, options);
+    this.name = "NpyShapeError";
+    this.path = options.path;
+    this.expected = options.expected;
+    this.actual = options.actual;
+  }
+}
+
+/**
+ * A header cannot be rewritten in place because the new header does not fit in the bytes the
+ * old one occupies (the file was written without growth room). `ensureAppendable` rewrites
+ * such a file with room to grow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, NpyHeaderSpaceError } from "@npy/append-array";
+ *
+ * assert.throws(
+ *   () => encodeHeader({ descr: "<f4", fortranOrder: false, shape: [10] }, { totalLength: 32 }),
+ *   NpyHeaderSpaceError,
+ * );
+ * ```
+ */
+export class NpyHeaderSpaceError extends RangeError {
+  /** The file involved, when known. */
+  readonly path: string | undefined;
+  /** Bytes the new header needs. */
+  readonly needed: number;
+  /** Bytes available for it. */
+  readonly available: number;
+
+  /**
+   * @param message What could not be done and why.
+   * @param options `needed`, `available`, `path` and `cause`.
+   */
+  constructor(
+    message: string,
+    options: NpyErrorOptions & { needed: number; available: number },
+  ) {
+    super(message, options);
+    this.name = "NpyHeaderSpaceError";
+    this.path = options.path;
+    this.needed = options.needed;
+    this.available = options.available;
+  }
+}
+
+/**
+ * A file's data does not match its header (a crash or a cut download left it shorter or
+ * longer than the header claims); `recover` makes it loadable again.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyRecoveryError } from "@npy/append-array";
+ *
+ * const e = new NpyRecoveryError("Cannot read \"a.npy\": data is 3 bytes short", {
+ *   path: "a.npy",
+ *   expectedBytes: 40,
+ *   actualBytes: 37,
+ * });
+ * assert.equal(e.path, "a.npy");
+ * assert.equal(e.expectedBytes - e.actualBytes, 3);
+ * ```
+ */
+export class NpyRecoveryError extends Error {
+  /** The file that needs recovery. */
+  readonly path: string | undefined;
+  /** Data bytes the header claims. */
+  readonly expectedBytes: number;
+  /** Data bytes the file holds. */
+  readonly actualBytes: number;
+
+  /**
+   * @param message What could not be done and why.
+   * @param options `expectedBytes`, `actualBytes`, `path` and `cause`.
+   */
+  constructor(
+    message: string,
+    options: NpyErrorOptions & { expectedBytes: number; actualBytes: number },
+  ) {
+    super(message, options);
+    this.name = "NpyRecoveryError";
+    this.path = options.path;
+    this.expectedBytes = options.expectedBytes;
+    this.actualBytes = options.actualBytes;
+  }
+}

@@ -1,0 +1,466 @@
+/**
+ * The `.npy` header: magic, version 1.0/2.0/3.0, header length and the Python dict that
+ * describes the array. Parsing accepts what `numpy.load` accepts in practice; encoding writes
+ * the bytes `np.save` writes (NumPy ≥ 1.24: growth room, 64-byte alignment), and can pad a new
+ * header to an old one's exact length for a rewrite in place. Pure: bytes only, no I/O.
+ *
+ * @module
+ */
+
+import { type Descr, descrFromPy, formatDescr, itemsizeOf } from "./descr.ts";
+import { NpyDtypeError, NpyFormatError, NpyHeaderSpaceError, NpyShapeError } from "./errors.ts";
+import { parsePyLiteral, PyLiteralError, pyReprIntTuple, PyTuple } from "./_pyliteral.ts";
+
+/** The six bytes every `.npy` file starts with: `\x93NUMPY`. */
+export const MAGIC: Uint8Array = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59);
+/** NumPy aligns the start of the data to this many bytes. */
+export const ARRAY_ALIGN = 64;
+/** Spaces of growth room NumPy leaves, less the digits of the growth dimension. */
+export const GROWTH_AXIS_MAX_DIGITS = 21;
+/** NumPy's default limit on the header text, in characters (padding included). */
+export const MAX_HEADER_SIZE = 10_000;
+
+/** The format's major version; the minor version is always 0. */
+export type NpyVersion = 1 | 2 | 3;
+
+/** What a header says about the array. */
+export interface HeaderFields {
+  /** The dtype, as NumPy writes it. */
+  readonly descr: Descr;
+  /** `true`: the data is column-major and grows along the last axis. */
+  readonly fortranOrder: boolean;
+  /** The array's shape; `[]` for a 0-d array. */
+  readonly shape: readonly number[];
+}
+
+/** A parsed header: its fields, the format version and where the data starts. */
+export interface NpyHeader extends HeaderFields {
+  /** Major version of the format: 1 (u16 length), 2 (u32 length), 3 (u32, utf-8). */
+  readonly version: NpyVersion;
+  /** Bytes from the start of the file to the data: the whole preamble. */
+  readonly headerLength: number;
+}
+
+/** Options of {@link parseHeader} and {@link peekHeaderLength}. */
+export interface ParseHeaderOptions {
+  /** The file the bytes come from, named in error messages. */
+  path?: string;
+  /**
+   * Refuse header texts longer than this many characters, as `numpy.load` does.
+   * @default {10_000}
+   */
+  maxHeaderSize?: number;
+}
+
+/** Options of {@link encodeHeader}. */
+export interface EncodeHeaderOptions {
+  /**
+   * Format version to write. By default the oldest that can hold the header, as NumPy
+   * chooses: 1 unless the header needs over 65 535 bytes (2) or non-latin1 names (3).
+   */
+  version?: NpyVersion;
+  /**
+   * Pad the header to exactly this many bytes (for a rewrite in place); throws
+   * {@link NpyHeaderSpaceError} when it cannot fit. By default pad to a multiple of 64.
+   */
+  totalLength?: number;
+  /**
+   * Leave growth room of `21 − digits(growth dimension)` spaces, as NumPy ≥ 1.24 does.
+   * `false` writes the minimal header of older NumPy versions (not appendable in place).
+   * @default {true}
+   */
+  growthRoom?: boolean;
+  /** The file the header is for, named in error messages. */
+  path?: string;
+}
+
+const KEYS = ["descr", "fortran_order", "shape"] as const;
+
+function where(path: string | undefined): string {
+  return path === undefined ? "the .npy header" : `the header of ${JSON.stringify(path)}`;
+}
+
+function preambleSize(version: NpyVersion): number {
+  return version === 1 ? 10 : 12;
+}
+
+/**
+ * Reads the fixed start of a `.npy` file (magic, version, header length) and returns the
+ * total header length, that is the offset of the data. Needs the first 12 bytes (10 for
+ * version 1), so a reader can learn how much more to read before calling
+ * {@link parseHeader}.
+ *
+ * @param prefix At least the first 10–12 bytes of the file.
+ * @param options `path` for error messages.
+ * @returns Bytes before the data.
+ * @throws {NpyFormatError} On a wrong magic, an unknown version or too few bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, peekHeaderLength } from "@npy/append-array";
+ *
+ * const header = encodeHeader({ descr: "<f8", fortranOrder: false, shape: [3] });
+ * assert.equal(peekHeaderLength(header.subarray(0, 12)), 128);
+ * ```
+ */
+export function peekHeaderLength(prefix: Uint8Array, options: ParseHeaderOptions = {}): number {
+  return readPreamble(prefix, options).headerLength;
+}
+
+function readPreamble(
+  bytes: Uint8Array,
+  { path }: ParseHeaderOptions,
+): { version: NpyVersion; textLength: number; headerLength: number } {
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i]) {
+      throw new NpyFormatError(
+        `Cannot parse ${where(path)}: ${
+          i < bytes.length ? "not a .npy file" : `only ${bytes.length} bytes`
+        }: expected the magic string \\x93NUMPY at offset 0`,
+        { path, offset: i },
+      );
+    }
+  }
+  if (bytes.length < 8) {
+    throw new NpyFormatError(
+      `Cannot parse ${where(path)}: only ${bytes.length} bytes: expected the version at offset 6`,
+      { path, offset: bytes.length },
+    );
+  }
+  const major = bytes[6], minor = bytes[7];
+  if ((major !== 1 && major !== 2 && major !== 3) || minor !== 0) {
+    throw new NpyFormatError(
+      `Cannot parse ${where(path)}: unknown format version ${major}.${minor} at offset 6 ` +
+        `(expected 1.0, 2.0 or 3.0)`,
+      { path, offset: 6 },
+    );
+  }
+  const version = major as NpyVersion;
+  const fixed = preambleSize(version);
+  if (bytes.length < fixed) {
+    throw new NpyFormatError(
+      `Cannot parse ${where(path)}: only ${bytes.length} bytes: expected the header length ` +
+        `at offset 8`,
+      { path, offset: bytes.length },
+    );
+  }
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const textLength = version === 1 ? view.getUint16(8, true) : view.getUint32(8, true);
+  return { version, textLength, headerLength: fixed + textLength };
+}
+
+/**
+ * Parses a `.npy` header from the bytes at the start of a file (the data may follow).
+ * Accepts what `numpy.load` accepts in practice — either quote, any whitespace, trailing
+ * commas, Python 2 `L` suffixes, headers without growth room or alignment — and nothing else.
+ * Never evaluates code; nesting and length are bounded.
+ *
+ * @param bytes The file's first bytes, at least up to the end of the header.
+ * @param options `path` for messages, `maxHeaderSize` (default 10 000 characters).
+ * @returns Version, descr, fortran order, shape and the header length (the data offset).
+ * @throws {NpyFormatError} On a wrong magic or version, a length past the end of `bytes`,
+ *   text that is not the expected dict, missing or extra keys, a bad shape, a header longer
+ *   than `maxHeaderSize`, invalid utf-8 in a version 3 header, or a data size beyond 2^53.
+ * @throws {NpyDtypeError} When the descr is not a NumPy dtype, or is the object dtype.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, parseHeader } from "@npy/append-array";
+ *
+ * const bytes = encodeHeader({ descr: "<f4", fortranOrder: false, shape: [3, 4] });
+ * assert.deepEqual(parseHeader(bytes), {
+ *   version: 1,
+ *   descr: "<f4",
+ *   fortranOrder: false,
+ *   shape: [3, 4],
+ *   headerLength: 128,
+ * });
+ * ```
+ */
+export function parseHeader(bytes: Uint8Array, options: ParseHeaderOptions = {}): NpyHeader {
+  const { path, maxHeaderSize = MAX_HEADER_SIZE } = options;
+  const { version, textLength, headerLength } = readPreamble(bytes, options);
+  const start = preambleSize(version);
+  if (headerLength > bytes.length) {
+    throw new NpyFormatError(
+      `Cannot parse ${where(path)}: the header length ${textLength} at offset 8 runs past ` +
+        `the end of the ${bytes.length} bytes given`,
+      { path, offset: 8 },
+    );
+  }
+  // A utf-8 character takes at most 4 bytes: longer byte runs cannot be within the limit.
+  if (textLength > maxHeaderSize * (version === 3 ? 4 : 1)) {
+    throw tooLong(textLength);
+  }
+  const raw = bytes.subarray(start, headerLength);
+  let text: string;
+  if (version === 3) {
+    try {
+      text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(raw);
+    } catch (cause) {
+      throw new NpyFormatError(
+        `Cannot parse ${where(path)}: a version 3.0 header must be valid utf-8`,
+        { path, offset: start, cause },
+      );
+    }
+    let chars = 0;
+    for (const _ of text) chars++;
+    if (chars > maxHeaderSize) throw tooLong(chars);
+  } else {
+    text = decodeLatin1(raw);
+  }
+
+  function tooLong(length: number): NpyFormatError {
+    return new NpyFormatError(
+      `Cannot parse ${where(path)}: the header text is ${length} characters, more than ` +
+        `maxHeaderSize ${maxHeaderSize} (NumPy's limit too; raise it only for trusted files)`,
+      { path, offset: 8 },
+    );
+  }
+  function offsetOf(index: number): number {
+    return start +
+      (version === 3 ? new TextEncoder().encode(text.slice(0, index)).length : index);
+  }
+  function bad(message: string, index = 0): NpyFormatError {
+    return new NpyFormatError(`Cannot parse ${where(path)}: ${message}`, {
+      path,
+      offset: offsetOf(index),
+    });
+  }
+
+  let dict;
+  try {
+    dict = parsePyLiteral(text);
+  } catch (e) {
+    if (!(e instanceof PyLiteralError)) throw e;
+    throw bad(`${e.message} at offset ${offsetOf(e.index)}`, e.index);
+  }
+  if (!(dict instanceof Map)) throw bad("expected a dict {'descr': …, 'fortran_order': …}");
+  const keys = [...dict.keys()].sort();
+  if (keys.length !== 3 || KEYS.some((k, i) => keys[i] !== k)) {
+    throw bad(
+      `expected exactly the keys 'descr', 'fortran_order', 'shape', found ${
+        keys.map((k) => `'${k}'`).join(", ") || "none"
+      }`,
+    );
+  }
+  const fortranOrder = dict.get("fortran_order");
+  if (typeof fortranOrder !== "boolean") {
+    throw bad("'fortran_order' must be True or False");
+  }
+  const rawShape = dict.get("shape");
+  if (
+    !(rawShape instanceof PyTuple) ||
+    !rawShape.items.every((d) => typeof d === "number" && d >= 0)
+  ) {
+    throw bad("'shape' must be a tuple of non-negative integers such as (3, 4) or (5,)");
+  }
+  const shape = rawShape.items as number[];
+  let descr: Descr;
+  try {
+    descr = descrFromPy(dict.get("descr")!);
+  } catch (e) {
+    if (e instanceof NpyDtypeError) {
+      throw new NpyDtypeError(`Cannot parse ${where(path)}: ${e.message}`, {
+        path,
+        descr: e.descr,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+  try {
+    dataByteLength({ descr, shape, fortranOrder });
+  } catch (e) {
+    if (e instanceof NpyDtypeError) {
+      throw new NpyDtypeError(`Cannot parse ${where(path)}: ${e.message}`, {
+        path,
+        descr: e.descr,
+        cause: e,
+      });
+    }
+    if (e instanceof NpyShapeError) throw bad(e.message);
+    throw e;
+  }
+  return { version, descr, fortranOrder, shape, headerLength };
+}
+
+function decodeLatin1(bytes: Uint8Array): string {
+  // TextDecoder's "latin1" is windows-1252, which differs in 0x80–0x9f: decode by hand.
+  let text = "";
+  for (let i = 0; i < bytes.length; i += 8192) {
+    text += String.fromCharCode(...bytes.subarray(i, i + 8192));
+  }
+  return text;
+}
+
+/**
+ * The number of bytes the array's data takes: the product of the shape times the itemsize.
+ *
+ * @param fields The header's descr and shape.
+ * @returns Data bytes (0 for an empty array; the itemsize for a 0-d one).
+ * @throws {NpyShapeError} When a dimension is not a non-negative integer or the size
+ *   exceeds 2^53 − 1 bytes.
+ * @throws {NpyDtypeError} When the descr is not usable.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dataByteLength } from "@npy/append-array";
+ *
+ * assert.equal(dataByteLength({ descr: "<f4", fortranOrder: false, shape: [3, 4] }), 48);
+ * assert.equal(dataByteLength({ descr: "<f4", fortranOrder: false, shape: [] }), 4);
+ * ```
+ */
+export function dataByteLength(fields: HeaderFields): number {
+  const itemsize = itemsizeOf(fields.descr);
+  checkShape(fields.shape);
+  if (fields.shape.includes(0)) return 0;
+  let bytes = itemsize;
+  for (const d of fields.shape) {
+    bytes *= d;
+    if (bytes > Number.MAX_SAFE_INTEGER) {
+      throw new NpyShapeError(
+        `the shape ${pyReprIntTuple(fields.shape)} of itemsize ${itemsize} takes more than ` +
+          `2^53 - 1 bytes`,
+        { actual: fields.shape },
+      );
+    }
+  }
+  return bytes;
+}
+
+function checkShape(shape: readonly number[]): void {
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+    throw new NpyShapeError(
+      `the shape ${JSON.stringify(shape)} must be a list of non-negative integers`,
+      { actual: Array.isArray(shape) ? shape : undefined },
+    );
+  }
+}
+
+/**
+ * The index of the axis a file grows along: 0 in C order, the last in Fortran order.
+ *
+ * @param fields The header's shape and order.
+ * @returns The axis index; -1 for a 0-d array, which cannot grow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { growthAxis } from "@npy/append-array";
+ *
+ * assert.equal(growthAxis({ descr: "<f4", fortranOrder: true, shape: [3, 4, 5] }), 2);
+ * ```
+ */
+export function growthAxis(fields: HeaderFields): number {
+  if (fields.shape.length === 0) return -1;
+  return fields.fortranOrder ? fields.shape.length - 1 : 0;
+}
+
+/**
+ * The header dict's text, without padding: `{'descr': '<f4', 'fortran_order': False,
+ * 'shape': (3, 4), }`, keys sorted and spaced as Python's `repr` writes them.
+ */
+function headerDictText(fields: HeaderFields): string {
+  return `{'descr': ${formatDescr(fields.descr)}, 'fortran_order': ${
+    fields.fortranOrder ? "True" : "False"
+  }, 'shape': ${pyReprIntTuple(fields.shape)}, }`;
+}
+
+function isLatin1(text: string): boolean {
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) > 0xff) return false;
+  return true;
+}
+
+/**
+ * Encodes a header exactly as `np.save` writes it (NumPy ≥ 1.24): the dict with sorted keys
+ * and Python spacing, growth room of `21 − digits` spaces after it, then spaces and a newline
+ * up to a multiple of 64 bytes. With `totalLength` it pads to that exact length instead, for
+ * rewriting a header in place.
+ *
+ * @param fields The descr, fortran order and shape.
+ * @param options `version`, `totalLength`, `growthRoom`, `path`.
+ * @returns The header bytes: magic through the final newline.
+ * @throws {NpyHeaderSpaceError} When the header does not fit in `totalLength` bytes.
+ * @throws {NpyFormatError} When the forced `version` cannot hold the header.
+ * @throws {NpyDtypeError} When the descr is not usable.
+ * @throws {NpyShapeError} When the shape is not valid.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader } from "@npy/append-array";
+ *
+ * const bytes = encodeHeader({ descr: "<f4", fortranOrder: false, shape: [3, 4] });
+ * const text = new TextDecoder().decode(bytes.subarray(10));
+ * assert.equal(bytes.length, 128);
+ * assert.ok(text.startsWith("{'descr': '<f4', 'fortran_order': False, 'shape': (3, 4), }"));
+ * assert.ok(text.endsWith(" \n"));
+ * ```
+ */
+export function encodeHeader(fields: HeaderFields, options: EncodeHeaderOptions = {}): Uint8Array {
+  const { path, growthRoom = true, totalLength } = options;
+  dataByteLength(fields);
+  let text = headerDictText(fields);
+  const latin1 = isLatin1(text);
+  if (options.version !== undefined && options.version !== 3 && !latin1) {
+    throw new NpyFormatError(
+      `Cannot encode ${where(path)}: version ${options.version}.0 holds latin1 text only; ` +
+        `non-latin1 field names need version 3.0`,
+      { path },
+    );
+  }
+  const axis = growthAxis(fields);
+  if (totalLength === undefined && growthRoom && axis >= 0) {
+    text += " ".repeat(Math.max(0, GROWTH_AXIS_MAX_DIGITS - String(fields.shape[axis]).length));
+  }
+  const body = latin1 ? latin1Bytes(text) : new TextEncoder().encode(text);
+  let version: NpyVersion = options.version ?? (latin1 ? 1 : 3);
+  let length = totalLength ?? alignedLength(version, body.length);
+  if (options.version === undefined && version === 1 && length - 10 > 0xffff) {
+    version = 2;
+    length = totalLength ?? alignedLength(version, body.length);
+  }
+  const fixed = preambleSize(version);
+  const needed = fixed + body.length + 1;
+  if (length < needed) {
+    throw new NpyHeaderSpaceError(
+      `Cannot write ${where(path)} in place: the new header needs ${needed} bytes but only ` +
+        `${length} are there (use ensureAppendable to give the file room to grow)`,
+      { path, needed, available: length },
+    );
+  }
+  if (length - fixed > (version === 1 ? 0xffff : 0xffffffff)) {
+    throw new NpyFormatError(
+      `Cannot encode ${where(path)}: ${length - fixed} header bytes do not fit version ` +
+        `${version}.0's length field`,
+      { path },
+    );
+  }
+  const out = new Uint8Array(length);
+  out.set(MAGIC);
+  out[6] = version;
+  out[7] = 0;
+  const view = new DataView(out.buffer);
+  if (version === 1) view.setUint16(8, length - fixed, true);
+  else view.setUint32(8, length - fixed, true);
+  out.set(body, fixed);
+  out.fill(0x20, fixed + body.length, length - 1);
+  out[length - 1] = 0x0a;
+  return out;
+}
+
+function alignedLength(version: NpyVersion, bodyLength: number): number {
+  // NumPy: padlen = 64 - ((magic + len field + text + newline) % 64), never 0.
+  const unpadded = preambleSize(version) + bodyLength + 1;
+  return unpadded + ARRAY_ALIGN - (unpadded % ARRAY_ALIGN);
+}
+
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}

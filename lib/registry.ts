@@ -1,0 +1,180 @@
+/**
+ * The dtype registry: an ordered list of plugins, each of which may claim a descr and return
+ * the {@link Dtype} codec for it. Readers and writers resolve the file's descr through the
+ * registry they are given, so users can add dtypes of their own. Pure: no I/O.
+ *
+ * @module
+ */
+
+import { type Descr, formatDescr } from "./descr.ts";
+import { NpyDtypeError } from "./errors.ts";
+
+/**
+ * NumPy's casting rules for strong (typed) inputs, from strictest to loosest:
+ * `"no"` same type and byte order, `"equiv"` byte order may differ, `"safe"` only casts that
+ * keep every value, `"same_kind"` safe casts or within a kind (float64 → float32), `"unsafe"`
+ * any cast.
+ */
+export type Casting = "no" | "equiv" | "safe" | "same_kind" | "unsafe";
+
+/** Options for {@link Dtype.encodeInto} and {@link Dtype.view}. */
+export interface EncodeOptions {
+  /**
+   * How strictly typed inputs (TypedArrays) must match the dtype. Plain JS numbers and
+   * bigints are weak, as in NumPy's NEP 50: accepted when the value fits.
+   * @default {"same_kind"}
+   */
+  casting?: Casting;
+}
+
+/** Options for {@link Dtype.decode}. */
+export interface DecodeOptions {
+  /**
+   * For records: `"objects"` (an array of plain objects) or `"columns"` (an object of
+   * per-field arrays). Ignored by other dtypes.
+   * @default {"objects"}
+   */
+  layout?: "objects" | "columns";
+}
+
+/**
+ * The codec for one descr: knows its canonical descr and itemsize, encodes JS values into
+ * the bytes NumPy stores and decodes them back. Implementations come from plugins.
+ *
+ * @typeParam T What `decode` returns and `encodeInto` takes.
+ */
+export interface Dtype<T = unknown> {
+  /** The canonical descr, as NumPy writes it (e.g. `"<f4"`, `"|b1"`). */
+  readonly descr: Descr;
+  /** Bytes per element. */
+  readonly itemsize: number;
+  /**
+   * The number of elements `values` holds, checking it is something this dtype encodes.
+   * @throws {NpyDtypeError} When the values cannot be encoded as this dtype.
+   */
+  count(values: unknown, options?: EncodeOptions): number;
+  /**
+   * Whether one JS value is a single element of this dtype (a `[re, im]` pair for complex, a
+   * plain object for a record, a `Uint8Array` for void). Lets a writer flatten nested JS
+   * arrays without splitting elements apart. Absent: only scalars are elements.
+   */
+  isElement?(value: unknown): boolean;
+  /**
+   * Encodes `values` into `target`, which has room for `count(values) * itemsize` bytes.
+   * @returns Bytes written.
+   * @throws {NpyDtypeError} When a value cannot be cast under the casting rule.
+   */
+  encodeInto(values: T, target: Uint8Array, options?: EncodeOptions): number;
+  /**
+   * The bytes `values` would be encoded to, as a view of its own memory with no copy, when
+   * it is already laid out as this dtype (a native TypedArray of the same type and byte
+   * order); `undefined` otherwise.
+   */
+  view?(values: unknown, options?: EncodeOptions): Uint8Array | undefined;
+  /** Decodes whole elements; `bytes.length` is a multiple of `itemsize`. */
+  decode(bytes: Uint8Array, options?: DecodeOptions): T;
+}
+
+/**
+ * A dtype module: claims the descrs it handles. Plugins are plain objects and register
+ * nothing on import; a registry tries them in order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DtypeRegistry, type DtypePlugin } from "@npy/append-array";
+ *
+ * const u1: DtypePlugin = {
+ *   name: "bytes-as-is",
+ *   resolve(descr) {
+ *     if (descr !== "|u1") return undefined;
+ *     return {
+ *       descr: "|u1",
+ *       itemsize: 1,
+ *       count: (values) => (values as Uint8Array).length,
+ *       encodeInto(values: Uint8Array, target) {
+ *         target.set(values);
+ *         return values.length;
+ *       },
+ *       decode: (bytes) => bytes.slice(),
+ *     };
+ *   },
+ * };
+ * assert.equal(new DtypeRegistry([u1]).resolve("|u1").itemsize, 1);
+ * ```
+ */
+export interface DtypePlugin {
+  /** A name for messages and listings, e.g. `"numeric"`. */
+  readonly name: string;
+  /**
+   * The codec for `descr`, or `undefined` when this plugin does not handle it. Plugins for
+   * compound dtypes (records) resolve their parts through `registry`.
+   */
+  resolve(descr: Descr, registry: DtypeRegistry): Dtype | undefined;
+}
+
+/**
+ * An ordered list of dtype plugins. `resolve` asks each in turn and returns the first codec
+ * offered; plugins added with `register` are asked before those given to the constructor, so
+ * a user plugin can take over a descr from a built-in.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DtypeRegistry, NpyDtypeError } from "@npy/append-array";
+ *
+ * const empty = new DtypeRegistry([]);
+ * assert.throws(() => empty.resolve("<f4"), NpyDtypeError);
+ * ```
+ */
+export class DtypeRegistry {
+  #plugins: DtypePlugin[];
+
+  /** @param plugins The plugins to try, in order. */
+  constructor(plugins: Iterable<DtypePlugin> = []) {
+    this.#plugins = [...plugins];
+  }
+
+  /** The plugins, in the order `resolve` tries them. */
+  get plugins(): readonly DtypePlugin[] {
+    return [...this.#plugins];
+  }
+
+  /**
+   * Adds a plugin, tried before every plugin already here (so it wins for the descrs it
+   * claims).
+   *
+   * @param plugin The plugin to add.
+   * @returns This registry, for chaining.
+   */
+  register(plugin: DtypePlugin): this {
+    this.#plugins.unshift(plugin);
+    return this;
+  }
+
+  /**
+   * The codec for `descr` from the first plugin that claims it.
+   *
+   * @param descr A descr value, e.g. `"<f4"` or `[["x", "<f4"]]`.
+   * @returns The codec.
+   * @throws {NpyDtypeError} When no plugin handles `descr`.
+   */
+  resolve(descr: Descr): Dtype {
+    for (const plugin of this.#plugins) {
+      const dtype = plugin.resolve(descr, this);
+      if (dtype !== undefined) return dtype;
+    }
+    let text: string;
+    try {
+      text = formatDescr(descr);
+    } catch {
+      text = JSON.stringify(descr);
+    }
+    throw new NpyDtypeError(
+      `Cannot resolve descr ${text}: no registered dtype plugin handles it (plugins: ${
+        this.#plugins.map((p) => p.name).join(", ") || "none"
+      })`,
+      { descr },
+    );
+  }
+}

@@ -1,0 +1,64 @@
+/**
+ * Append rows to NumPy `.npy` files that are larger than memory, from Deno, Bun and Node,
+ * so that `numpy.load(path, mmap_mode="r")` opens them unchanged at any moment.
+ *
+ * The header core parses and writes `.npy` headers exactly as NumPy does:
+ *
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, parseHeader } from "@npy/append-array";
+ *
+ * const header = encodeHeader({ descr: "<f4", fortranOrder: false, shape: [0, 3] });
+ * assert.equal(header.length % 64, 0);
+ * assert.deepEqual(parseHeader(header).shape, [0, 3]);
+ * ```
+ *
+ * Importing this module has no side effects.
+ *
+ * @module
+ */
+export {
+  NpyDtypeError,
+  type NpyErrorOptions,
+  NpyFormatError,
+  NpyHeaderSpaceError,
+  NpyRecoveryError,
+  NpyShapeError,
+} from "./lib/errors.ts";
+export {
+  DATETIME_UNITS,
+  type DatetimeUnit,
+  type Descr,
+  descrEquals,
+  type DescrField,
+  type FieldName,
+  formatDescr,
+  itemsizeOf,
+  parseDescr,
+  parseTypestr,
+  type Typestr,
+} from "./lib/descr.ts";
+export {
+  ARRAY_ALIGN,
+  dataByteLength,
+  encodeHeader,
+  type EncodeHeaderOptions,
+  GROWTH_AXIS_MAX_DIGITS,
+  growthAxis,
+  type HeaderFields,
+  MAGIC,
+  MAX_HEADER_SIZE,
+  type NpyHeader,
+  type NpyVersion,
+  parseHeader,
+  type ParseHeaderOptions,
+  peekHeaderLength,
+} from "./lib/header.ts";
+export {
+  type Casting,
+  type DecodeOptions,
+  type Dtype,
+  type DtypePlugin,
+  DtypeRegistry,
+  type EncodeOptions,
+} from "./lib/registry.ts";
