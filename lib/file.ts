@@ -1,0 +1,158 @@
+/**
+ * The one module that touches the file system. Everything else works on bytes; readers,
+ * writers and repair tools reach files only through {@link NpyFile}, built on `node:fs`,
+ * which Deno, Bun and Node all provide. Positional reads and writes are looped until
+ * complete (a single call may be short, and is capped at 2 GiB).
+ *
+ * @module
+ */
+
+import * as fs from "node:fs";
+
+// One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
+const MAX_IO = 1 << 30;
+
+/** How to open a file: as `fs.openSync` flags. */
+export type OpenFlags = "r" | "r+" | "w+" | "wx+";
+
+/**
+ * An open file with positional, complete reads and writes. Internal: not exported from
+ * `mod.ts`. Sync methods are the primitive; async ones run the same calls through the
+ * thread pool for large transfers.
+ */
+export class NpyFile {
+  #fd: number | undefined;
+
+  private constructor(readonly path: string, fd: number) {
+    this.#fd = fd;
+  }
+
+  /** Opens `path` with `flags`; errors are the runtime's `ENOENT`, `EEXIST`, `EACCES`…. */
+  static openSync(path: string, flags: OpenFlags): NpyFile {
+    return new NpyFile(path, fs.openSync(path, flags));
+  }
+
+  /** Async twin of {@link NpyFile.openSync}. */
+  static open(path: string, flags: OpenFlags): Promise<NpyFile> {
+    return new Promise((resolve, reject) =>
+      fs.open(path, flags, (err, fd) => err ? reject(err) : resolve(new NpyFile(path, fd)))
+    );
+  }
+
+  /** The file descriptor; throws once closed. */
+  get fd(): number {
+    if (this.#fd === undefined) throw new Error(`Cannot use "${this.path}": the file is closed`);
+    return this.#fd;
+  }
+
+  /** Whether {@link NpyFile.closeSync} has run. */
+  get closed(): boolean {
+    return this.#fd === undefined;
+  }
+
+  /** Current size in bytes. */
+  sizeSync(): number {
+    return fs.fstatSync(this.fd).size;
+  }
+
+  /** Async twin of {@link NpyFile.sizeSync}. */
+  size(): Promise<number> {
+    return new Promise((resolve, reject) =>
+      fs.fstat(this.fd, (err, st) => err ? reject(err) : resolve(st.size))
+    );
+  }
+
+  /**
+   * Reads into `target` from `position` until it is full or the file ends.
+   * @returns Bytes read (less than `target.length` only at the end of the file).
+   */
+  readSync(target: Uint8Array, position: number): number {
+    let done = 0;
+    while (done < target.length) {
+      const n = fs.readSync(
+        this.fd,
+        target,
+        done,
+        Math.min(target.length - done, MAX_IO),
+        position + done,
+      );
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /** Async twin of {@link NpyFile.readSync}. */
+  async read(target: Uint8Array, position: number): Promise<number> {
+    let done = 0;
+    while (done < target.length) {
+      const n = await new Promise<number>((resolve, reject) =>
+        fs.read(
+          this.fd,
+          target,
+          done,
+          Math.min(target.length - done, MAX_IO),
+          position + done,
+          (err, bytesRead) => err ? reject(err) : resolve(bytesRead),
+        )
+      );
+      if (n === 0) break;
+      done += n;
+    }
+    return done;
+  }
+
+  /** Writes all of `source` at `position`, looping over short writes. */
+  writeSync(source: Uint8Array, position: number): void {
+    let done = 0;
+    while (done < source.length) {
+      done += fs.writeSync(
+        this.fd,
+        source,
+        done,
+        Math.min(source.length - done, MAX_IO),
+        position + done,
+      );
+    }
+  }
+
+  /** Async twin of {@link NpyFile.writeSync}. */
+  async write(source: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < source.length) {
+      done += await new Promise<number>((resolve, reject) =>
+        fs.write(
+          this.fd,
+          source,
+          done,
+          Math.min(source.length - done, MAX_IO),
+          position + done,
+          (err, written) => err ? reject(err) : resolve(written),
+        )
+      );
+    }
+  }
+
+  /** Sets the file's length, cutting or zero-extending it. */
+  truncateSync(length: number): void {
+    fs.ftruncateSync(this.fd, length);
+  }
+
+  /** Flushes the file's data (and the metadata needed to read it) to the disk. */
+  datasyncSync(): void {
+    fs.fdatasyncSync(this.fd);
+  }
+
+  /** Flushes data and all metadata to the disk. */
+  fsyncSync(): void {
+    fs.fsyncSync(this.fd);
+  }
+
+  /** Closes the file; idempotent. */
+  closeSync(): void {
+    if (this.#fd === undefined) return;
+    const fd = this.#fd;
+    this.#fd = undefined;
+    fs.closeSync(fd);
+  }
+}
