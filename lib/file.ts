@@ -8,6 +8,7 @@
  */
 
 import * as fs from "node:fs";
+import * as nodePath from "node:path";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
@@ -148,11 +149,69 @@ export class NpyFile {
     fs.fsyncSync(this.fd);
   }
 
+  /** The file's permission bits (`st_mode & 0o7777`). */
+  modeSync(): number {
+    return fs.fstatSync(this.fd).mode & 0o7777;
+  }
+
+  /** Sets the file's permission bits; ignored where the platform cannot (Windows). */
+  chmodSync(mode: number): void {
+    try {
+      fs.fchmodSync(this.fd, mode);
+    } catch (e) {
+      if (!isErrno(e, "EPERM", "ENOSYS", "EINVAL")) throw e;
+    }
+  }
+
   /** Closes the file; idempotent. */
   closeSync(): void {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     this.#fd = undefined;
+    fs.closeSync(fd);
+  }
+}
+
+function isErrno(e: unknown, ...codes: string[]): boolean {
+  return e instanceof Error && codes.includes((e as NodeJS.ErrnoException).code ?? "");
+}
+
+/**
+ * A fresh name beside `path` (same directory, so a rename is atomic):
+ * `.<name>.<random>.tmp`. The file is not created.
+ */
+export function tempPathBeside(path: string): string {
+  const random = Math.random().toString(36).slice(2, 10);
+  return nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${random}.tmp`);
+}
+
+/** Renames `from` to `to`, atomically replacing `to` when both are on one file system. */
+export function renameSync(from: string, to: string): void {
+  fs.renameSync(from, to);
+}
+
+/** Removes `path`; a missing file is not an error. */
+export function removeSync(path: string): void {
+  fs.rmSync(path, { force: true });
+}
+
+/**
+ * Flushes the directory holding `path` to the disk, so that a rename or a new file in it
+ * survives a crash. A no-op where directories cannot be opened or synced (Windows).
+ */
+export function fsyncDirSync(path: string): void {
+  let fd: number;
+  try {
+    fd = fs.openSync(nodePath.dirname(path), "r");
+  } catch (e) {
+    if (isErrno(e, "EISDIR", "EPERM", "EACCES", "ENOTSUP")) return;
+    throw e;
+  }
+  try {
+    fs.fsyncSync(fd);
+  } catch (e) {
+    if (!isErrno(e, "EISDIR", "EPERM", "EINVAL", "ENOTSUP", "EBADF")) throw e;
+  } finally {
     fs.closeSync(fd);
   }
 }

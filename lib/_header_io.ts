@@ -1,0 +1,124 @@
+/**
+ * Reading a `.npy` header from an open file without trusting it: the fixed 12-byte prefix
+ * first, then exactly the header length it announces, bounded by `maxHeaderSize` and by the
+ * file size, so a hostile length never causes a large allocation. Internal (reader, repair).
+ *
+ * @module
+ */
+
+import { NpyFormatError, NpyRecoveryError } from "./errors.ts";
+import type { NpyFile } from "./file.ts";
+import {
+  dataByteLength,
+  MAX_HEADER_SIZE,
+  type NpyHeader,
+  parseHeader,
+  peekHeaderLength,
+} from "./header.ts";
+
+/** A parsed header with the facts about the file it came from. */
+export interface FileHeader {
+  /** The parsed header. */
+  header: NpyHeader;
+  /** File size in bytes when the header was read. */
+  size: number;
+  /** Data bytes the header claims. */
+  dataBytes: number;
+}
+
+/** Bytes of one step along the growth axis (a row; a column block in Fortran order). */
+export function rowBytesOf(header: NpyHeader): number {
+  if (header.shape.length === 0) return dataByteLength(header);
+  const rest = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
+  return dataByteLength({ descr: header.descr, fortranOrder: false, shape: rest });
+}
+
+/** Steps along the growth axis (1 for a 0-d array: its single element). */
+export function rowsOf(header: NpyHeader): number {
+  const { shape, fortranOrder } = header;
+  if (shape.length === 0) return 1;
+  return fortranOrder ? shape[shape.length - 1] : shape[0];
+}
+
+/** `"the header of "x.npy""` style naming for messages. */
+export function quote(path: string): string {
+  return JSON.stringify(path);
+}
+
+function checkPrefix(
+  prefix: Uint8Array,
+  size: number,
+  path: string,
+  maxHeaderSize: number,
+): number {
+  const headerLength = peekHeaderLength(prefix, { path });
+  const fixed = prefix[6] === 1 ? 10 : 12;
+  const limit = fixed + maxHeaderSize * (prefix[6] === 3 ? 4 : 1);
+  if (headerLength > limit) {
+    throw new NpyFormatError(
+      `Cannot parse the header of ${quote(path)}: the header is ${headerLength} bytes, more ` +
+        `than maxHeaderSize ${maxHeaderSize} allows (NumPy's limit too; raise it only for ` +
+        `trusted files)`,
+      { path, offset: 8 },
+    );
+  }
+  if (headerLength > size) {
+    throw new NpyFormatError(
+      `Cannot parse the header of ${quote(path)}: the header length ${headerLength} runs ` +
+        `past the end of the ${size}-byte file`,
+      { path, offset: 8 },
+    );
+  }
+  return headerLength;
+}
+
+/**
+ * Reads and parses the header of an open file.
+ * @throws {NpyFormatError} / {NpyDtypeError} as {@link parseHeader}, and for a header
+ *   length past the end of the file or beyond `maxHeaderSize`.
+ */
+export function readHeaderSync(
+  file: NpyFile,
+  maxHeaderSize: number = MAX_HEADER_SIZE,
+): FileHeader {
+  const size = file.sizeSync();
+  const prefix = new Uint8Array(Math.min(12, size));
+  file.readSync(prefix, 0);
+  const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
+  const bytes = new Uint8Array(headerLength);
+  const n = file.readSync(bytes, 0);
+  return finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+}
+
+/** Async twin of {@link readHeaderSync}. */
+export async function readHeader(
+  file: NpyFile,
+  maxHeaderSize: number = MAX_HEADER_SIZE,
+): Promise<FileHeader> {
+  const size = await file.size();
+  const prefix = new Uint8Array(Math.min(12, size));
+  await file.read(prefix, 0);
+  const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
+  const bytes = new Uint8Array(headerLength);
+  const n = await file.read(bytes, 0);
+  return finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+}
+
+function finish(bytes: Uint8Array, size: number, path: string, maxHeaderSize: number): FileHeader {
+  const header = parseHeader(bytes, { path, maxHeaderSize });
+  return { header, size, dataBytes: dataByteLength(header) };
+}
+
+/** The error for a file whose data is shorter than its header claims. */
+export function truncatedError(
+  path: string,
+  action: string,
+  expectedBytes: number,
+  actualBytes: number,
+): NpyRecoveryError {
+  return new NpyRecoveryError(
+    `Cannot ${action} ${quote(path)}: the data is ${actualBytes} bytes but the header ` +
+      `claims ${expectedBytes} (a crash or a cut download; recover() makes it loadable)`,
+    { path, expectedBytes, actualBytes },
+  );
+}

@@ -1,0 +1,748 @@
+/**
+ * Reading `.npy` files: {@link NpyReader} reads a range of rows of a file of any size without
+ * loading the rest, {@link loadNpy} / {@link parseNpy} load a whole array, and
+ * {@link encodeNpy} / {@link saveNpy} write one as `np.save` does. Data is decoded by the
+ * dtype registry.
+ *
+ * @module
+ */
+
+import type { Descr } from "./descr.ts";
+import { NpyDtypeError, NpyShapeError } from "./errors.ts";
+import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
+import {
+  dataByteLength,
+  encodeHeader,
+  MAX_HEADER_SIZE,
+  type NpyHeader,
+  type NpyVersion,
+  parseHeader,
+} from "./header.ts";
+import type { Casting, DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
+import { defaultRegistry } from "../dtypes/mod.ts";
+import {
+  type FileHeader,
+  quote,
+  readHeader,
+  readHeaderSync,
+  rowBytesOf,
+  rowsOf,
+  truncatedError,
+} from "./_header_io.ts";
+
+/**
+ * An array read from a `.npy` file: the header's facts and the decoded data.
+ *
+ * @typeParam T The decoded data, e.g. `Float32Array` for `"<f4"`.
+ */
+export interface NpyArray<T = unknown> {
+  /** The dtype, as the file's header writes it. */
+  readonly descr: Descr;
+  /** The shape of this array (of the rows read, for a range). */
+  readonly shape: readonly number[];
+  /** `true`: `data` is in column-major order, as the file stores it. */
+  readonly fortranOrder: boolean;
+  /** The elements in the file's order, decoded by the dtype registry. */
+  readonly data: T;
+}
+
+/** Options of {@link NpyReader.open}, {@link loadNpy} and {@link parseNpy}. */
+export interface NpyReaderOptions {
+  /**
+   * Where the codec for the file's descr comes from.
+   * @default {defaultRegistry}
+   */
+  registry?: DtypeRegistry;
+  /**
+   * How record dtypes are decoded: `"objects"` or `"columns"` (see {@link DecodeOptions}).
+   * @default {"objects"}
+   */
+  layout?: DecodeOptions["layout"];
+  /**
+   * Refuse header texts longer than this many characters, as `numpy.load` does.
+   * @default {10_000}
+   */
+  maxHeaderSize?: number;
+  /**
+   * Open a file whose data is shorter than its header claims instead of throwing
+   * {@link NpyRecoveryError}; rows that are fully present can then be read
+   * ({@link NpyReader.availableRows}), and reading past them throws. Ignored by
+   * {@link loadNpy} and {@link parseNpy}, which always need the whole array.
+   * @default {false}
+   */
+  allowTruncated?: boolean;
+}
+
+/** Options of {@link NpyReader.chunks} and {@link NpyReader.chunksSync}. */
+export interface NpyChunksOptions {
+  /**
+   * Rows per chunk (the last chunk may be shorter).
+   * @default {as many rows as fit in 16 MiB, at least 1}
+   */
+  rows?: number;
+  /**
+   * First row to read.
+   * @default {0}
+   */
+  start?: number;
+  /**
+   * Row to stop before.
+   * @default {the row count when iteration starts}
+   */
+  end?: number;
+}
+
+const CHUNK_BYTES = 16 << 20;
+
+/**
+ * Reads rows of a `.npy` file without loading the rest: the header is read and checked on
+ * open (the file size against the shape before anything is allocated), then
+ * {@link NpyReader.read} reads a range of rows along the growth axis — axis 0 in C order,
+ * the last axis in Fortran order, whose ranges are contiguous in the file too — and decodes
+ * exactly those bytes.
+ *
+ * A file shorter than its header claims (a crash, a cut download) makes `open` throw
+ * {@link NpyRecoveryError} unless `allowTruncated` is set; a file longer than its header
+ * claims (rows written, header not yet rewritten) is read as the header says, as NumPy does.
+ *
+ * A 0-d array has no growth axis: `rows` is 1, `read()` returns the scalar element with
+ * shape `[]`, and `chunks` yields it once.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyReader, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, { data: new Float32Array([0, 1, 2, 3, 4, 5]), shape: [3, 2] });
+ *
+ * {
+ *   await using r = await NpyReader.open(path);
+ *   assert.deepEqual(r.shape, [3, 2]);
+ *   assert.equal(r.rows, 3);
+ *   const part = await r.read(1, 3);
+ *   assert.deepEqual(part.shape, [2, 2]);
+ *   assert.deepEqual([...(part.data as Float32Array)], [2, 3, 4, 5]);
+ *   let rows = 0;
+ *   for await (const chunk of r.chunks({ rows: 2 })) rows += chunk.shape[0];
+ *   assert.equal(rows, 3);
+ * }
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export class NpyReader implements Disposable, AsyncDisposable {
+  #file: NpyFile;
+  #state: FileHeader;
+  #dtype: Dtype;
+  #registry: DtypeRegistry;
+  #layout: DecodeOptions["layout"];
+  #maxHeaderSize: number;
+  #allowTruncated: boolean;
+
+  private constructor(file: NpyFile, state: FileHeader, options: NpyReaderOptions) {
+    this.#file = file;
+    this.#registry = options.registry ?? defaultRegistry;
+    this.#layout = options.layout;
+    this.#maxHeaderSize = options.maxHeaderSize ?? MAX_HEADER_SIZE;
+    this.#allowTruncated = options.allowTruncated ?? false;
+    this.#state = state;
+    this.#dtype = this.#resolve(state.header);
+    this.#checkSize();
+  }
+
+  /**
+   * Opens `path` and reads its header.
+   *
+   * @param path The `.npy` file.
+   * @param options `registry`, `layout`, `maxHeaderSize`, `allowTruncated`.
+   * @returns An open reader; close it (or use `await using`).
+   * @throws {NpyFormatError} When the file is not a valid `.npy` file.
+   * @throws {NpyDtypeError} When no registered dtype handles the file's descr.
+   * @throws {NpyRecoveryError} When the data is shorter than the header claims.
+   */
+  static async open(path: string, options: NpyReaderOptions = {}): Promise<NpyReader> {
+    const file = await NpyFile.open(path, "r");
+    try {
+      return new NpyReader(file, await readHeader(file, options.maxHeaderSize), options);
+    } catch (e) {
+      file.closeSync();
+      throw e;
+    }
+  }
+
+  /** Sync twin of {@link NpyReader.open}. */
+  static openSync(path: string, options: NpyReaderOptions = {}): NpyReader {
+    const file = NpyFile.openSync(path, "r");
+    try {
+      return new NpyReader(file, readHeaderSync(file, options.maxHeaderSize), options);
+    } catch (e) {
+      file.closeSync();
+      throw e;
+    }
+  }
+
+  #resolve(header: NpyHeader): Dtype {
+    try {
+      return this.#registry.resolve(header.descr);
+    } catch (e) {
+      if (e instanceof NpyDtypeError) {
+        throw new NpyDtypeError(`Cannot read ${quote(this.path)}: ${e.message}`, {
+          path: this.path,
+          descr: e.descr,
+          cause: e,
+        });
+      }
+      throw e;
+    }
+  }
+
+  #checkSize(): void {
+    const { header, size, dataBytes } = this.#state;
+    const actual = size - header.headerLength;
+    if (actual < dataBytes && !this.#allowTruncated) {
+      throw truncatedError(this.path, "read", dataBytes, actual);
+    }
+  }
+
+  /** The file's path. */
+  get path(): string {
+    return this.#file.path;
+  }
+
+  /** The parsed header (as of the last open or refresh). */
+  get header(): NpyHeader {
+    return this.#state.header;
+  }
+
+  /** The file's descr. */
+  get descr(): Descr {
+    return this.#state.header.descr;
+  }
+
+  /** The file's shape, as its header says. */
+  get shape(): readonly number[] {
+    return this.#state.header.shape;
+  }
+
+  /** Whether the file is column-major (grows along its last axis). */
+  get fortranOrder(): boolean {
+    return this.#state.header.fortranOrder;
+  }
+
+  /** Rows along the growth axis, as the header says; 1 for a 0-d array. */
+  get rows(): number {
+    return rowsOf(this.#state.header);
+  }
+
+  /** Bytes of one row along the growth axis (the whole element for a 0-d array). */
+  get rowBytes(): number {
+    return rowBytesOf(this.#state.header);
+  }
+
+  /**
+   * Rows whose bytes are all in the file: `rows`, unless the file is truncated and was
+   * opened with `allowTruncated`.
+   */
+  get availableRows(): number {
+    const { header, size } = this.#state;
+    const rowBytes = this.rowBytes;
+    if (rowBytes === 0) return this.rows;
+    const whole = Math.floor(Math.max(0, size - header.headerLength) / rowBytes);
+    return Math.min(this.rows, whole);
+  }
+
+  #plan(start: number | undefined, end: number | undefined) {
+    const { header } = this.#state;
+    const rows = this.rows;
+    const s = start ?? 0, e = end ?? rows;
+    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
+      throw new RangeError(
+        `Cannot read rows [${start}, ${end}) of ${quote(this.path)}: the valid range is ` +
+          `[0, ${rows}) (integers, start <= end)`,
+      );
+    }
+    if (header.shape.length === 0 && (s !== 0 || e !== 1)) {
+      throw new RangeError(
+        `Cannot read rows [${s}, ${e}) of ${quote(this.path)}: a 0-d array has only the ` +
+          `range [0, 1), its scalar`,
+      );
+    }
+    const rowBytes = this.rowBytes;
+    if (e > this.availableRows) {
+      const dataBytes = this.#state.dataBytes;
+      throw truncatedError(
+        this.path,
+        `read rows [${s}, ${e}) of`,
+        dataBytes,
+        Math.max(0, this.#state.size - header.headerLength),
+      );
+    }
+    let shape: number[];
+    if (header.shape.length === 0) shape = [];
+    else if (header.fortranOrder) shape = [...header.shape.slice(0, -1), e - s];
+    else shape = [e - s, ...header.shape.slice(1)];
+    return {
+      position: header.headerLength + s * rowBytes,
+      bytes: new Uint8Array((e - s) * rowBytes),
+      shape,
+      s,
+      e,
+    };
+  }
+
+  #finish(
+    plan: ReturnType<NpyReader["#plan"]>,
+    n: number,
+  ): NpyArray {
+    if (n < plan.bytes.length) {
+      // The file shrank since the header was read.
+      throw truncatedError(
+        this.path,
+        `read rows [${plan.s}, ${plan.e}) of`,
+        this.#state.dataBytes,
+        plan.position - this.#state.header.headerLength + n,
+      );
+    }
+    const { header } = this.#state;
+    return {
+      descr: header.descr,
+      shape: plan.shape,
+      fortranOrder: header.fortranOrder,
+      data: this.#dtype.decode(plan.bytes, { layout: this.#layout }),
+    };
+  }
+
+  /**
+   * Reads rows `[start, end)` along the growth axis. Allocates only those rows' bytes.
+   *
+   * @param start First row.
+   * @param end Row to stop before.
+   * @returns The rows, shaped `[end - start, ...]` (C order) or `[..., end - start]`
+   *   (Fortran order, data column-major).
+   * @throws {RangeError} When the range is outside `[0, rows)`.
+   * @throws {NpyRecoveryError} When the rows are not all in the file.
+   */
+  async read(start?: number, end?: number): Promise<NpyArray> {
+    const plan = this.#plan(start, end);
+    return this.#finish(plan, await this.#file.read(plan.bytes, plan.position));
+  }
+
+  /** Sync twin of {@link NpyReader.read}. */
+  readSync(start?: number, end?: number): NpyArray {
+    const plan = this.#plan(start, end);
+    return this.#finish(plan, this.#file.readSync(plan.bytes, plan.position));
+  }
+
+  #ranges(options: NpyChunksOptions): Array<[number, number]> | "scalar" {
+    if (this.#state.header.shape.length === 0) return "scalar";
+    const start = options.start ?? 0;
+    const end = options.end ?? this.rows;
+    this.#plan(start, start); // validates start
+    if (!Number.isSafeInteger(end) || end < start || end > this.rows) this.#plan(start, end);
+    const step = options.rows ?? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, this.rowBytes)));
+    if (!Number.isSafeInteger(step) || step < 1) {
+      throw new RangeError(
+        `Cannot read chunks of ${quote(this.path)}: rows must be a positive integer, not ${step}`,
+      );
+    }
+    const out: Array<[number, number]> = [];
+    for (let s = start; s < end; s += step) out.push([s, Math.min(end, s + step)]);
+    return out;
+  }
+
+  /**
+   * Reads rows in chunks of `rows`, each a fresh {@link NpyArray}. The range is fixed when
+   * iteration starts: rows appended later are not included.
+   *
+   * @param options `rows` per chunk, `start`, `end`.
+   * @returns An async iterator of chunks.
+   * @throws {RangeError} When the range or the chunk size is invalid.
+   */
+  async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
+    const ranges = this.#ranges(options);
+    if (ranges === "scalar") {
+      yield await this.read();
+      return;
+    }
+    for (const [s, e] of ranges) yield await this.read(s, e);
+  }
+
+  /** Sync twin of {@link NpyReader.chunks}. */
+  *chunksSync(options: NpyChunksOptions = {}): Generator<NpyArray, void, undefined> {
+    const ranges = this.#ranges(options);
+    if (ranges === "scalar") {
+      yield this.readSync();
+      return;
+    }
+    for (const [s, e] of ranges) yield this.readSync(s, e);
+  }
+
+  #update(state: FileHeader): number {
+    const old = this.#state.header.descr;
+    const oldState = this.#state;
+    this.#state = state;
+    try {
+      if (JSON.stringify(old) !== JSON.stringify(state.header.descr)) {
+        this.#dtype = this.#resolve(state.header);
+      }
+      this.#checkSize();
+    } catch (e) {
+      this.#state = oldState;
+      throw e;
+    }
+    return this.rows;
+  }
+
+  /**
+   * Re-reads the header (through the open file, so a file replaced by a rename is not seen:
+   * open it again) to pick up rows a writer appended since. A header read while another
+   * process rewrites it is retried.
+   *
+   * @returns The new row count.
+   * @throws {NpyFormatError} When the header is no longer valid.
+   * @throws {NpyRecoveryError} When the data is now shorter than the header claims.
+   */
+  async refresh(): Promise<number> {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return this.#update(await readHeader(this.#file, this.#maxHeaderSize));
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof SyntaxError)) throw e;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    }
+  }
+
+  /** Sync twin of {@link NpyReader.refresh}. */
+  refreshSync(): number {
+    for (let attempt = 1;; attempt++) {
+      try {
+        return this.#update(readHeaderSync(this.#file, this.#maxHeaderSize));
+      } catch (e) {
+        if (attempt >= 3 || !(e instanceof SyntaxError)) throw e;
+      }
+    }
+  }
+
+  /** Closes the file; idempotent. */
+  close(): Promise<void> {
+    this.#file.closeSync();
+    return Promise.resolve();
+  }
+
+  /** Sync twin of {@link NpyReader.close}. */
+  closeSync(): void {
+    this.#file.closeSync();
+  }
+
+  /** Closes the file (`using r = NpyReader.openSync(…)`). */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  /** Closes the file (`await using r = await NpyReader.open(…)`). */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/**
+ * Loads a whole `.npy` file, as `numpy.load` does (for a slice of a big file use
+ * {@link NpyReader}).
+ *
+ * @param path The `.npy` file.
+ * @param options `registry`, `layout`, `maxHeaderSize`.
+ * @returns The array.
+ * @throws {NpyFormatError} When the file is not a valid `.npy` file.
+ * @throws {NpyDtypeError} When no registered dtype handles the file's descr.
+ * @throws {NpyRecoveryError} When the data is shorter than the header claims.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpy, saveNpy } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * await saveNpy(path, new Int32Array([1, 2, 3]));
+ * const a = await loadNpy(path);
+ * assert.equal(a.descr, "<i4");
+ * assert.deepEqual(a.shape, [3]);
+ * assert.deepEqual(a.data, new Int32Array([1, 2, 3]));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export async function loadNpy(path: string, options: NpyReaderOptions = {}): Promise<NpyArray> {
+  await using r = await NpyReader.open(path, { ...options, allowTruncated: false });
+  return await r.read();
+}
+
+/** Sync twin of {@link loadNpy}. */
+export function loadNpySync(path: string, options: NpyReaderOptions = {}): NpyArray {
+  using r = NpyReader.openSync(path, { ...options, allowTruncated: false });
+  return r.readSync();
+}
+
+/**
+ * Parses the bytes of a whole `.npy` file, with no file system. Bytes after the data are
+ * ignored, as NumPy does. The data may be decoded as a view of `bytes` (no copy) when the
+ * dtype allows it.
+ *
+ * @param bytes The file's bytes.
+ * @param options `registry`, `layout`, `maxHeaderSize`.
+ * @returns The array.
+ * @throws {NpyFormatError} When the bytes are not a valid `.npy` file.
+ * @throws {NpyDtypeError} When no registered dtype handles the descr.
+ * @throws {NpyRecoveryError} When the data is shorter than the header claims.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, parseNpy } from "@npy/append-array";
+ *
+ * const bytes = encodeNpy(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] });
+ * const a = parseNpy(bytes);
+ * assert.deepEqual(a.shape, [2, 2]);
+ * assert.deepEqual([...(a.data as Float64Array)], [1, 2, 3, 4]);
+ * ```
+ */
+export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
+  const { maxHeaderSize, layout } = options;
+  const header = parseHeader(bytes, { maxHeaderSize });
+  const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);
+  const dataBytes = dataByteLength(header);
+  const actual = bytes.length - header.headerLength;
+  if (actual < dataBytes) {
+    throw truncatedError("the bytes given", "parse", dataBytes, actual).withoutPath();
+  }
+  return {
+    descr: header.descr,
+    shape: header.shape,
+    fortranOrder: header.fortranOrder,
+    data: dtype.decode(
+      bytes.subarray(header.headerLength, header.headerLength + dataBytes),
+      { layout },
+    ),
+  };
+}
+
+/**
+ * Something {@link encodeNpy} can write: an ndarray-like `{ data, shape, descr?,
+ * fortranOrder? }` whose `data` holds the elements flat in the file's order (column-major
+ * when `fortranOrder`), or the flat values alone (a TypedArray, or anything the dtype's
+ * codec counts) with the shape and descr in the options.
+ */
+export type NpyChunk =
+  | {
+    readonly data: unknown;
+    readonly shape?: readonly number[];
+    readonly descr?: Descr;
+    readonly fortranOrder?: boolean;
+  }
+  | ArrayBufferView
+  | readonly unknown[];
+
+/** Options of {@link encodeNpy} and {@link saveNpy}. */
+export interface EncodeNpyOptions {
+  /**
+   * The dtype to write. Otherwise the chunk's own `descr`, else the native-endian descr of
+   * a TypedArray (`Float32Array` → `"<f4"`).
+   * @default {inferred}
+   */
+  descr?: Descr;
+  /**
+   * The array's shape. Otherwise the chunk's own `shape`, else 1-D.
+   * @default {[number of elements]}
+   */
+  shape?: readonly number[];
+  /**
+   * Whether the data is column-major. Otherwise the chunk's own `fortranOrder`, else false.
+   * @default {false}
+   */
+  fortranOrder?: boolean;
+  /**
+   * Where the codec for the descr comes from.
+   * @default {defaultRegistry}
+   */
+  registry?: DtypeRegistry;
+  /**
+   * How strictly typed inputs must match the descr (NumPy's casting rules).
+   * @default {"same_kind"}
+   */
+  casting?: Casting;
+  /**
+   * Format version to write.
+   * @default {the oldest that can hold the header, as NumPy chooses}
+   */
+  version?: NpyVersion;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The native descr of a TypedArray, `undefined` for other values. */
+function typedArrayDescr(values: unknown): string | undefined {
+  const e = LITTLE_ENDIAN ? "<" : ">";
+  if (values instanceof Float64Array) return e + "f8";
+  if (values instanceof Float32Array) return e + "f4";
+  if (values instanceof Int8Array) return "|i1";
+  if (values instanceof Uint8Array) return "|u1"; // also Uint8ClampedArray's sibling
+  if (values instanceof Uint8ClampedArray) return "|u1";
+  if (values instanceof Int16Array) return e + "i2";
+  if (values instanceof Uint16Array) return e + "u2";
+  if (values instanceof Int32Array) return e + "i4";
+  if (values instanceof Uint32Array) return e + "u4";
+  if (values instanceof BigInt64Array) return e + "i8";
+  if (values instanceof BigUint64Array) return e + "u8";
+  const name = (values as { constructor?: { name?: string } } | null)?.constructor?.name;
+  if (name === "Float16Array") return e + "f2";
+  return undefined;
+}
+
+function isNdarrayLike(chunk: unknown): chunk is { data: unknown } {
+  return typeof chunk === "object" && chunk !== null && !Array.isArray(chunk) &&
+    !ArrayBuffer.isView(chunk) && "data" in chunk;
+}
+
+/** The header and data bytes of a chunk (the data a view of the chunk when possible). */
+function encodeParts(
+  chunk: NpyChunk,
+  options: EncodeNpyOptions,
+  path?: string,
+): [header: Uint8Array, data: Uint8Array] {
+  const nd = isNdarrayLike(chunk) ? chunk as Exclude<NpyChunk, ArrayBufferView | unknown[]> : {
+    data: chunk,
+  };
+  const values = nd.data;
+  const where = path === undefined ? "the array" : quote(path);
+  const descr = options.descr ?? nd.descr ?? typedArrayDescr(values);
+  if (descr === undefined) {
+    throw new NpyDtypeError(
+      `Cannot encode ${where}: no descr given and none can be inferred from the values ` +
+        `(pass { descr })`,
+      { path },
+    );
+  }
+  const dtype = (options.registry ?? defaultRegistry).resolve(descr);
+  const casting = options.casting;
+  const count = dtype.count(values, { casting });
+  const shape = options.shape ?? nd.shape ?? [count];
+  const fortranOrder = options.fortranOrder ?? nd.fortranOrder ?? false;
+  const fields = { descr: dtype.descr, fortranOrder, shape: [...shape] };
+  const expected = dataByteLength(fields) / (dtype.itemsize || 1);
+  const elements = shape.reduce((a, b) => a * b, 1);
+  if (elements !== count || (dtype.itemsize > 0 && expected !== count)) {
+    throw new NpyShapeError(
+      `Cannot encode ${where}: the shape (${shape.join(", ")}) holds ${elements} elements ` +
+        `but the data has ${count}`,
+      { path, expected: shape, actual: [count] },
+    );
+  }
+  const header = encodeHeader(fields, { version: options.version, path });
+  let data = dtype.view?.(values, { casting });
+  if (data === undefined) {
+    data = new Uint8Array(count * dtype.itemsize);
+    dtype.encodeInto(values, data, { casting });
+  }
+  return [header, data];
+}
+
+/**
+ * The bytes `np.save` writes for an array: NumPy's exact header (growth room, 64-byte
+ * alignment), then the data.
+ *
+ * @param chunk An ndarray-like `{ data, shape, descr?, fortranOrder? }` or flat values.
+ * @param options `descr`, `shape`, `fortranOrder`, `registry`, `casting`, `version`.
+ * @returns The file's bytes.
+ * @throws {NpyDtypeError} When the descr is unknown or the values cannot be cast to it.
+ * @throws {NpyShapeError} When the shape does not match the number of elements.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, parseHeader } from "@npy/append-array";
+ *
+ * const bytes = encodeNpy({ data: new Int16Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] });
+ * assert.equal(bytes.length, 128 + 12);
+ * assert.deepEqual(parseHeader(bytes).shape, [2, 3]);
+ * ```
+ */
+export function encodeNpy(chunk: NpyChunk, options: EncodeNpyOptions = {}): Uint8Array {
+  const [header, data] = encodeParts(chunk, options);
+  const out = new Uint8Array(header.length + data.length);
+  out.set(header);
+  out.set(data, header.length);
+  return out;
+}
+
+/**
+ * Writes an array to `path` as `np.save` does, atomically: into a temp file beside it,
+ * flushed, then renamed over `path` — a crash leaves the old file or the new one.
+ *
+ * @param path The file to write (replaced if it exists).
+ * @param chunk An ndarray-like `{ data, shape, descr?, fortranOrder? }` or flat values.
+ * @param options As {@link encodeNpy}.
+ * @throws {NpyDtypeError} When the descr is unknown or the values cannot be cast to it.
+ * @throws {NpyShapeError} When the shape does not match the number of elements.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, saveNpy } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "x.npy");
+ * await saveNpy(path, [1.5, 2.5], { descr: "<f8" });
+ * assert.deepEqual([...(loadNpySync(path).data as Float64Array)], [1.5, 2.5]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export async function saveNpy(
+  path: string,
+  chunk: NpyChunk,
+  options: EncodeNpyOptions = {},
+): Promise<void> {
+  const [header, data] = encodeParts(chunk, options, path);
+  const temp = tempPathBeside(path);
+  const file = await NpyFile.open(temp, "wx+");
+  try {
+    await file.write(header, 0);
+    await file.write(data, header.length);
+    file.fsyncSync();
+    file.closeSync();
+    renameSync(temp, path);
+  } catch (e) {
+    file.closeSync();
+    removeSync(temp);
+    throw e;
+  }
+  fsyncDirSync(path);
+}
+
+/** Sync twin of {@link saveNpy}. */
+export function saveNpySync(path: string, chunk: NpyChunk, options: EncodeNpyOptions = {}): void {
+  const [header, data] = encodeParts(chunk, options, path);
+  const temp = tempPathBeside(path);
+  const file = NpyFile.openSync(temp, "wx+");
+  try {
+    file.writeSync(header, 0);
+    file.writeSync(data, header.length);
+    file.fsyncSync();
+    file.closeSync();
+    renameSync(temp, path);
+  } catch (e) {
+    file.closeSync();
+    removeSync(temp);
+    throw e;
+  }
+  fsyncDirSync(path);
+}
