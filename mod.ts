@@ -62,3 +62,12 @@ export {
   DtypeRegistry,
   type EncodeOptions,
 } from "./lib/registry.ts";
+export { BUILTIN_PLUGINS, defaultRegistry } from "./dtypes/mod.ts";
+export {
+  type AnyTypedArray,
+  type Float16ArrayLike,
+  type NumericArray,
+  type NumericDtype,
+  type NumericInput,
+  numericPlugin,
+} from "./dtypes/numeric.ts";

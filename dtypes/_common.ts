@@ -1,0 +1,317 @@
+/**
+ * Internal helpers shared by the built-in dtype plugins: host byte order, descr
+ * canonicalisation, NumPy's casting table, byte swapping and typed-array introspection.
+ * Never exported from `mod.ts`. Pure: no I/O, no side effects on import.
+ *
+ * @module
+ */
+
+import { type Descr, parseTypestr, type Typestr } from "../lib/descr.ts";
+import { NpyDtypeError } from "../lib/errors.ts";
+import type { Casting } from "../lib/registry.ts";
+
+/** `true` on little-endian hosts (every platform Deno, Bun and Node run on in practice). */
+export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+
+/** The byte order character of the host: `"<"` or `">"`. */
+export const HOST_ORDER: "<" | ">" = HOST_LITTLE_ENDIAN ? "<" : ">";
+
+/** A typestr taken apart with its byte order made explicit (`<`, `>`, or `|` for 1 byte). */
+export interface CanonicalTypestr extends Typestr {
+  /** The canonical descr string, as NumPy's `dtype.str` spells it. */
+  readonly canonical: string;
+  /** `true` when the data is little-endian (also for 1-byte and byte-order-free kinds). */
+  readonly littleEndian: boolean;
+  /** `true` when the bytes are in host order (always for 1-byte and byte-free kinds). */
+  readonly native: boolean;
+}
+
+// Kinds whose elements have no byte order at all (they are always written with `|`).
+const ORDERLESS_KINDS = new Set(["b", "S", "V"]);
+
+/**
+ * Parses a typestr and spells it as NumPy's `dtype.str` does: `'<i1'` → `'|i1'`, `'=f4'` →
+ * `'<f4'` on little-endian hosts, `'?'` → `'|b1'`, `'|U3'` → `'<U3'`.
+ */
+export function canonicalTypestr(descr: string): CanonicalTypestr {
+  const t = parseTypestr(descr);
+  let order: "<" | ">" | "|";
+  // Datetimes keep an order even when the unit is generic; every other 1-byte kind has none.
+  if (ORDERLESS_KINDS.has(t.kind) || (t.itemsize === 1 && t.kind !== "U")) order = "|";
+  else if (t.byteorder === "=" || t.byteorder === "|") order = HOST_ORDER;
+  else order = t.byteorder;
+  // "U0"/"S0" keep their zero size; the kind letter is the canonical one ("?" → "b").
+  let text = `${order}${t.kind}${t.size}`;
+  if (t.unit !== undefined) text += `[${t.unitCount === 1 ? "" : t.unitCount}${t.unit}]`;
+  const littleEndian = order === "|" ? true : order === "<";
+  return {
+    ...t,
+    canonical: text,
+    littleEndian,
+    native: order === "|" || order === HOST_ORDER,
+  };
+}
+
+/** Rank of NumPy kinds for `same_kind` casting: a cast may go up, never down. */
+const KIND_RANK: Record<string, number> = { b: 0, u: 1, i: 2, f: 3, c: 4 };
+
+/** A numeric type in NumPy's terms: kind and itemsize (complex: both parts). */
+export interface NumType {
+  readonly kind: string;
+  readonly size: number;
+}
+
+/** Whether NumPy's `can_cast(from, to, "safe")` holds for these two numeric types. */
+export function canCastSafe(from: NumType, to: NumType): boolean {
+  if (from.kind === to.kind && from.size <= to.size) return true;
+  if (from.kind === "b") return to.kind in KIND_RANK;
+  const { kind: fk, size: fs } = from;
+  const { kind: tk, size: ts } = to;
+  if (fk === "u" && tk === "i") return ts > fs;
+  if (fk === "u" || fk === "i") {
+    // Smallest float that holds every value: f2 for 1 byte, f4 for 2, f8 beyond.
+    const needed = fs === 1 ? 2 : fs === 2 ? 4 : 8;
+    if (tk === "f") return ts >= needed;
+    if (tk === "c") return ts / 2 >= needed;
+    return false;
+  }
+  if (fk === "f" && tk === "c") return ts / 2 >= fs;
+  return false;
+}
+
+/**
+ * NumPy's `can_cast(from, to, casting)` for numeric types (bool, ints, floats, complex).
+ * `sameOrder` says whether both sides have the same byte order (for `"no"`).
+ */
+export function canCastNumeric(
+  from: NumType,
+  to: NumType,
+  casting: Casting,
+  sameOrder: boolean,
+): boolean {
+  switch (casting) {
+    case "unsafe":
+      return true;
+    case "no":
+      return from.kind === to.kind && from.size === to.size && sameOrder;
+    case "equiv":
+      return from.kind === to.kind && from.size === to.size;
+    case "safe":
+      return canCastSafe(from, to);
+    case "same_kind":
+      return canCastSafe(from, to) ||
+        (from.kind in KIND_RANK && to.kind in KIND_RANK &&
+          KIND_RANK[from.kind]! <= KIND_RANK[to.kind]!);
+    default:
+      throw new NpyDtypeError(
+        `Cannot cast: unknown casting rule ${JSON.stringify(casting)} ` +
+          `(expected "no", "equiv", "safe", "same_kind" or "unsafe")`,
+      );
+  }
+}
+
+/** The casting option, checked. */
+export function castingOf(options?: { casting?: Casting }): Casting {
+  return options?.casting ?? "same_kind";
+}
+
+/** NumPy's name for a numeric type, e.g. `float64`, for messages. */
+export function numpyName(t: NumType): string {
+  const bits = t.size * 8;
+  switch (t.kind) {
+    case "b":
+      return "bool";
+    case "i":
+      return `int${bits}`;
+    case "u":
+      return `uint${bits}`;
+    case "f":
+      return `float${bits}`;
+    case "c":
+      return `complex${bits}`;
+    default:
+      return `${t.kind}${t.size}`;
+  }
+}
+
+/** Any TypedArray (not a DataView). */
+export type AnyTypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array
+  | Float16ArrayLike;
+
+/**
+ * The structural type of a `Float16Array` (ES2025), so the package compiles against older
+ * TypeScript libs too. At run time it is the runtime's own `Float16Array`.
+ */
+export interface Float16ArrayLike extends ArrayLike<number> {
+  readonly BYTES_PER_ELEMENT: number;
+  readonly buffer: ArrayBufferLike;
+  readonly byteOffset: number;
+  readonly byteLength: number;
+  readonly length: number;
+  [index: number]: number;
+  set(array: ArrayLike<number>, offset?: number): void;
+  subarray(begin?: number, end?: number): Float16ArrayLike;
+  readonly [Symbol.toStringTag]: "Float16Array";
+}
+
+/** The constructor of a `Float16Array`. */
+export interface Float16ArrayConstructorLike {
+  new (length: number): Float16ArrayLike;
+  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): Float16ArrayLike;
+  readonly BYTES_PER_ELEMENT: number;
+}
+
+/** The runtime's `Float16Array`, or `undefined` (Node 20/22). */
+export const Float16ArrayCtor: Float16ArrayConstructorLike | undefined =
+  (globalThis as { Float16Array?: Float16ArrayConstructorLike }).Float16Array;
+
+/** What a TypedArray holds, in NumPy's terms. */
+export interface TypedInfo extends NumType {
+  /** `true` for BigInt64Array/BigUint64Array. */
+  readonly big: boolean;
+}
+
+/** The numeric type of a TypedArray's elements, or `undefined` for anything else. */
+export function typedInfo(value: unknown): TypedInfo | undefined {
+  if (!ArrayBuffer.isView(value) || value instanceof DataView) return undefined;
+  const tag = (value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
+  return TYPED_INFO[tag];
+}
+
+const TYPED_INFO: Record<string, TypedInfo | undefined> = {
+  Int8Array: { kind: "i", size: 1, big: false },
+  Uint8Array: { kind: "u", size: 1, big: false },
+  Uint8ClampedArray: { kind: "u", size: 1, big: false },
+  Int16Array: { kind: "i", size: 2, big: false },
+  Uint16Array: { kind: "u", size: 2, big: false },
+  Int32Array: { kind: "i", size: 4, big: false },
+  Uint32Array: { kind: "u", size: 4, big: false },
+  BigInt64Array: { kind: "i", size: 8, big: true },
+  BigUint64Array: { kind: "u", size: 8, big: true },
+  Float16Array: { kind: "f", size: 2, big: false },
+  Float32Array: { kind: "f", size: 4, big: false },
+  Float64Array: { kind: "f", size: 8, big: false },
+};
+
+/** The name of a TypedArray's class, for messages. */
+export function typedName(value: ArrayBufferView): string {
+  return (value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
+}
+
+/** The bytes of a view, as a Uint8Array over the same memory. */
+export function bytesOf(value: ArrayBufferView): Uint8Array {
+  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+}
+
+/**
+ * Reverses the byte order of every `unit`-byte word of `bytes` in place (`unit` 2, 4 or 8).
+ * Uses 16/32-bit word operations when `bytes` is aligned, a byte loop otherwise.
+ */
+export function swapInPlace(bytes: Uint8Array, unit: number): void {
+  const n = bytes.length;
+  if (unit === 1 || n === 0) return;
+  const off = bytes.byteOffset;
+  if (unit === 2) {
+    if (off % 2 === 0) {
+      const w = new Uint16Array(bytes.buffer, off, n >>> 1);
+      for (let i = 0; i < w.length; i++) {
+        const x = w[i]!;
+        w[i] = ((x & 0xff) << 8) | (x >>> 8);
+      }
+      return;
+    }
+    for (let i = 0; i < n; i += 2) {
+      const a = bytes[i]!;
+      bytes[i] = bytes[i + 1]!;
+      bytes[i + 1] = a;
+    }
+    return;
+  }
+  if (off % 4 === 0) {
+    const w = new Uint32Array(bytes.buffer, off, n >>> 2);
+    if (unit === 4) {
+      for (let i = 0; i < w.length; i++) w[i] = bswap32(w[i]!);
+      return;
+    }
+    if (unit === 8) {
+      for (let i = 0; i < w.length; i += 2) {
+        const lo = w[i]!;
+        w[i] = bswap32(w[i + 1]!);
+        w[i + 1] = bswap32(lo);
+      }
+      return;
+    }
+  }
+  for (let i = 0; i < n; i += unit) {
+    for (let a = i, b = i + unit - 1; a < b; a++, b--) {
+      const t = bytes[a]!;
+      bytes[a] = bytes[b]!;
+      bytes[b] = t;
+    }
+  }
+}
+
+function bswap32(x: number): number {
+  return (((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)) >>> 0;
+}
+
+/** A copy of `bytes` with every `unit`-byte word reversed, in a fresh (aligned) buffer. */
+export function swappedCopy(bytes: Uint8Array, unit: number): Uint8Array {
+  const out = bytes.slice();
+  swapInPlace(out, unit);
+  return out;
+}
+
+/** Quotes a descr for messages: `'<f4'`. */
+export function quoteDescr(descr: Descr): string {
+  return typeof descr === "string" ? `'${descr}'` : JSON.stringify(descr);
+}
+
+/** Describes a JS value briefly for messages: `1.5`, `"abc"`, `an object`. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 20 ? value.slice(0, 20) + "…" : value);
+  }
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "boolean") return String(value);
+  if (ArrayBuffer.isView(value)) return `a ${typedName(value)}`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  return `a ${typeof value}`;
+}
+
+/** Throws when `target` cannot take `nbytes`. */
+export function checkTarget(target: Uint8Array, nbytes: number, descr: Descr): void {
+  if (target.length < nbytes) {
+    throw new RangeError(
+      `Cannot encode as ${quoteDescr(descr)}: the target holds ${target.length} bytes, ` +
+        `${nbytes} are needed`,
+    );
+  }
+}
+
+/** Throws when `bytes.length` is not a whole number of elements. */
+export function checkWhole(bytes: Uint8Array, itemsize: number, descr: Descr): number {
+  if (itemsize === 0) return 0;
+  if (bytes.length % itemsize !== 0) {
+    throw new NpyDtypeError(
+      `Cannot decode ${bytes.length} bytes as ${quoteDescr(descr)}: not a whole number of ` +
+        `${itemsize}-byte elements`,
+      { descr },
+    );
+  }
+  return bytes.length / itemsize;
+}

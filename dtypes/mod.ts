@@ -1,0 +1,59 @@
+/**
+ * The built-in dtype plugins gathered into {@link defaultRegistry}. Importing this module
+ * registers nothing anywhere: it only builds a registry object.
+ *
+ * @module
+ */
+
+import type { Descr } from "../lib/descr.ts";
+import { NpyDtypeError } from "../lib/errors.ts";
+import { type DtypePlugin, DtypeRegistry } from "../lib/registry.ts";
+import { numericPlugin } from "./numeric.ts";
+
+// Claims the object dtype only to refuse it with a clear message (instead of "no plugin").
+const objectPlugin: DtypePlugin = {
+  name: "object (refused)",
+  resolve(descr: Descr) {
+    if (typeof descr !== "string" || !/^[<>|=]?O\d*$/.test(descr)) return undefined;
+    throw new NpyDtypeError(
+      `Cannot use descr '${descr}': the object dtype holds pickled Python objects, which can ` +
+        `be neither appended to nor memory-mapped`,
+      { descr },
+    );
+  },
+};
+
+/**
+ * Every built-in plugin, in the order {@link defaultRegistry} tries them. Build a registry
+ * of your own from them to add plugins without touching the shared default one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { BUILTIN_PLUGINS, DtypeRegistry } from "@npy/append-array";
+ *
+ * const mine = new DtypeRegistry(BUILTIN_PLUGINS);
+ * assert.equal(mine.resolve("<f8").itemsize, 8);
+ * ```
+ */
+export const BUILTIN_PLUGINS: readonly DtypePlugin[] = Object.freeze([
+  numericPlugin,
+  objectPlugin,
+]);
+
+/**
+ * The registry readers and writers use when given none: every built-in dtype (numeric,
+ * bool, complex, bytes, datetime, records). It is shared by the whole process, so
+ * `defaultRegistry.register(plugin)` affects every later call that uses it; prefer
+ * `new DtypeRegistry(BUILTIN_PLUGINS).register(plugin)` and pass that registry explicitly.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, NpyDtypeError } from "@npy/append-array";
+ *
+ * assert.equal(defaultRegistry.resolve("<i1").descr, "|i1");
+ * assert.throws(() => defaultRegistry.resolve("|O"), NpyDtypeError);
+ * ```
+ */
+export const defaultRegistry: DtypeRegistry = new DtypeRegistry(BUILTIN_PLUGINS);
