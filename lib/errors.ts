@@ -36,6 +36,8 @@ export class NpyFormatError extends SyntaxError {
   readonly offset: number | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param message What could not be done and why.
    * @param options `path`, `offset` and `cause`.
    */
@@ -70,6 +72,8 @@ export class NpyDtypeError extends TypeError {
   readonly descr: unknown;
 
   /**
+   * Creates the error.
+   *
    * @param message What could not be done and why.
    * @param options `descr`, `path` and `cause`.
    */
@@ -107,6 +111,8 @@ export class NpyShapeError extends RangeError {
   readonly actual: readonly number[] | undefined;
 
   /**
+   * Creates the error.
+   *
    * @param message What could not be done and why.
    * @param options `expected`, `actual`, `path` and `cause`.
    */
@@ -147,6 +153,8 @@ export class NpyHeaderSpaceError extends RangeError {
   readonly available: number;
 
   /**
+   * Creates the error.
+   *
    * @param message What could not be done and why.
    * @param options `needed`, `available`, `path` and `cause`.
    */
@@ -189,6 +197,8 @@ export class NpyRecoveryError extends Error {
   readonly actualBytes: number;
 
   /**
+   * Creates the error.
+   *
    * @param message What could not be done and why.
    * @param options `expectedBytes`, `actualBytes`, `path` and `cause`.
    */
@@ -201,5 +211,62 @@ export class NpyRecoveryError extends Error {
     this.path = options.path;
     this.expectedBytes = options.expectedBytes;
     this.actualBytes = options.actualBytes;
+  }
+}
+
+/** Who holds a writer's lock on a file, as written in its `<path>.lock` file. */
+export interface NpyLockHolder {
+  /** Process id of the holder. */
+  readonly pid: number;
+  /** Host name of the holder's machine. */
+  readonly host: string;
+  /** Runtime and version of the holder, e.g. `"deno 2.1.0"`. */
+  readonly runtime: string;
+  /** When the lock was taken, as an ISO 8601 date. */
+  readonly time: string;
+}
+
+/**
+ * Another writer holds the file: each `.npy` file has at most one writer at a time, across
+ * processes and runtimes, marked by a `<path>.lock` file beside it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyLockError } from "@npy/append-array";
+ *
+ * const holder = { pid: 42, host: "box", runtime: "bun 1.2.0", time: "2025-01-01T00:00:00Z" };
+ * const e = new NpyLockError("Cannot open \"a.npy\" for appending: locked by pid 42", {
+ *   path: "a.npy",
+ *   lockPath: "a.npy.lock",
+ *   holder,
+ * });
+ * assert.ok(e instanceof Error);
+ * assert.equal(e.holder?.pid, 42);
+ * ```
+ */
+export class NpyLockError extends Error {
+  /** The file that is locked. */
+  readonly path: string | undefined;
+  /** The lock file. */
+  readonly lockPath: string;
+  /** The holder, when the lock file could be read. */
+  readonly holder: NpyLockHolder | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be done and why.
+   * @param options `lockPath`, `holder`, `path` and `cause`.
+   */
+  constructor(
+    message: string,
+    options: NpyErrorOptions & { lockPath: string; holder?: NpyLockHolder },
+  ) {
+    super(message, options);
+    this.name = "NpyLockError";
+    this.path = options.path;
+    this.lockPath = options.lockPath;
+    this.holder = options.holder;
   }
 }

@@ -130,7 +130,11 @@ export interface DtypePlugin {
 export class DtypeRegistry {
   #plugins: DtypePlugin[];
 
-  /** @param plugins The plugins to try, in order. */
+  /**
+   * Creates a registry that tries `plugins` in order.
+   *
+   * @param plugins The plugins to try, in order.
+   */
   constructor(plugins: Iterable<DtypePlugin> = []) {
     this.#plugins = [...plugins];
   }

@@ -12,7 +12,10 @@ import sys
 import warnings
 
 import numpy as np
-from numpy.lib import _format_impl as fmt
+try:
+    from numpy.lib import _format_impl as fmt
+except ImportError:  # NumPy < 2
+    from numpy.lib import format as fmt
 
 
 def to_json_descr(descr):
