@@ -144,6 +144,13 @@ export class NpyFile {
     fs.fdatasyncSync(this.fd);
   }
 
+  /** Async twin of {@link NpyFile.datasyncSync}. */
+  datasync(): Promise<void> {
+    return new Promise((resolve, reject) =>
+      fs.fdatasync(this.fd, (err) => err ? reject(err) : resolve())
+    );
+  }
+
   /** Flushes data and all metadata to the disk. */
   fsyncSync(): void {
     fs.fsyncSync(this.fd);
@@ -213,5 +220,15 @@ export function fsyncDirSync(path: string): void {
     if (!isErrno(e, "EISDIR", "EPERM", "EINVAL", "ENOTSUP", "EBADF")) throw e;
   } finally {
     fs.closeSync(fd);
+  }
+}
+
+/** The whole file at `path` as utf-8 text; `undefined` when it does not exist. */
+export function readTextSync(path: string): string | undefined {
+  try {
+    return fs.readFileSync(path, "utf8");
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw e;
   }
 }

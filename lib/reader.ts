@@ -8,7 +8,7 @@
  */
 
 import type { Descr } from "./descr.ts";
-import { NpyDtypeError, NpyShapeError } from "./errors.ts";
+import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
 import {
   dataByteLength,
@@ -20,6 +20,7 @@ import {
 } from "./header.ts";
 import type { Casting, DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
+import { flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
 import {
   type FileHeader,
   quote,
@@ -93,6 +94,14 @@ export interface NpyChunksOptions {
 }
 
 const CHUNK_BYTES = 16 << 20;
+
+interface ReadPlan {
+  position: number;
+  bytes: Uint8Array;
+  shape: number[];
+  s: number;
+  e: number;
+}
 
 /**
  * Reads rows of a `.npy` file without loading the rest: the header is read and checked on
@@ -255,7 +264,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     return Math.min(this.rows, whole);
   }
 
-  #plan(start: number | undefined, end: number | undefined) {
+  #plan(start: number | undefined, end: number | undefined): ReadPlan {
     const { header } = this.#state;
     const rows = this.rows;
     const s = start ?? 0, e = end ?? rows;
@@ -294,10 +303,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     };
   }
 
-  #finish(
-    plan: ReturnType<NpyReader["#plan"]>,
-    n: number,
-  ): NpyArray {
+  #finish(plan: ReadPlan, n: number): NpyArray {
     if (n < plan.bytes.length) {
       // The file shrank since the header was read.
       throw truncatedError(
@@ -520,7 +526,11 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
   const dataBytes = dataByteLength(header);
   const actual = bytes.length - header.headerLength;
   if (actual < dataBytes) {
-    throw truncatedError("the bytes given", "parse", dataBytes, actual).withoutPath();
+    throw new NpyRecoveryError(
+      `Cannot parse the .npy bytes: the data is ${actual} bytes but the header claims ` +
+        `${dataBytes}`,
+      { expectedBytes: dataBytes, actualBytes: actual },
+    );
   }
   return {
     descr: header.descr,
@@ -540,14 +550,28 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
  * codec counts) with the shape and descr in the options.
  */
 export type NpyChunk =
-  | {
-    readonly data: unknown;
-    readonly shape?: readonly number[];
-    readonly descr?: Descr;
-    readonly fortranOrder?: boolean;
-  }
+  | NpyArrayLike
+  | NpyArray
   | ArrayBufferView
-  | readonly unknown[];
+  | readonly unknown[]
+  | number
+  | bigint
+  | boolean
+  | string;
+
+/**
+ * An array with its shape: `data` holds the elements flat, in the file's order.
+ */
+export interface NpyArrayLike {
+  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
+  readonly data: ArrayBufferView | ArrayLike<unknown>;
+  /** The shape. */
+  readonly shape: readonly number[];
+  /** The dtype; inferred from a TypedArray when absent. */
+  readonly descr?: Descr;
+  /** Whether `data` is column-major. */
+  readonly fortranOrder?: boolean;
+}
 
 /** Options of {@link encodeNpy} and {@link saveNpy}. */
 export interface EncodeNpyOptions {
@@ -584,44 +608,24 @@ export interface EncodeNpyOptions {
   version?: NpyVersion;
 }
 
-const LITTLE_ENDIAN = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/** The native descr of a TypedArray, `undefined` for other values. */
-function typedArrayDescr(values: unknown): string | undefined {
-  const e = LITTLE_ENDIAN ? "<" : ">";
-  if (values instanceof Float64Array) return e + "f8";
-  if (values instanceof Float32Array) return e + "f4";
-  if (values instanceof Int8Array) return "|i1";
-  if (values instanceof Uint8Array) return "|u1"; // also Uint8ClampedArray's sibling
-  if (values instanceof Uint8ClampedArray) return "|u1";
-  if (values instanceof Int16Array) return e + "i2";
-  if (values instanceof Uint16Array) return e + "u2";
-  if (values instanceof Int32Array) return e + "i4";
-  if (values instanceof Uint32Array) return e + "u4";
-  if (values instanceof BigInt64Array) return e + "i8";
-  if (values instanceof BigUint64Array) return e + "u8";
-  const name = (values as { constructor?: { name?: string } } | null)?.constructor?.name;
-  if (name === "Float16Array") return e + "f2";
-  return undefined;
-}
-
-function isNdarrayLike(chunk: unknown): chunk is { data: unknown } {
-  return typeof chunk === "object" && chunk !== null && !Array.isArray(chunk) &&
-    !ArrayBuffer.isView(chunk) && "data" in chunk;
-}
-
 /** The header and data bytes of a chunk (the data a view of the chunk when possible). */
 function encodeParts(
   chunk: NpyChunk,
   options: EncodeNpyOptions,
   path?: string,
 ): [header: Uint8Array, data: Uint8Array] {
-  const nd = isNdarrayLike(chunk) ? chunk as Exclude<NpyChunk, ArrayBufferView | unknown[]> : {
-    data: chunk,
-  };
-  const values = nd.data;
   const where = path === undefined ? "the array" : quote(path);
-  const descr = options.descr ?? nd.descr ?? typedArrayDescr(values);
+  const registry = options.registry ?? defaultRegistry;
+  const casting = options.casting;
+  let parts = splitChunk(chunk, where);
+  let descr = options.descr ?? parts?.descr;
+  if (parts === undefined) {
+    // Nested JS arrays, or a single value (a 0-d array).
+    descr ??= inferDescr(chunk, where);
+    const dtype = registry.resolve(descr);
+    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
+    parts = { shape, values, fortran: false, descr, raw: false, flat: false };
+  }
   if (descr === undefined) {
     throw new NpyDtypeError(
       `Cannot encode ${where}: no descr given and none can be inferred from the values ` +
@@ -629,26 +633,30 @@ function encodeParts(
       { path },
     );
   }
-  const dtype = (options.registry ?? defaultRegistry).resolve(descr);
-  const casting = options.casting;
-  const count = dtype.count(values, { casting });
-  const shape = options.shape ?? nd.shape ?? [count];
-  const fortranOrder = options.fortranOrder ?? nd.fortranOrder ?? false;
+  const dtype = registry.resolve(descr);
+  const count = parts.raw
+    ? Math.floor(
+      (parts.values as Uint8Array).length / (dtype.itemsize || 1),
+    )
+    : dtype.count(parts.values, { casting });
+  const shape = options.shape ?? (parts.flat ? [count] : parts.shape);
+  const fortranOrder = options.fortranOrder ?? parts.fortran;
   const fields = { descr: dtype.descr, fortranOrder, shape: [...shape] };
-  const expected = dataByteLength(fields) / (dtype.itemsize || 1);
-  const elements = shape.reduce((a, b) => a * b, 1);
-  if (elements !== count || (dtype.itemsize > 0 && expected !== count)) {
+  const elements = sizeOf(shape);
+  const rawMismatch = parts.raw &&
+    (parts.values as Uint8Array).length !== elements * dtype.itemsize;
+  if (elements !== count || rawMismatch) {
     throw new NpyShapeError(
-      `Cannot encode ${where}: the shape (${shape.join(", ")}) holds ${elements} elements ` +
+      `Cannot encode ${where}: the shape ${shapeText(shape)} holds ${elements} elements ` +
         `but the data has ${count}`,
       { path, expected: shape, actual: [count] },
     );
   }
   const header = encodeHeader(fields, { version: options.version, path });
-  let data = dtype.view?.(values, { casting });
+  let data = parts.raw ? parts.values as Uint8Array : dtype.view?.(parts.values, { casting });
   if (data === undefined) {
     data = new Uint8Array(count * dtype.itemsize);
-    dtype.encodeInto(values, data, { casting });
+    dtype.encodeInto(parts.values, data, { casting });
   }
   return [header, data];
 }

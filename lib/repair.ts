@@ -1,0 +1,715 @@
+/**
+ * Repairing `.npy` files: {@link recover} makes a file that a crash or a cut download left
+ * behind load again, {@link ensureAppendable} gives a file without growth room (old NumPy,
+ * other tools) a header that can be rewritten in place, and {@link isAppendable} /
+ * {@link needsRecovery} tell whether either is needed. Each has a `Sync` twin.
+ *
+ * @module
+ */
+
+import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
+import {
+  dataByteLength,
+  encodeHeader,
+  growthAxis,
+  type HeaderFields,
+  type NpyHeader,
+} from "./header.ts";
+import {
+  type FileHeader,
+  quote,
+  readHeader,
+  readHeaderSync,
+  rowBytesOf,
+  rowsOf,
+  truncatedError,
+} from "./_header_io.ts";
+
+/** Options shared by the repair functions. */
+export interface RepairOptions {
+  /**
+   * Refuse header texts longer than this many characters, as `numpy.load` does.
+   * @default {10_000}
+   */
+  maxHeaderSize?: number;
+}
+
+/** Options of {@link recover}. */
+export interface RecoverOptions extends RepairOptions {
+  /**
+   * Keep an incomplete last row by filling its missing bytes with zeros, instead of
+   * dropping it.
+   * @default {false}
+   */
+  zeroFill?: boolean;
+}
+
+/** What {@link recover} did. */
+export interface RecoverResult {
+  /** Rows along the growth axis now (1 for a 0-d array). */
+  rows: number;
+  /** Bytes cut from the end of the file (an incomplete row, bytes past the data). */
+  droppedBytes: number;
+  /** Zero bytes added to complete the last row (`zeroFill`). */
+  addedBytes: number;
+}
+
+/** Progress of {@link ensureAppendable}. */
+export interface RepairProgress {
+  /** Data bytes copied or moved so far. */
+  bytesDone: number;
+  /** Data bytes to copy or move in all. */
+  bytesTotal: number;
+}
+
+/** Options of {@link ensureAppendable}. */
+export interface EnsureAppendableOptions extends RepairOptions {
+  /**
+   * Shift the data towards the end of the file in place, chunk by chunk from the end, then
+   * write the new header — for disks without room for a copy. Not crash-safe: a crash while
+   * shifting leaves a broken file. By default the file is rewritten into a temp file beside
+   * it and renamed over it, which is crash-safe.
+   * @default {false}
+   */
+  inPlace?: boolean;
+  /**
+   * Called after each chunk copied or moved.
+   * @default {undefined}
+   */
+  onProgress?: (progress: RepairProgress) => void;
+  /**
+   * Stops the work: a copy is deleted and the original left untouched; an in-place shift is
+   * undone (moved back) before the abort error is thrown.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+  /**
+   * Bytes copied or moved per step.
+   * @default {8 MiB}
+   */
+  bufferSize?: number;
+}
+
+/** What {@link ensureAppendable} did. */
+export interface EnsureAppendableResult {
+  /** `false` when the file already had room and was left untouched. */
+  changed: boolean;
+  /** The header length (data offset) before. */
+  previousHeaderLength: number;
+  /** The header length (data offset) now; a multiple of 64 when changed. */
+  headerLength: number;
+}
+
+const BUFFER_SIZE = 8 << 20;
+
+/**
+ * Whether a header can be rewritten in place, at its length and version, for any number of
+ * rows the file could ever hold: the growth dimension written as `⌊(2^53 − 1) / rowBytes⌋`
+ * (the largest row count whose data size is a safe integer) still fits. Headers written by
+ * NumPy ≥ 1.24 or this library always do; a 0-d array never does (it cannot grow).
+ *
+ * @param header A parsed header.
+ * @returns `true` when appending can rewrite the header in place forever.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, hasGrowthRoom, parseHeader } from "@npy/append-array";
+ *
+ * const fields = { descr: "<f4", fortranOrder: false, shape: [3, 4] };
+ * assert.equal(hasGrowthRoom(parseHeader(encodeHeader(fields))), true);
+ * // Old NumPy aligned to 16 bytes and left no room: 80 bytes here.
+ * assert.equal(hasGrowthRoom(parseHeader(encodeHeader(fields, { totalLength: 80 }))), false);
+ * ```
+ */
+export function hasGrowthRoom(header: NpyHeader): boolean {
+  const axis = growthAxis(header);
+  if (axis < 0) return false;
+  const rowBytes = rowBytesOf(header);
+  const shape = [...header.shape];
+  shape[axis] = rowBytes === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(
+    Number.MAX_SAFE_INTEGER / rowBytes,
+  );
+  try {
+    encodeHeader({ ...header, shape }, {
+      version: header.version,
+      totalLength: header.headerLength,
+    });
+    return true;
+  } catch (e) {
+    if (e instanceof NpyHeaderSpaceError || e instanceof NpyFormatError) return false;
+    throw e;
+  }
+}
+
+async function withHeader<T>(
+  path: string,
+  options: RepairOptions,
+  use: (state: FileHeader) => T,
+): Promise<T> {
+  const file = await NpyFile.open(path, "r");
+  try {
+    return use(await readHeader(file, options.maxHeaderSize));
+  } finally {
+    file.closeSync();
+  }
+}
+
+function withHeaderSync<T>(path: string, options: RepairOptions, use: (s: FileHeader) => T): T {
+  const file = NpyFile.openSync(path, "r");
+  try {
+    return use(readHeaderSync(file, options.maxHeaderSize));
+  } finally {
+    file.closeSync();
+  }
+}
+
+/**
+ * Whether the file's header has room to grow in place ({@link hasGrowthRoom}); when not,
+ * {@link ensureAppendable} gives it room.
+ *
+ * @param path The `.npy` file.
+ * @param options `maxHeaderSize`.
+ * @returns `true` when rows can be appended with the header rewritten in place.
+ * @throws {NpyFormatError} When the header cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { isAppendable, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * saveNpySync(join(dir, "a.npy"), new Float64Array(4));
+ * assert.equal(await isAppendable(join(dir, "a.npy")), true);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export function isAppendable(path: string, options: RepairOptions = {}): Promise<boolean> {
+  return withHeader(path, options, (s) => hasGrowthRoom(s.header));
+}
+
+/** Sync twin of {@link isAppendable}. */
+export function isAppendableSync(path: string, options: RepairOptions = {}): boolean {
+  return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
+}
+
+function mismatch(s: FileHeader): boolean {
+  return s.size - s.header.headerLength !== s.dataBytes;
+}
+
+/**
+ * Whether the file's data length differs from what its header's shape needs (shorter: a
+ * cut download or a crash; longer: rows written but the header not yet rewritten).
+ * {@link recover} fixes it.
+ *
+ * @param path The `.npy` file.
+ * @param options `maxHeaderSize`.
+ * @returns `true` when the data length does not match the header.
+ * @throws {NpyFormatError} When the header cannot be parsed.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { needsRecovery, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, new Float64Array(4));
+ * assert.equal(await needsRecovery(path), false);
+ * truncateSync(path, 128 + 20);
+ * assert.equal(await needsRecovery(path), true);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export function needsRecovery(path: string, options: RepairOptions = {}): Promise<boolean> {
+  return withHeader(path, options, mismatch);
+}
+
+/** Sync twin of {@link needsRecovery}. */
+export function needsRecoverySync(path: string, options: RepairOptions = {}): boolean {
+  return withHeaderSync(path, options, mismatch);
+}
+
+interface RecoverPlan {
+  result: RecoverResult;
+  /** Final file size with the current header. */
+  finalSize: number;
+  /** New fields, when the shape changes. */
+  fields: HeaderFields | undefined;
+  /** The header rewritten at the old length; undefined when it does not fit there. */
+  inPlace: Uint8Array | undefined;
+  /** Nothing to do. */
+  noop: boolean;
+}
+
+function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPlan {
+  const { header, size } = s;
+  const dataLength = size - header.headerLength;
+  const rowBytes = rowBytesOf(header);
+  const oldRows = rowsOf(header);
+  let rows = oldRows, keep: number, added = 0;
+  if (header.shape.length === 0 || rowBytes === 0) {
+    // No rows to infer: the data must be exactly what the header says.
+    keep = Math.min(dataLength, s.dataBytes);
+    if (keep < s.dataBytes) {
+      if (!zeroFill) {
+        throw new NpyRecoveryError(
+          `Cannot recover ${quote(path)}: the only element of this 0-d array is cut ` +
+            `(${dataLength} of ${s.dataBytes} bytes); pass { zeroFill: true } to fill it`,
+          { path, expectedBytes: s.dataBytes, actualBytes: dataLength },
+        );
+      }
+      added = s.dataBytes - keep;
+    }
+  } else {
+    rows = Math.floor(dataLength / rowBytes);
+    keep = rows * rowBytes;
+    if (zeroFill && keep < dataLength) {
+      rows += 1;
+      added = rows * rowBytes - dataLength;
+    }
+  }
+  const result = { rows, droppedBytes: dataLength - keep, addedBytes: added };
+  const finalSize = header.headerLength + keep + added;
+  let fields: HeaderFields | undefined;
+  let inPlace: Uint8Array | undefined;
+  if (rows !== oldRows) {
+    const shape = [...header.shape];
+    shape[growthAxis(header)] = rows;
+    fields = { descr: header.descr, fortranOrder: header.fortranOrder, shape };
+    try {
+      inPlace = encodeHeader(fields, {
+        version: header.version,
+        totalLength: header.headerLength,
+        path,
+      });
+    } catch (e) {
+      if (!(e instanceof NpyHeaderSpaceError || e instanceof NpyFormatError)) throw e;
+    }
+  }
+  return { result, finalSize, fields, inPlace, noop: fields === undefined && finalSize === size };
+}
+
+/**
+ * Makes a file that a crash or a cut download left behind load again: infers the row count
+ * from the file size, drops the incomplete last row (or, with `zeroFill`, completes it with
+ * zeros) and any bytes past it, and rewrites the header in place with the new shape.
+ *
+ * Order of writes: when the file grows (`zeroFill`) the zeros are written and flushed before
+ * the header; otherwise the header is written and flushed before the file is cut. Either
+ * way a crash part-way leaves a file that `recover` handles again, and after the header
+ * write NumPy loads it. When a header without growth room cannot hold the new row count
+ * (more digits), the file is rewritten with NumPy's header into a temp file and renamed
+ * over the original, as {@link ensureAppendable} does. Nothing is written when the header
+ * cannot be parsed, nor when the file needs no repair.
+ *
+ * @param path The `.npy` file.
+ * @param options `zeroFill`, `maxHeaderSize`.
+ * @returns The row count now and the bytes dropped or added.
+ * @throws {NpyFormatError} When the header cannot be parsed (nothing is written).
+ * @throws {NpyRecoveryError} When the element of a 0-d array is cut and `zeroFill` is off.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, recover, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, { data: new Float32Array(12), shape: [4, 3] });
+ * truncateSync(path, 128 + 30); // two rows and half of the third
+ * assert.deepEqual(await recover(path), { rows: 2, droppedBytes: 6, addedBytes: 0 });
+ * assert.deepEqual(loadNpySync(path).shape, [2, 3]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+  const { zeroFill = false } = options;
+  let file = await NpyFile.open(path, "r");
+  let plan: RecoverPlan;
+  try {
+    const state = await readHeader(file, options.maxHeaderSize);
+    plan = planRecover(path, state, zeroFill);
+    if (plan.noop) return plan.result;
+    file.closeSync();
+    if (plan.fields !== undefined && plan.inPlace === undefined) {
+      file = await NpyFile.open(path, "r");
+      const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
+      await rewriteCopy(file, state, plan.fields, keep, {});
+      return plan.result;
+    }
+    file = await NpyFile.open(path, "r+");
+    if (plan.result.addedBytes > 0) {
+      file.truncateSync(plan.finalSize);
+      file.datasyncSync();
+      if (plan.inPlace) await file.write(plan.inPlace, 0);
+    } else {
+      if (plan.inPlace) {
+        await file.write(plan.inPlace, 0);
+        file.datasyncSync();
+      }
+      file.truncateSync(plan.finalSize);
+    }
+    file.fsyncSync();
+    return plan.result;
+  } finally {
+    file.closeSync();
+  }
+}
+
+/** Sync twin of {@link recover}. */
+export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
+  const { zeroFill = false } = options;
+  let file = NpyFile.openSync(path, "r");
+  let plan: RecoverPlan;
+  try {
+    const state = readHeaderSync(file, options.maxHeaderSize);
+    plan = planRecover(path, state, zeroFill);
+    if (plan.noop) return plan.result;
+    file.closeSync();
+    if (plan.fields !== undefined && plan.inPlace === undefined) {
+      file = NpyFile.openSync(path, "r");
+      const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
+      rewriteCopySync(file, state, plan.fields, keep, {});
+      return plan.result;
+    }
+    file = NpyFile.openSync(path, "r+");
+    if (plan.result.addedBytes > 0) {
+      file.truncateSync(plan.finalSize);
+      file.datasyncSync();
+      if (plan.inPlace) file.writeSync(plan.inPlace, 0);
+    } else {
+      if (plan.inPlace) {
+        file.writeSync(plan.inPlace, 0);
+        file.datasyncSync();
+      }
+      file.truncateSync(plan.finalSize);
+    }
+    file.fsyncSync();
+    return plan.result;
+  } finally {
+    file.closeSync();
+  }
+}
+
+interface CopyOptions {
+  onProgress?: (progress: RepairProgress) => void;
+  signal?: AbortSignal;
+  bufferSize?: number;
+}
+
+function bufferFor(options: CopyOptions, total: number): Uint8Array {
+  const size = options.bufferSize ?? BUFFER_SIZE;
+  if (!Number.isSafeInteger(size) || size < 1) {
+    throw new RangeError(`Cannot repair: bufferSize must be a positive integer, not ${size}`);
+  }
+  return new Uint8Array(Math.max(1, Math.min(size, total)));
+}
+
+/**
+ * Writes a new file beside `src`'s path holding `header` then `keep` data bytes of `src`
+ * (zero-extended to the new shape's size), flushes it, renames it over the original and
+ * flushes the directory. On any error or abort the temp file is removed and the original
+ * is untouched. Closes `src`.
+ */
+async function rewriteCopy(
+  src: NpyFile,
+  state: FileHeader,
+  fields: HeaderFields,
+  keep: number,
+  options: CopyOptions,
+): Promise<Uint8Array> {
+  const path = src.path;
+  const header = encodeHeader(fields, { path });
+  const temp = tempPathBeside(path);
+  const out = await NpyFile.open(temp, "wx+");
+  try {
+    out.chmodSync(src.modeSync());
+    await out.write(header, 0);
+    const buffer = bufferFor(options, keep);
+    for (let done = 0; done < keep;) {
+      options.signal?.throwIfAborted();
+      const n = Math.min(buffer.length, keep - done);
+      const chunk = buffer.subarray(0, n);
+      if (await src.read(chunk, state.header.headerLength + done) < n) {
+        throw truncatedError(path, "copy", keep, done);
+      }
+      await out.write(chunk, header.length + done);
+      done += n;
+      options.onProgress?.({ bytesDone: done, bytesTotal: keep });
+    }
+    options.signal?.throwIfAborted();
+    out.truncateSync(header.length + dataByteLength(fields));
+    out.fsyncSync();
+    out.closeSync();
+    src.closeSync();
+    renameSync(temp, path);
+  } catch (e) {
+    out.closeSync();
+    removeSync(temp);
+    throw e;
+  }
+  fsyncDirSync(path);
+  return header;
+}
+
+function rewriteCopySync(
+  src: NpyFile,
+  state: FileHeader,
+  fields: HeaderFields,
+  keep: number,
+  options: CopyOptions,
+): Uint8Array {
+  const path = src.path;
+  const header = encodeHeader(fields, { path });
+  const temp = tempPathBeside(path);
+  const out = NpyFile.openSync(temp, "wx+");
+  try {
+    out.chmodSync(src.modeSync());
+    out.writeSync(header, 0);
+    const buffer = bufferFor(options, keep);
+    for (let done = 0; done < keep;) {
+      options.signal?.throwIfAborted();
+      const n = Math.min(buffer.length, keep - done);
+      const chunk = buffer.subarray(0, n);
+      if (src.readSync(chunk, state.header.headerLength + done) < n) {
+        throw truncatedError(path, "copy", keep, done);
+      }
+      out.writeSync(chunk, header.length + done);
+      done += n;
+      options.onProgress?.({ bytesDone: done, bytesTotal: keep });
+    }
+    options.signal?.throwIfAborted();
+    out.truncateSync(header.length + dataByteLength(fields));
+    out.fsyncSync();
+    out.closeSync();
+    src.closeSync();
+    renameSync(temp, path);
+  } catch (e) {
+    out.closeSync();
+    removeSync(temp);
+    throw e;
+  }
+  fsyncDirSync(path);
+  return header;
+}
+
+/**
+ * Moves `length` bytes from `from` to `to` inside one file, in chunks ordered so that no
+ * byte is overwritten before it is read (from the end when moving towards the end).
+ * `step(moved)` runs after each chunk and may throw to stop; the bytes moved so far are
+ * reported through `progress.moved` so the caller can undo them.
+ */
+function shiftSync(
+  file: NpyFile,
+  from: number,
+  to: number,
+  length: number,
+  buffer: Uint8Array,
+  progress: { moved: number },
+  step: (moved: number) => void,
+): void {
+  const backward = to > from;
+  while (progress.moved < length) {
+    const n = Math.min(buffer.length, length - progress.moved);
+    const offset = backward ? length - progress.moved - n : progress.moved;
+    const chunk = buffer.subarray(0, n);
+    file.readSync(chunk, from + offset);
+    file.writeSync(chunk, to + offset);
+    progress.moved += n;
+    step(progress.moved);
+  }
+}
+
+async function shift(
+  file: NpyFile,
+  from: number,
+  to: number,
+  length: number,
+  buffer: Uint8Array,
+  progress: { moved: number },
+  step: (moved: number) => void,
+): Promise<void> {
+  const backward = to > from;
+  while (progress.moved < length) {
+    const n = Math.min(buffer.length, length - progress.moved);
+    const offset = backward ? length - progress.moved - n : progress.moved;
+    const chunk = buffer.subarray(0, n);
+    await file.read(chunk, from + offset);
+    await file.write(chunk, to + offset);
+    progress.moved += n;
+    step(progress.moved);
+  }
+}
+
+/** The part of a move already done, as a move that puts it back. */
+function undoOf(from: number, to: number, length: number, moved: number) {
+  return to > from
+    ? { from: to + length - moved, to: from + length - moved, length: moved }
+    : { from: to, to: from, length: moved };
+}
+
+interface EnsurePlan {
+  state: FileHeader;
+  result: EnsureAppendableResult;
+  fields: HeaderFields;
+}
+
+function planEnsure(path: string, state: FileHeader): EnsurePlan {
+  const { header } = state;
+  const fields = { descr: header.descr, fortranOrder: header.fortranOrder, shape: header.shape };
+  if (header.shape.length === 0) {
+    throw new NpyShapeError(
+      `Cannot make ${quote(path)} appendable: a 0-d array has no axis to grow along`,
+      { path, actual: [] },
+    );
+  }
+  if (mismatch(state)) {
+    const actual = state.size - header.headerLength;
+    throw new NpyRecoveryError(
+      `Cannot make ${quote(path)} appendable: the data is ${actual} bytes but the header ` +
+        `claims ${state.dataBytes}; recover() it first`,
+      { path, expectedBytes: state.dataBytes, actualBytes: actual },
+    );
+  }
+  const changed = !hasGrowthRoom(header);
+  return {
+    state,
+    fields,
+    result: {
+      changed,
+      previousHeaderLength: header.headerLength,
+      headerLength: changed ? encodeHeader(fields, { path }).length : header.headerLength,
+    },
+  };
+}
+
+/**
+ * Gives a file without growth room (old NumPy, npyjs, other tools) NumPy's `np.save` header
+ * for the same array, with room to grow and the data at a multiple of 64 bytes, so it can
+ * be appended to in place. A file that already has room ({@link isAppendable}) is left
+ * untouched. No other process may write to the file meanwhile.
+ *
+ * By default the file is streamed into a temp file beside it, flushed, atomically renamed
+ * over the original and the directory flushed: a crash at any point leaves either the old
+ * or the new file, never a broken one; an abort deletes the temp file. With `inPlace: true`
+ * the data is shifted towards the end chunk by chunk, from the end, and the new header
+ * written last: no second copy is needed, but a crash while shifting leaves a broken file
+ * (an abort moves the shifted bytes back first).
+ *
+ * @param path The `.npy` file.
+ * @param options `inPlace`, `onProgress`, `signal`, `bufferSize`, `maxHeaderSize`.
+ * @returns Whether the file changed and its header length before and after.
+ * @throws {NpyFormatError} When the header cannot be parsed.
+ * @throws {NpyRecoveryError} When the data does not match the header (recover it first).
+ * @throws {NpyShapeError} For a 0-d array, which cannot grow.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { encodeHeader, ensureAppendable, isAppendableSync, loadNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "old.npy");
+ * const fields = { descr: "<f8", fortranOrder: false, shape: [2] };
+ * const header = encodeHeader(fields, { totalLength: 80 }); // old NumPy: 16-byte aligned
+ * writeFileSync(path, Buffer.concat([header, new Uint8Array(new Float64Array([1, 2]).buffer)]));
+ * assert.equal(isAppendableSync(path), false);
+ * const result = await ensureAppendable(path);
+ * assert.equal(result.changed, true);
+ * assert.equal(isAppendableSync(path), true);
+ * assert.deepEqual([...(loadNpySync(path).data as Float64Array)], [1, 2]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export async function ensureAppendable(
+  path: string,
+  options: EnsureAppendableOptions = {},
+): Promise<EnsureAppendableResult> {
+  const file = await NpyFile.open(path, options.inPlace ? "r+" : "r");
+  try {
+    const plan = planEnsure(path, await readHeader(file, options.maxHeaderSize));
+    if (!plan.result.changed) return plan.result;
+    options.signal?.throwIfAborted();
+    if (!options.inPlace) {
+      await rewriteCopy(file, plan.state, plan.fields, plan.state.dataBytes, options);
+      return plan.result;
+    }
+    const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
+    if (to > from) file.truncateSync(to + length);
+    try {
+      await shift(file, from, to, length, buffer, progress, step);
+    } catch (e) {
+      const undo = undoOf(from, to, length, progress.moved);
+      await shift(file, undo.from, undo.to, undo.length, buffer, { moved: 0 }, () => {});
+      file.truncateSync(plan.state.size);
+      throw e;
+    }
+    await file.write(header, 0);
+    if (to < from) file.truncateSync(to + length);
+    file.fsyncSync();
+    return plan.result;
+  } finally {
+    file.closeSync();
+  }
+}
+
+/** Sync twin of {@link ensureAppendable}. */
+export function ensureAppendableSync(
+  path: string,
+  options: EnsureAppendableOptions = {},
+): EnsureAppendableResult {
+  const file = NpyFile.openSync(path, options.inPlace ? "r+" : "r");
+  try {
+    const plan = planEnsure(path, readHeaderSync(file, options.maxHeaderSize));
+    if (!plan.result.changed) return plan.result;
+    options.signal?.throwIfAborted();
+    if (!options.inPlace) {
+      rewriteCopySync(file, plan.state, plan.fields, plan.state.dataBytes, options);
+      return plan.result;
+    }
+    const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
+    if (to > from) file.truncateSync(to + length);
+    try {
+      shiftSync(file, from, to, length, buffer, progress, step);
+    } catch (e) {
+      const undo = undoOf(from, to, length, progress.moved);
+      shiftSync(file, undo.from, undo.to, undo.length, buffer, { moved: 0 }, () => {});
+      file.truncateSync(plan.state.size);
+      throw e;
+    }
+    file.writeSync(header, 0);
+    if (to < from) file.truncateSync(to + length);
+    file.fsyncSync();
+    return plan.result;
+  } finally {
+    file.closeSync();
+  }
+}
+
+function prepareShift(path: string, plan: EnsurePlan, options: EnsureAppendableOptions) {
+  const header = encodeHeader(plan.fields, { path });
+  const from = plan.state.header.headerLength;
+  const to = header.length;
+  const length = plan.state.dataBytes;
+  const buffer = bufferFor(options, length);
+  const progress = { moved: 0 };
+  const step = (moved: number) => {
+    options.onProgress?.({ bytesDone: moved, bytesTotal: length });
+    if (moved < length) options.signal?.throwIfAborted();
+  };
+  return { from, to, length, buffer, header, progress, step };
+}
