@@ -71,6 +71,22 @@ export {
   type NumericInput,
   numericPlugin,
 } from "./dtypes/numeric.ts";
+export { type BoolDtype, type BoolInput, boolPlugin } from "./dtypes/bool.ts";
+export {
+  type ComplexDtype,
+  type ComplexInput,
+  type ComplexObject,
+  complexPlugin,
+} from "./dtypes/complex.ts";
+export { type BytesDtype, bytesPlugin, type StringInput, type VoidInput } from "./dtypes/bytes.ts";
+export { type DatetimeDtype, type DatetimeInput, datetimePlugin, NAT } from "./dtypes/datetime.ts";
+export {
+  type RecordColumns,
+  type RecordDtype,
+  type RecordField,
+  type RecordObject,
+  recordPlugin,
+} from "./dtypes/record.ts";
 export {
   encodeNpy,
   type EncodeNpyOptions,

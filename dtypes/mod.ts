@@ -8,7 +8,12 @@
 import type { Descr } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import { type DtypePlugin, DtypeRegistry } from "../lib/registry.ts";
+import { boolPlugin } from "./bool.ts";
+import { bytesPlugin } from "./bytes.ts";
+import { complexPlugin } from "./complex.ts";
+import { datetimePlugin } from "./datetime.ts";
 import { numericPlugin } from "./numeric.ts";
+import { recordPlugin } from "./record.ts";
 
 // Claims the object dtype only to refuse it with a clear message (instead of "no plugin").
 const objectPlugin: DtypePlugin = {
@@ -38,6 +43,11 @@ const objectPlugin: DtypePlugin = {
  */
 export const BUILTIN_PLUGINS: readonly DtypePlugin[] = Object.freeze([
   numericPlugin,
+  boolPlugin,
+  complexPlugin,
+  bytesPlugin,
+  datetimePlugin,
+  recordPlugin,
   objectPlugin,
 ]);
 
