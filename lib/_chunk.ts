@@ -1,0 +1,455 @@
+/**
+ * Internal: what the writer accepts as a chunk, taken apart into a shape and flat values.
+ * TypedArrays, nested JS arrays (of numbers, bigints, booleans, strings, records…),
+ * ndarray-likes `{ data, shape, descr?, fortranOrder? }` and scijs `ndarray` objects (with
+ * `stride`/`offset`). The bytes themselves are made by the file's {@link Dtype}; this module
+ * only finds the shape, the order and a descr to use when the file has none yet. Pure.
+ *
+ * @module
+ */
+
+import type { Descr } from "./descr.ts";
+import { NpyDtypeError, NpyShapeError } from "./errors.ts";
+
+/** Any TypedArray. */
+export type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** An array with a shape, as many JS array libraries hand them out. */
+export interface NdArrayLike {
+  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
+  readonly data: ArrayBufferView | ArrayLike<unknown>;
+  /** The full shape of the chunk. */
+  readonly shape: readonly number[];
+  /** The dtype of `data`; with `Uint8Array`/`DataView` data, the layout of raw bytes. */
+  readonly descr?: Descr;
+  /** `true` when `data` is column-major. @default {false} */
+  readonly fortranOrder?: boolean;
+  /** scijs `ndarray`: element strides per axis. */
+  readonly stride?: readonly number[];
+  /** scijs `ndarray`: index of the first element in `data`. */
+  readonly offset?: number;
+}
+
+/** A chunk taken apart. */
+export interface ChunkParts {
+  /** The chunk's shape; for a bare TypedArray `[count]` (fixed later by the row shape). */
+  shape: number[];
+  /** Flat values in `fortran` order: a TypedArray, a JS array of elements, or raw bytes. */
+  values: unknown;
+  /** `true` when `values` is in column-major order. */
+  fortran: boolean;
+  /** The descr of `values` when they carry one (TypedArray type, an ndarray-like's descr). */
+  descr: Descr | undefined;
+  /** `values` is a byte view holding elements of `descr` as they are stored. */
+  raw: boolean;
+  /** A bare TypedArray: its shape is known only from the file's row shape. */
+  flat: boolean;
+}
+
+const LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
+const O = LE ? "<" : ">";
+
+/** The descr a TypedArray's elements have, or `undefined` for a DataView. */
+export function typedArrayDescr(view: ArrayBufferView): string | undefined {
+  const name = Object.prototype.toString.call(view).slice(8, -1);
+  switch (name) {
+    case "Int8Array":
+      return "|i1";
+    case "Uint8Array":
+    case "Uint8ClampedArray":
+      return "|u1";
+    case "Int16Array":
+      return O + "i2";
+    case "Uint16Array":
+      return O + "u2";
+    case "Int32Array":
+      return O + "i4";
+    case "Uint32Array":
+      return O + "u4";
+    case "Float16Array":
+      return O + "f2";
+    case "Float32Array":
+      return O + "f4";
+    case "Float64Array":
+      return O + "f8";
+    case "BigInt64Array":
+      return O + "i8";
+    case "BigUint64Array":
+      return O + "u8";
+    default:
+      return undefined;
+  }
+}
+
+/** Whether `value` is a TypedArray (any ArrayBufferView but a DataView). */
+export function isTypedArray(value: unknown): value is TypedArray {
+  return ArrayBuffer.isView(value) && !(value instanceof DataView);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== "object") return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+function isShape(value: unknown): value is number[] {
+  return Array.isArray(value) &&
+    value.every((d) => typeof d === "number" && Number.isSafeInteger(d) && d >= 0);
+}
+
+/** Whether `value` looks like `{ data, shape }`. */
+export function isNdArrayLike(value: unknown): value is NdArrayLike {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return false;
+  if (ArrayBuffer.isView(value)) return false;
+  const v = value as Record<string, unknown>;
+  return "data" in v && "shape" in v && Array.isArray(v.shape) &&
+    (ArrayBuffer.isView(v.data) || Array.isArray(v.data));
+}
+
+/** `(3, 4)` as Python prints a shape. */
+export function shapeText(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+}
+
+/** The number of elements in `shape`. */
+export function sizeOf(shape: readonly number[]): number {
+  let n = 1;
+  for (const d of shape) n *= d;
+  return n;
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "an array";
+  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
+  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
+  return `${typeof value} ${String(value)}`;
+}
+
+/**
+ * Takes a chunk apart without knowing the file's dtype: TypedArrays, ndarray-likes and
+ * scijs ndarrays; nested JS arrays are returned as they are (`values` the nested array,
+ * `shape` empty) for {@link flattenNested} once the dtype is known.
+ */
+export function splitChunk(chunk: unknown, where: string): ChunkParts | undefined {
+  if (isTypedArray(chunk)) {
+    return {
+      shape: [chunk.length],
+      values: chunk,
+      fortran: false,
+      descr: typedArrayDescr(chunk),
+      raw: false,
+      flat: true,
+    };
+  }
+  if (chunk instanceof DataView) {
+    return {
+      shape: [],
+      values: new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength),
+      fortran: false,
+      descr: undefined,
+      raw: true,
+      flat: true,
+    };
+  }
+  if (!isNdArrayLike(chunk)) return undefined;
+  const { data, shape, descr, fortranOrder, stride, offset } = chunk;
+  if (!isShape(shape)) {
+    throw new NpyShapeError(
+      `Cannot append to ${where}: the chunk's shape ${JSON.stringify(shape)} is not a list ` +
+        `of non-negative integers`,
+      { actual: Array.isArray(shape) ? shape : undefined },
+    );
+  }
+  const n = sizeOf(shape);
+  if (Array.isArray(stride) && typeof offset === "number") {
+    if (!isShape(stride.map(Math.abs)) || stride.length !== shape.length) {
+      throw new NpyShapeError(
+        `Cannot append to ${where}: the ndarray's stride ${JSON.stringify(stride)} does not ` +
+          `fit its shape ${shapeText(shape)}`,
+        { actual: shape },
+      );
+    }
+    return {
+      shape: [...shape],
+      values: gather(data as ArrayLike<unknown>, shape, stride, offset, where),
+      fortran: false,
+      descr: descr ?? (isTypedArray(data) ? typedArrayDescr(data) : undefined),
+      raw: false,
+      flat: false,
+    };
+  }
+  // Uint8Array data with a descr other than u1: raw bytes of that descr.
+  const raw = data instanceof DataView ||
+    (descr !== undefined && ArrayBuffer.isView(data) && typedArrayDescr(data) === "|u1" &&
+      !(typeof descr === "string" && /^[|<>=]?u1$/.test(descr)));
+  if (raw) {
+    const view = data as ArrayBufferView;
+    return {
+      shape: [...shape],
+      values: new Uint8Array(view.buffer, view.byteOffset, view.byteLength),
+      fortran: fortranOrder === true,
+      descr,
+      raw: true,
+      flat: false,
+    };
+  }
+  if (data instanceof DataView) {
+    throw new NpyDtypeError(
+      `Cannot append to ${where}: a DataView chunk needs a descr for its bytes`,
+      { descr },
+    );
+  }
+  if (Array.isArray(data) && data.length !== n) {
+    throw new NpyShapeError(
+      `Cannot append to ${where}: the chunk's data holds ${data.length} elements but its ` +
+        `shape ${shapeText(shape)} needs ${n}`,
+      { actual: shape },
+    );
+  }
+  return {
+    shape: [...shape],
+    values: data,
+    fortran: fortranOrder === true,
+    descr: descr ?? (isTypedArray(data) ? typedArrayDescr(data) : undefined),
+    raw: false,
+    flat: false,
+  };
+}
+
+/** Copies a strided scijs ndarray into a C-ordered container of the same kind. */
+function gather(
+  data: ArrayLike<unknown>,
+  shape: readonly number[],
+  stride: readonly number[],
+  offset: number,
+  where: string,
+): ArrayLike<unknown> {
+  const n = sizeOf(shape);
+  const nd = shape.length;
+  // C-contiguous: a view (TypedArray) or a slice, no element loop.
+  let contiguous = true;
+  for (let i = nd - 1, s = 1; i >= 0; i--) {
+    if (shape[i] !== 1 && stride[i] !== s) contiguous = false;
+    s *= shape[i];
+  }
+  let last = offset, first = offset;
+  for (let i = 0; i < nd; i++) {
+    if (shape[i] === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
+    const reach = (shape[i] - 1) * stride[i];
+    if (reach > 0) last += reach;
+    else first += reach;
+  }
+  if (!Number.isSafeInteger(offset) || first < 0 || last >= data.length) {
+    throw new NpyShapeError(
+      `Cannot append to ${where}: the ndarray's offset ${offset} and stride ` +
+        `${JSON.stringify(stride)} reach outside its data of ${data.length} elements`,
+      { actual: shape },
+    );
+  }
+  if (contiguous) {
+    return isTypedArray(data)
+      ? data.subarray(offset, offset + n)
+      : Array.prototype.slice.call(data, offset, offset + n);
+  }
+  const out: { [i: number]: unknown; length: number } = isTypedArray(data)
+    ? new (data.constructor as new (n: number) => TypedArray)(n)
+    : new Array(n);
+  const index = new Array<number>(nd).fill(0);
+  let src = offset;
+  for (let k = 0; k < n; k++) {
+    out[k] = data[src];
+    for (let ax = nd - 1; ax >= 0; ax--) {
+      if (++index[ax] < shape[ax]) {
+        src += stride[ax];
+        break;
+      }
+      index[ax] = 0;
+      src -= stride[ax] * (shape[ax] - 1);
+    }
+  }
+  return out as ArrayLike<unknown>;
+}
+
+/**
+ * The shape and flat elements of a nested JS array (or a single value: a 0-d chunk).
+ * `isElement` tells which arrays are elements (a complex `[re, im]`, a void `Uint8Array`).
+ * @throws {NpyShapeError} For ragged nesting.
+ */
+export function flattenNested(
+  chunk: unknown,
+  isElement: ((value: unknown) => boolean) | undefined,
+  where: string,
+): { shape: number[]; values: unknown[] } {
+  const isDim = (v: unknown): v is ArrayLike<unknown> =>
+    (Array.isArray(v) || isTypedArray(v)) && !(isElement !== undefined && isElement(v));
+  const shape: number[] = [];
+  for (let v: unknown = chunk; isDim(v); v = v[0]) {
+    shape.push(v.length);
+    if (v.length === 0) break;
+  }
+  const nd = shape.length;
+  if (nd === 0) return { shape, values: [chunk] };
+  if (nd === 1 && Array.isArray(chunk) && !chunk.some(isDim)) {
+    return { shape, values: chunk };
+  }
+  const values = new Array<unknown>(sizeOf(shape));
+  let k = 0;
+  const walk = (v: unknown, depth: number, path: number[]): void => {
+    if (depth === nd) {
+      if (isDim(v)) throw ragged(path, v.length);
+      values[k++] = v;
+      return;
+    }
+    if (!isDim(v) || v.length !== shape[depth]) throw ragged(path, isDim(v) ? v.length : -1);
+    for (let i = 0; i < v.length; i++) {
+      path.push(i);
+      walk(v[i], depth + 1, path);
+      path.pop();
+    }
+  };
+  const ragged = (path: number[], length: number): NpyShapeError =>
+    new NpyShapeError(
+      `Cannot append to ${where}: the nested array is ragged: the item at [${path.join("][")}] is ${
+        length < 0 ? "not an array" : `an array of ${length}`
+      } where the first items give the shape ${shapeText(shape)}`,
+      { actual: shape },
+    );
+  walk(chunk, 0, []);
+  return { shape, values };
+}
+
+/**
+ * A descr for a chunk of plain JS values, for a file that has none yet: numbers are
+ * float64 (`<f8`), bigints int64, booleans bool, strings `<U` of the longest, plain
+ * objects records with one such field per key.
+ * @throws {NpyDtypeError} When the values are not of these kinds.
+ */
+export function inferDescr(chunk: unknown, where: string): Descr {
+  const leaves: unknown[] = [];
+  const collect = (v: unknown): void => {
+    if (Array.isArray(v)) { for (const x of v) collect(x); }
+    else leaves.push(v);
+  };
+  collect(chunk);
+  if (leaves.length === 0) {
+    throw new NpyDtypeError(
+      `Cannot append to ${where}: an empty first chunk does not tell the dtype; pass ` +
+        `options.descr`,
+    );
+  }
+  const first = leaves[0];
+  if (isPlainObject(first)) {
+    const fields: [string, string][] = [];
+    for (const key of Object.keys(first)) {
+      fields.push([key, scalarDescr(leaves.map((r) => (r as Record<string, unknown>)?.[key]))]);
+    }
+    if (fields.length === 0) throw junk(first);
+    return fields;
+  }
+  return scalarDescr(leaves);
+
+  function scalarDescr(values: unknown[]): string {
+    const v = values[0];
+    if (isTypedArray(v)) return typedArrayDescr(v)!;
+    if (typeof v === "number") return "<f8";
+    if (typeof v === "bigint") return "<i8";
+    if (typeof v === "boolean") return "|b1";
+    if (typeof v === "string") {
+      let max = 1;
+      for (const s of values) if (typeof s === "string") max = Math.max(max, [...s].length);
+      return `<U${max}`;
+    }
+    throw junk(v);
+  }
+  function junk(v: unknown): NpyDtypeError {
+    return new NpyDtypeError(
+      `Cannot append to ${where}: cannot tell a dtype from ${typeName(v)} (expected ` +
+        `numbers, bigints, booleans, strings, records or TypedArrays; or pass options.descr)`,
+    );
+  }
+}
+
+/** Describes a value for an error message. */
+export { typeName };
+
+/**
+ * Reverses the axes of C-ordered elements: `bytes` holds a C-order array of `shape`; the
+ * result holds the C-order array of the reversed shape (its transpose), which is the
+ * Fortran-order layout of `shape`. Returns `bytes` itself when no element moves.
+ */
+export function reverseAxes(
+  bytes: Uint8Array,
+  shape: readonly number[],
+  itemsize: number,
+): Uint8Array {
+  let moving = 0;
+  for (const d of shape) if (d > 1) moving++;
+  if (moving < 2) return bytes;
+  const nd = shape.length;
+  const out = new Uint8Array(bytes.length);
+  // Input strides (in elements) of each axis; output walks the reversed shape in C order.
+  const inStride = new Array<number>(nd);
+  for (let i = nd - 1, s = 1; i >= 0; i--) {
+    inStride[i] = s;
+    s *= shape[i];
+  }
+  // Output axis j corresponds to input axis nd-1-j.
+  const oShape = [...shape].reverse();
+  const oStride = [...inStride].reverse();
+  const index = new Array<number>(nd).fill(0);
+  const n = sizeOf(shape);
+  let src = 0;
+  if (itemsize === 1 || itemsize === 2 || itemsize === 4 || itemsize === 8) {
+    // Whole elements move as integers (bit-exact, NaN payloads included).
+    const A = itemsize === 1
+      ? Uint8Array
+      : itemsize === 2
+      ? Uint16Array
+      : itemsize === 4
+      ? Uint32Array
+      : BigUint64Array;
+    const source = bytes.byteOffset % itemsize === 0 ? bytes : bytes.slice();
+    const inArr = new A(source.buffer as ArrayBuffer, source.byteOffset, n) as Uint32Array;
+    const outArr = new A(out.buffer) as Uint32Array;
+    for (let k = 0; k < n; k++) {
+      outArr[k] = inArr[src];
+      for (let ax = nd - 1; ax >= 0; ax--) {
+        if (++index[ax] < oShape[ax]) {
+          src += oStride[ax];
+          break;
+        }
+        index[ax] = 0;
+        src -= oStride[ax] * (oShape[ax] - 1);
+      }
+    }
+    return out;
+  }
+  for (let k = 0; k < n; k++) {
+    out.set(bytes.subarray(src * itemsize, (src + 1) * itemsize), k * itemsize);
+    for (let ax = nd - 1; ax >= 0; ax--) {
+      if (++index[ax] < oShape[ax]) {
+        src += oStride[ax];
+        break;
+      }
+      index[ax] = 0;
+      src -= oStride[ax] * (oShape[ax] - 1);
+    }
+  }
+  return out;
+}

@@ -1,0 +1,159 @@
+/**
+ * Internal: one writer per file, across processes and runtimes. The writer of `a.npy` holds
+ * `a.npy.lock`, created exclusively (`O_EXCL`) and holding JSON `{pid, host, runtime, time}`.
+ * A lock whose process is gone (same host, `kill(pid, 0)` fails with `ESRCH`) is taken
+ * over; any other lock makes the second writer fail with an {@link NpyLockError} naming
+ * the holder. The lock file is removed when the writer closes.
+ *
+ * @module
+ */
+
+import { hostname } from "node:os";
+import process from "node:process";
+import { NpyLockError, type NpyLockHolder } from "./errors.ts";
+import { NpyFile, readTextSync, removeSync } from "./file.ts";
+
+interface LockRecord extends NpyLockHolder {
+  readonly token: string;
+}
+
+/** `"deno 2.1.0"`, `"bun 1.2.0"` or `"node 22.1.0"`. */
+export function runtimeName(): string {
+  const g = globalThis as {
+    Deno?: { version?: { deno?: string } };
+    Bun?: { version?: string };
+  };
+  if (g.Deno?.version?.deno) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun?.version) return `bun ${g.Bun.version}`;
+  return `node ${process.versions.node}`;
+}
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+function parseRecord(text: string): LockRecord | undefined {
+  try {
+    const r = JSON.parse(text);
+    if (
+      r && typeof r === "object" && Number.isSafeInteger(r.pid) && typeof r.host === "string" &&
+      typeof r.runtime === "string" && typeof r.time === "string"
+    ) return r as LockRecord;
+  } catch {
+    // Not JSON (yet): the holder may be writing it right now.
+  }
+  return undefined;
+}
+
+/** Whether process `pid` on this host has exited. */
+function isDead(pid: number): boolean {
+  if (pid === process.pid) return false;
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === "ESRCH";
+  }
+}
+
+/** A held lock. */
+export class WriterLock {
+  readonly #lockPath: string;
+  readonly #text: string;
+  #held = true;
+
+  private constructor(lockPath: string, text: string) {
+    this.#lockPath = lockPath;
+    this.#text = text;
+  }
+
+  /** The lock file's path. */
+  get lockPath(): string {
+    return this.#lockPath;
+  }
+
+  /**
+   * Takes the lock on `path` (the file `<path>.lock`).
+   * @throws {NpyLockError} When another live writer holds it.
+   */
+  static acquireSync(path: string, action: string): WriterLock {
+    const lockPath = path + ".lock";
+    const time = new Date().toISOString();
+    const record: LockRecord = {
+      pid: process.pid,
+      host: hostname(),
+      runtime: runtimeName(),
+      time,
+      token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
+    };
+    const text = JSON.stringify(record);
+    let unreadable = 0;
+    for (let attempt = 0; attempt < 100; attempt++) {
+      let file: NpyFile;
+      try {
+        file = NpyFile.openSync(lockPath, "wx+");
+      } catch (e) {
+        if ((e as { code?: string }).code !== "EEXIST") {
+          throw new NpyLockError(
+            `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
+              `(${(e as Error).message}); pass { lock: false } where locking cannot work`,
+            { path, lockPath, cause: e },
+          );
+        }
+        const existing = readTextSync(lockPath);
+        if (existing === undefined) continue; // released meanwhile: try again
+        const holder = parseRecord(existing);
+        if (holder === undefined) {
+          // Created but not yet written by its holder, or garbage left by a crash.
+          if (++unreadable < 20) {
+            sleepSync(5);
+            continue;
+          }
+        } else if (holder.host !== record.host || !isDead(holder.pid)) {
+          const who = `pid ${holder.pid} (${holder.runtime}) on host "${holder.host}" since ` +
+            holder.time;
+          throw new NpyLockError(
+            `Cannot ${action}: another writer holds the file: ${who}. Close that writer ` +
+              `first${
+                holder.host !== record.host
+                  ? `, or remove "${lockPath}" if that process is gone`
+                  : ""
+              }`,
+            {
+              path,
+              lockPath,
+              holder: {
+                pid: holder.pid,
+                host: holder.host,
+                runtime: holder.runtime,
+                time: holder.time,
+              },
+            },
+          );
+        }
+        // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
+        // someone else did so since we read it.
+        if (readTextSync(lockPath) === existing) removeSync(lockPath);
+        unreadable = 0;
+        continue;
+      }
+      try {
+        file.writeSync(new TextEncoder().encode(text), 0);
+      } finally {
+        file.closeSync();
+      }
+      return new WriterLock(lockPath, text);
+    }
+    throw new NpyLockError(
+      `Cannot ${action}: the lock file "${lockPath}" keeps changing hands`,
+      { path, lockPath },
+    );
+  }
+
+  /** Removes the lock file if it is still ours; idempotent. */
+  releaseSync(): void {
+    if (!this.#held) return;
+    this.#held = false;
+    if (readTextSync(this.#lockPath) === this.#text) removeSync(this.#lockPath);
+  }
+}

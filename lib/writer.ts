@@ -1,0 +1,1173 @@
+/**
+ * {@link NpyAppendArray}: grows a `.npy` file past the size of memory by appending rows,
+ * rewriting the header in place after each append so that `numpy.load(path,
+ * mmap_mode="r")` opens the file at any moment and sees a prefix of the appended rows.
+ *
+ * @module
+ */
+
+import { type Descr, descrEquals, formatDescr } from "./descr.ts";
+import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { NpyFile, removeSync } from "./file.ts";
+import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
+import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
+import { defaultRegistry } from "../dtypes/mod.ts";
+import { readHeaderSync, rowsOf } from "./_header_io.ts";
+import { recoverSync } from "./repair.ts";
+import { WriterLock } from "./_lock.ts";
+import {
+  type ChunkParts,
+  flattenNested,
+  inferDescr,
+  isTypedArray,
+  reverseAxes,
+  shapeText,
+  sizeOf,
+  splitChunk,
+} from "./_chunk.ts";
+
+/** Options of {@link NpyAppendArray.open}. */
+export interface NpyAppendArrayOptions {
+  /**
+   * `"append"`: open the file if it exists (and append to it), else create it.
+   * `"create"`: create the file; fail if it exists. `"overwrite"`: start a fresh file,
+   * replacing any old one.
+   * @default {"append"}
+   */
+  mode?: "append" | "create" | "overwrite";
+  /**
+   * The dtype of a new file, e.g. `"<f4"` or `[["t", "<i8"], ["xy", "<f4", [2]]]`. With
+   * `shape` too, the file is created with 0 rows at once. By default the first chunk decides
+   * (TypedArrays their type; JS numbers `<f8`, bigints `<i8`, booleans `|b1`). For an
+   * existing file it must match the file's.
+   * @default {undefined}
+   */
+  descr?: Descr;
+  /**
+   * The row shape (`[3, 4]`) or the full shape with 0 rows (`[0, 3, 4]`; `[3, 4, 0]` in
+   * Fortran order) of a new file. By default the first chunk decides. For an existing file
+   * it must match the file's.
+   * @default {undefined}
+   */
+  shape?: readonly number[];
+  /**
+   * Create the file in Fortran (column-major) order: it grows along its last axis, and
+   * chunks (given in C order, shape `(...rowShape, k)`) are reordered before writing.
+   * Ignored for an existing file unless it contradicts the file's order (an error).
+   * @default {false}
+   */
+  fortranOrder?: boolean;
+  /**
+   * The dtype codecs.
+   * @default {defaultRegistry}
+   */
+  registry?: DtypeRegistry;
+  /**
+   * How strictly TypedArray chunks must match the file's dtype (NumPy's casting rules);
+   * plain JS numbers are accepted when their value fits.
+   * @default {"same_kind"}
+   */
+  casting?: Casting;
+  /**
+   * Rewrite the header after every append, so the file always shows every acknowledged
+   * append. `false`: only at `flush` and `close` (until then NumPy sees the old shape).
+   * @default {true}
+   */
+  rewriteHeaderOnAppend?: boolean;
+  /**
+   * When to `fdatasync`: `"none"` never; `"close"` once when closing; `"append"` around
+   * every header write (the data is synced before the header that claims it, then the
+   * header), which makes every acknowledged append survive a power loss.
+   * @default {"close"}
+   */
+  sync?: "none" | "close" | "append";
+  /**
+   * Coalesce appends smaller than this many bytes into one buffer written when full (and at
+   * `flush`/`close`); 0 writes every append at once. Buffered rows reach the file, and its
+   * header, only when the buffer is written.
+   * @default {0}
+   */
+  bufferSize?: number;
+  /**
+   * Take the file's single-writer lock (`<path>.lock`, created exclusively, removed on
+   * close): a second writer, in any process or runtime, gets an {@link NpyLockError} naming
+   * the holder; a lock left by a dead process on this host is taken over. `false` for file
+   * systems where exclusive creation does not work.
+   * @default {true}
+   */
+  lock?: boolean;
+  /**
+   * What to do when an existing file's data does not match its header (a crash or a cut
+   * copy): `"error"` throws {@link NpyRecoveryError}; `"truncate"` keeps the whole rows
+   * found and drops a partial last row; `"zerofill"` completes a partial last row with
+   * zeros. Both rewrite the header to the rows kept (see `recover`).
+   * @default {"error"}
+   */
+  onRecovery?: "error" | "truncate" | "zerofill";
+  /**
+   * Refuse existing headers longer than this many characters, as `numpy.load` does.
+   * @default {10_000}
+   */
+  maxHeaderSize?: number;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+function noop(): void {}
+
+function quote(path: string): string {
+  return JSON.stringify(path);
+}
+
+function errnoCode(e: unknown): string | undefined {
+  return (e as { code?: string } | null)?.code;
+}
+
+function descrText(descr: Descr): string {
+  try {
+    return formatDescr(descr);
+  } catch {
+    return JSON.stringify(descr);
+  }
+}
+
+/**
+ * Appends rows to a `.npy` file, in place: each append writes the rows after the data and
+ * then rewrites the header (one positional write of the same length) with the new shape, so
+ * `numpy.load(path, mmap_mode="r")` opens the file at any moment and sees exactly the rows
+ * appended so far. Memory use stays flat however large the file grows; chunks are written
+ * as they are (no copy) when they already have the file's layout.
+ *
+ * Chunks: any TypedArray (a flat one holds whole rows once the row shape is known), nested
+ * JS arrays (`[[1, 2], [3, 4]]`), arrays of records, ndarray-likes
+ * `{ data, shape, descr?, fortranOrder? }` and scijs `ndarray` objects. The first chunk
+ * fixes the dtype and the row shape, unless `options.descr` and `options.shape` declared
+ * them (then the file exists with 0 rows right after opening).
+ *
+ * Invalid chunks (wrong row shape, a dtype the casting rule refuses, ragged nesting) throw
+ * {@link NpyShapeError} or {@link NpyDtypeError} before anything is written. Appends made
+ * without awaiting land in call order. One writer per file, across processes (see the
+ * `lock` option).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyAppendArray } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "out.npy");
+ * {
+ *   await using w = await NpyAppendArray.open(path);
+ *   await w.append([[1, 2], [3, 4]]);
+ *   await w.append(Float64Array.of(5, 6, 7, 8, 9, 10)); // three rows of two
+ *   assert.deepEqual(w.shape, [5, 2]);
+ *   assert.equal(w.descr, "<f8");
+ * } // closed here: numpy.load(path) gives a (5, 2) float64 array
+ * using again = NpyAppendArray.openSync(path); // appends to the existing file
+ * again.appendSync([[11, 12]]);
+ * assert.deepEqual(again.shape, [6, 2]);
+ * again.closeSync();
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export class NpyAppendArray implements AsyncDisposable, Disposable {
+  /** The file being written. */
+  readonly path: string;
+  readonly #where: string;
+  readonly #file: NpyFile;
+  readonly #lock: WriterLock | undefined;
+  readonly #registry: DtypeRegistry;
+  readonly #encode: EncodeOptions;
+  readonly #rewriteOnAppend: boolean;
+  readonly #sync: "none" | "close" | "append";
+  #fortran: boolean;
+  readonly #created: boolean;
+
+  // What the file holds: fixed by the header, the options or the first chunk.
+  #dtype: Dtype | undefined;
+  #declaredDescr: Descr | undefined;
+  #rowShape: number[] | undefined;
+  #zeroD = false;
+  #rowElems = 0;
+  #rowBytes = 0;
+
+  // The header on disk: its length, version, and a template whose shape digits change.
+  #headerLength = 0;
+  #version: NpyVersion = 1;
+  #hdr: Uint8Array | undefined;
+  #digitsAt = 0;
+  #maxDigits = 0;
+  #fastLimit = -1; // rows the template holds without a check
+  #suffix: Uint8Array = new Uint8Array(0);
+
+  #rows = 0; // rows accepted (written, buffered or queued)
+  #rowsWritten = 0; // rows whose data is in the file
+  #rowsInHeader = -1; // rows the header on disk claims (-1: no header yet)
+  #lastRows = 0; // rows of the chunk #prepare handled last
+
+  #buffer: Uint8Array | undefined;
+  #bufLen = 0;
+  #bufRows = 0;
+
+  #queue: Promise<void> | undefined;
+  #closed = false;
+  #failed: unknown = undefined;
+  #writable: WritableStream<unknown> | undefined;
+
+  private constructor(
+    path: string,
+    file: NpyFile,
+    lock: WriterLock | undefined,
+    created: boolean,
+    options: NpyAppendArrayOptions,
+    fortran: boolean,
+  ) {
+    this.path = path;
+    this.#where = quote(path);
+    this.#file = file;
+    this.#lock = lock;
+    this.#created = created;
+    this.#registry = options.registry ?? defaultRegistry;
+    this.#encode = { casting: options.casting ?? "same_kind" };
+    this.#rewriteOnAppend = options.rewriteHeaderOnAppend ?? true;
+    this.#sync = options.sync ?? "close";
+    this.#fortran = fortran;
+    const bufferSize = options.bufferSize ?? 0;
+    if (bufferSize > 0) this.#buffer = new Uint8Array(bufferSize);
+  }
+
+  /**
+   * Opens `path` for appending (see {@link NpyAppendArrayOptions} for the modes).
+   *
+   * @param path The `.npy` file.
+   * @param options Mode, declared dtype and shape, sync policy, buffering, locking….
+   * @returns The writer; close it (or use `using`) to release the file.
+   * @throws {NpyLockError} When another writer holds the file.
+   * @throws {NpyFormatError} When an existing file is not a `.npy` file.
+   * @throws {NpyHeaderSpaceError} When an existing file's header has no room to grow
+   *   (`ensureAppendable` gives it room).
+   * @throws {NpyRecoveryError} When an existing file's data does not match its header and
+   *   `onRecovery` is `"error"`.
+   * @throws {NpyDtypeError} / {NpyShapeError} When the options contradict the file.
+   */
+  static openSync(path: string, options: NpyAppendArrayOptions = {}): NpyAppendArray {
+    const where = quote(path);
+    const mode = options.mode ?? "append";
+    checkOptions(where, options);
+    const lock = options.lock === false
+      ? undefined
+      : WriterLock.acquireSync(path, `open ${where} for appending`);
+    let file: NpyFile | undefined;
+    try {
+      let created = false;
+      if (mode === "overwrite") {
+        file = NpyFile.openSync(path, "w+");
+        created = true;
+      } else if (mode === "create") {
+        try {
+          file = NpyFile.openSync(path, "wx+");
+          created = true;
+        } catch (e) {
+          if (errnoCode(e) !== "EEXIST") throw e;
+          throw Object.assign(
+            new Error(
+              `Cannot create ${where}: the file exists (mode "create"); use mode "append" ` +
+                `to append to it or "overwrite" to replace it`,
+              { cause: e },
+            ),
+            { code: "EEXIST" },
+          );
+        }
+      } else {
+        for (;;) {
+          try {
+            file = NpyFile.openSync(path, "r+");
+            break;
+          } catch (e) {
+            if (errnoCode(e) !== "ENOENT") throw e;
+          }
+          try {
+            file = NpyFile.openSync(path, "wx+");
+            created = true;
+            break;
+          } catch (e) {
+            if (errnoCode(e) !== "EEXIST") throw e;
+          }
+        }
+      }
+      const fortran = options.fortranOrder ?? false;
+      const writer = new NpyAppendArray(path, file, lock, created, options, fortran);
+      if (file.sizeSync() > 0) {
+        file = writer.#loadExisting(options);
+      } else {
+        writer.#declare(options);
+      }
+      return writer;
+    } catch (e) {
+      file?.closeSync();
+      lock?.releaseSync();
+      throw e;
+    }
+  }
+
+  /**
+   * Async twin of {@link NpyAppendArray.openSync}.
+   *
+   * @param path The `.npy` file.
+   * @param options Mode, declared dtype and shape, sync policy, buffering, locking….
+   * @returns The writer; close it (or use `await using`) to release the file.
+   */
+  static open(path: string, options: NpyAppendArrayOptions = {}): Promise<NpyAppendArray> {
+    return new Promise((resolve) => resolve(NpyAppendArray.openSync(path, options)));
+  }
+
+  /** The file's dtype; `undefined` until declared or fixed by the first chunk. */
+  get descr(): Descr | undefined {
+    return this.#dtype?.descr;
+  }
+
+  /** Whether the file is in Fortran order (grows along its last axis). */
+  get fortranOrder(): boolean {
+    return this.#fortran;
+  }
+
+  /** Rows appended so far, the file's own included (buffered ones too). */
+  get rows(): number {
+    return this.#rows;
+  }
+
+  /**
+   * The array's shape with every row appended so far (buffered ones included);
+   * `undefined` until the row shape is known.
+   */
+  get shape(): number[] | undefined {
+    if (this.#zeroD) return [];
+    const r = this.#rowShape;
+    if (r === undefined) return undefined;
+    return this.#fortran ? [...r, this.#rows] : [this.#rows, ...r];
+  }
+
+  /** Whether {@link NpyAppendArray.close} has been called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /**
+   * Appends the rows of `chunk`. The chunk is checked and encoded before anything is
+   * written; calls not awaited land in call order. Do not modify a TypedArray chunk until
+   * the returned promise settles (it may be written without a copy).
+   *
+   * @param chunk A TypedArray, a nested array, an array of records, an ndarray-like.
+   * @returns A promise settled when the rows are written (or buffered).
+   * @throws {NpyShapeError} When the chunk's row shape does not match the file's.
+   * @throws {NpyDtypeError} When the chunk cannot be cast to the file's dtype.
+   */
+  append(chunk: unknown): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = this.#prepare(chunk);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const rows = this.#lastRows;
+    if (this.#queue === undefined && this.#sync !== "append") {
+      try {
+        this.#commitSync(bytes, rows);
+        return RESOLVED;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.#enqueue(() => this.#commit(bytes, rows));
+  }
+
+  /**
+   * Sync twin of {@link NpyAppendArray.append}.
+   *
+   * @param chunk A TypedArray, a nested array, an array of records, an ndarray-like.
+   * @throws {NpyShapeError} When the chunk's row shape does not match the file's.
+   * @throws {NpyDtypeError} When the chunk cannot be cast to the file's dtype.
+   */
+  appendSync(chunk: unknown): void {
+    this.#checkIdle("appendSync");
+    const bytes = this.#prepare(chunk);
+    this.#commitSync(bytes, this.#lastRows);
+  }
+
+  /**
+   * Appends every chunk an (async) iterable yields, in order, awaiting each.
+   *
+   * @param chunks Chunks as {@link NpyAppendArray.append} takes them.
+   * @returns The number of rows appended.
+   */
+  async appendFrom(chunks: AsyncIterable<unknown> | Iterable<unknown>): Promise<number> {
+    const before = this.#rows;
+    for await (const chunk of chunks) await this.append(chunk);
+    return this.#rows - before;
+  }
+
+  /**
+   * A `WritableStream` of chunks, with backpressure: each chunk is appended as by
+   * {@link NpyAppendArray.append}. Closing (or aborting) the stream closes the writer.
+   * The same stream is returned each time.
+   */
+  get writable(): WritableStream<unknown> {
+    this.#writable ??= new WritableStream<unknown>({
+      write: (chunk) => this.append(chunk),
+      close: () => this.close(),
+      abort: () => this.close(),
+    }, { highWaterMark: 16 });
+    return this.#writable;
+  }
+
+  /**
+   * Writes buffered rows and, if it is behind, the header (with `sync: "append"`, synced).
+   * @returns A promise settled when the file shows every row appended so far.
+   */
+  flush(): Promise<void> {
+    if (this.#closed) return this.#queue ?? RESOLVED;
+    if (this.#queue === undefined && this.#sync !== "append") {
+      try {
+        this.#flushNowSync();
+        return RESOLVED;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    return this.#enqueue(() => this.#flushNow());
+  }
+
+  /** Sync twin of {@link NpyAppendArray.flush}. */
+  flushSync(): void {
+    if (this.#closed) return;
+    this.#checkIdle("flushSync");
+    this.#flushNowSync();
+  }
+
+  /**
+   * Flushes, syncs (unless `sync: "none"`), closes the file and releases the lock.
+   * Idempotent; later appends throw.
+   * @returns A promise settled when the file is closed.
+   */
+  close(): Promise<void> {
+    if (this.#closed) return this.#queue ?? RESOLVED;
+    this.#closed = true;
+    if (this.#queue === undefined) {
+      try {
+        this.#closeNow();
+        return RESOLVED;
+      } catch (e) {
+        return Promise.reject(e);
+      }
+    }
+    const done = this.#queue.then(() => this.#closeNow());
+    this.#queue = done.then(noop, noop);
+    return done;
+  }
+
+  /** Sync twin of {@link NpyAppendArray.close}. */
+  closeSync(): void {
+    if (this.#closed) return;
+    this.#checkIdle("closeSync");
+    this.#closed = true;
+    this.#closeNow();
+  }
+
+  /** Closes the writer, as {@link NpyAppendArray.close}: `await using w = …`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  /** Closes the writer, as {@link NpyAppendArray.closeSync}: `using w = …`. */
+  [Symbol.dispose](): void {
+    this.closeSync();
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Opening
+
+  /** Reads an existing file's header; recovers it if asked. Returns the open file. */
+  #loadExisting(options: NpyAppendArrayOptions): NpyFile {
+    let file = this.#file;
+    let state = readHeaderSync(file, options.maxHeaderSize);
+    let { header } = state;
+    const actual = state.size - header.headerLength;
+    if (actual !== state.dataBytes) {
+      const how = options.onRecovery ?? "error";
+      if (how === "error") {
+        throw new NpyRecoveryError(
+          `Cannot open ${this.#where} for appending: its data is ${actual} bytes but the ` +
+            `header claims ${state.dataBytes} (a crash or a cut copy); pass ` +
+            `{ onRecovery: "truncate" } or "zerofill", or call recover() first`,
+          { path: this.path, expectedBytes: state.dataBytes, actualBytes: actual },
+        );
+      }
+      recoverSync(this.path, {
+        zeroFill: how === "zerofill",
+        maxHeaderSize: options.maxHeaderSize,
+      });
+      state = readHeaderSync(file, options.maxHeaderSize);
+      header = state.header;
+    }
+    let dtype: Dtype;
+    try {
+      dtype = this.#registry.resolve(header.descr);
+    } catch (e) {
+      if (!(e instanceof NpyDtypeError)) throw e;
+      throw new NpyDtypeError(`Cannot append to ${this.#where}: ${e.message}`, {
+        path: this.path,
+        descr: header.descr,
+        cause: e,
+      });
+    }
+    if (options.fortranOrder !== undefined && options.fortranOrder !== header.fortranOrder) {
+      throw new NpyShapeError(
+        `Cannot append to ${this.#where}: options.fortranOrder is ${options.fortranOrder} ` +
+          `but the file is in ${header.fortranOrder ? "Fortran" : "C"} order`,
+        { path: this.path, actual: header.shape },
+      );
+    }
+    this.#fortran = header.fortranOrder;
+    if (options.descr !== undefined) {
+      const wanted = this.#resolve(options.descr);
+      if (!descrEquals(wanted.descr, dtype.descr)) {
+        throw new NpyDtypeError(
+          `Cannot append to ${this.#where}: options.descr ${descrText(options.descr)} does ` +
+            `not match the file's ${descrText(header.descr)}`,
+          { path: this.path, descr: options.descr },
+        );
+      }
+    }
+    this.#dtype = dtype;
+    this.#declaredDescr = header.descr;
+    this.#headerLength = header.headerLength;
+    this.#version = header.version;
+    if (header.shape.length === 0) {
+      this.#zeroD = true;
+      this.#rows = this.#rowsWritten = this.#rowsInHeader = 1;
+      return file;
+    }
+    const rowShape = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
+    if (options.shape !== undefined) {
+      const wanted = this.#declaredRowShape(options.shape);
+      if (!sameShape(wanted, rowShape)) {
+        throw new NpyShapeError(
+          `Cannot append to ${this.#where}: options.shape ${shapeText(options.shape)} does ` +
+            `not match the file's shape ${shapeText(header.shape)}`,
+          { path: this.path, expected: header.shape, actual: options.shape },
+        );
+      }
+    }
+    this.#setRowShape(rowShape);
+    const rows = rowsOf(header);
+    this.#rows = this.#rowsWritten = this.#rowsInHeader = rows;
+    this.#buildTemplate();
+    // Fail now, not at the first append, when the header cannot hold one more row.
+    this.#checkRoom(rows + 1);
+    file = this.#file;
+    return file;
+  }
+
+  /** A new (empty) file: declare what the options say; write the header when complete. */
+  #declare(options: NpyAppendArrayOptions): void {
+    if (options.descr !== undefined) {
+      this.#dtype = this.#resolve(options.descr);
+      this.#declaredDescr = this.#dtype.descr;
+    }
+    if (options.shape !== undefined) this.#setRowShape(this.#declaredRowShape(options.shape));
+    if (this.#dtype !== undefined && this.#rowShape !== undefined) {
+      this.#rowBytes = this.#rowElems * this.#dtype.itemsize;
+      this.#startHeader();
+      this.#writeHeader();
+    }
+  }
+
+  #declaredRowShape(shape: readonly number[]): number[] {
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new NpyShapeError(
+        `Cannot open ${this.#where}: options.shape ${JSON.stringify(shape)} is not a list of ` +
+          `non-negative integers`,
+        { path: this.path },
+      );
+    }
+    const growth = this.#fortran ? shape.length - 1 : 0;
+    if (shape.length > 0 && shape[growth] === 0) {
+      return this.#fortran ? shape.slice(0, -1) : shape.slice(1);
+    }
+    return [...shape];
+  }
+
+  #setRowShape(rowShape: number[]): void {
+    this.#rowShape = rowShape;
+    this.#rowElems = sizeOf(rowShape);
+    if (this.#dtype !== undefined) this.#rowBytes = this.#rowElems * this.#dtype.itemsize;
+  }
+
+  #resolve(descr: Descr): Dtype {
+    try {
+      return this.#registry.resolve(descr);
+    } catch (e) {
+      if (!(e instanceof NpyDtypeError)) throw e;
+      throw new NpyDtypeError(`Cannot append to ${this.#where}: ${e.message}`, {
+        path: this.path,
+        descr,
+        cause: e,
+      });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // The header
+
+  #fields(rows: number): HeaderFields {
+    const shape = this.#zeroD
+      ? []
+      : this.#fortran
+      ? [...this.#rowShape!, rows]
+      : [rows, ...this.#rowShape!];
+    return { descr: this.#declaredDescr!, fortranOrder: this.#fortran, shape };
+  }
+
+  /** A new file: the header NumPy would write (with growth room) fixes the length. */
+  #startHeader(): void {
+    this.#declaredDescr ??= this.#dtype!.descr;
+    const bytes = encodeHeader(this.#fields(0), { path: this.path });
+    this.#headerLength = bytes.length;
+    this.#version = bytes[6] as NpyVersion;
+    this.#buildTemplate();
+  }
+
+  /**
+   * Prepares the header template: everything but the growth dimension's digits is fixed.
+   * Checked once against {@link encodeHeader}; on any difference every rewrite encodes.
+   */
+  #buildTemplate(): void {
+    this.#hdr = undefined;
+    this.#fastLimit = -1;
+    if (this.#zeroD) return;
+    const r = this.#rowShape!;
+    const prefix =
+      `{'descr': ${formatDescr(this.#declaredDescr!)}, 'fortran_order': ${
+        this.#fortran ? "True" : "False"
+      }, 'shape': (` + (this.#fortran ? r.map((d) => `${d}, `).join("") : "");
+    const suffix = (r.length === 0 ? ",)" : this.#fortran ? ")" : `, ${r.join(", ")})`) +
+      ", }";
+    const enc = (s: string): Uint8Array => {
+      if (this.#version === 3) return new TextEncoder().encode(s);
+      const out = new Uint8Array(s.length);
+      for (let i = 0; i < s.length; i++) {
+        const c = s.charCodeAt(i);
+        if (c > 0xff) return new Uint8Array(0);
+        out[i] = c;
+      }
+      return out;
+    };
+    const pre = enc(prefix), suf = enc(suffix);
+    const length = this.#headerLength;
+    const fixed = this.#version === 1 ? 10 : 12;
+    const hdr = new Uint8Array(length);
+    hdr.set(MAGIC);
+    hdr[6] = this.#version;
+    const view = new DataView(hdr.buffer);
+    if (this.#version === 1) view.setUint16(8, length - fixed, true);
+    else view.setUint32(8, length - fixed, true);
+    hdr.set(pre.subarray(0, Math.max(0, Math.min(pre.length, length - fixed))), fixed);
+    this.#digitsAt = fixed + pre.length;
+    this.#maxDigits = length - 1 - this.#digitsAt - suf.length;
+    this.#suffix = suf;
+    this.#hdr = hdr;
+    // Check the template against the reference encoder, for the rows on disk now.
+    let reference: Uint8Array | undefined;
+    try {
+      reference = encodeHeader(this.#fields(this.#rowsWritten), {
+        version: this.#version,
+        totalLength: length,
+        path: this.path,
+      });
+    } catch {
+      reference = undefined;
+    }
+    const fast = this.#maxDigits >= 1 && reference !== undefined &&
+      equalBytes(this.#render(this.#rowsWritten), reference);
+    if (!fast) this.#hdr = undefined;
+    this.#fastLimit = fast ? 10 ** Math.min(this.#maxDigits, 15) - 1 : -1;
+  }
+
+  /** The header bytes for `rows` rows, from the template (no check of room). */
+  #render(rows: number): Uint8Array {
+    const h = this.#hdr!;
+    let digits = 1;
+    for (let r = rows; r >= 10; r = Math.floor(r / 10)) digits++;
+    let p = this.#digitsAt + digits;
+    let r = rows;
+    do {
+      h[--p] = 48 + (r % 10);
+      r = Math.floor(r / 10);
+    } while (r > 0);
+    p = this.#digitsAt + digits;
+    h.set(this.#suffix, p);
+    h.fill(0x20, p + this.#suffix.length, h.length - 1);
+    h[h.length - 1] = 0x0a;
+    return h;
+  }
+
+  /** Header bytes for `rows`; throws {@link NpyHeaderSpaceError} when they do not fit. */
+  #headerBytes(rows: number): Uint8Array {
+    if (rows <= this.#fastLimit) return this.#render(rows);
+    return encodeHeader(this.#fields(rows), {
+      version: this.#version,
+      totalLength: this.#headerLength,
+      path: this.path,
+    });
+  }
+
+  /** Throws {@link NpyHeaderSpaceError} (before any write) when `rows` do not fit. */
+  #checkRoom(rows: number): void {
+    if (this.#zeroD || this.#rowShape === undefined || this.#headerLength === 0) return;
+    if (rows <= this.#fastLimit) return;
+    try {
+      this.#headerBytes(rows);
+    } catch (e) {
+      if (e instanceof NpyHeaderSpaceError) {
+        throw new NpyHeaderSpaceError(
+          `Cannot append to ${this.#where}: its header has no room for the shape ` +
+            `${shapeText(this.#fields(rows).shape)} (the file was written without growth ` +
+            `room; ensureAppendable() rewrites it with room to grow)`,
+          { path: this.path, needed: e.needed, available: e.available, cause: e },
+        );
+      }
+      throw e;
+    }
+  }
+
+  /** Writes the header claiming the rows written so far. */
+  #writeHeader(): void {
+    const rows = this.#rowsWritten;
+    this.#file.writeSync(this.#headerBytes(rows), 0);
+    this.#rowsInHeader = rows;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // Appending
+
+  #checkIdle(action: string): void {
+    if (this.#queue !== undefined) {
+      throw new Error(
+        `Cannot ${action} ${this.#where}: async operations on this writer are still ` +
+          `pending; await them first`,
+      );
+    }
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) {
+      throw new Error(`Cannot append to ${this.#where}: the writer is closed`);
+    }
+    if (this.#failed !== undefined) {
+      throw new Error(`Cannot append to ${this.#where}: an earlier write failed`, {
+        cause: this.#failed,
+      });
+    }
+    if (this.#zeroD) {
+      throw new NpyShapeError(
+        `Cannot append to ${this.#where}: the file holds a 0-d array (its first chunk was ` +
+          `a single value), which cannot grow`,
+        { path: this.path, expected: [] },
+      );
+    }
+  }
+
+  /**
+   * Checks and encodes a chunk; fixes the file's dtype and row shape when it is the first.
+   * Returns the bytes to write (possibly a view of the caller's memory); the row count is
+   * left in #lastRows. Nothing is written (but a first 0-row header) and, on error, nothing
+   * changes.
+   */
+  #prepare(chunk: unknown): Uint8Array {
+    this.#checkOpen();
+    // Fast path: a TypedArray with the file's layout, row shape known.
+    const dtype = this.#dtype;
+    if (dtype !== undefined && this.#rowBytes > 0 && isTypedArray(chunk)) {
+      const view = dtype.view?.(chunk, this.#encode);
+      if (view !== undefined && view.length % this.#rowBytes === 0) {
+        const rows = view.length / this.#rowBytes;
+        const total = this.#rows + rows;
+        if (total > this.#fastLimit) this.#checkRoom(total);
+        this.#lastRows = rows;
+        this.#rows = total;
+        return view;
+      }
+    }
+    return this.#prepareSlow(chunk);
+  }
+
+  #prepareSlow(chunk: unknown): Uint8Array {
+    const where = this.#where;
+    const path = this.path;
+    const casting = this.#encode.casting!;
+    let parts: ChunkParts | undefined;
+    try {
+      parts = splitChunk(chunk, where);
+    } catch (e) {
+      throw withPath(e, path);
+    }
+    // 1. The dtype: the file's, or one the chunk tells.
+    let dtype = this.#dtype;
+    if (dtype === undefined) {
+      let descr = parts?.descr;
+      if (descr === undefined && parts?.raw) {
+        throw new NpyDtypeError(
+          `Cannot append to ${where}: raw bytes do not tell the dtype; pass options.descr ` +
+            `or an ndarray-like with a descr`,
+          { path },
+        );
+      }
+      if (descr === undefined) {
+        try {
+          descr = inferDescr(chunk, where);
+        } catch (e) {
+          throw withPath(e, path);
+        }
+      }
+      dtype = this.#resolve(descr);
+    }
+    const itemsize = dtype.itemsize;
+    // 2. The chunk's shape and its values, still in the chunk's order.
+    let shape: number[];
+    let values: unknown;
+    let encoded: Uint8Array | undefined;
+    let flat = false;
+    let chunkFortran = false;
+    let count: number;
+    try {
+      if (parts === undefined) {
+        const nested = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
+        shape = nested.shape;
+        values = nested.values;
+        count = sizeOf(shape);
+      } else if (parts.raw) {
+        const source = parts.descr === undefined ? dtype : this.#resolve(parts.descr);
+        const elems = parts.values as Uint8Array;
+        if (elems.length % source.itemsize !== 0) {
+          throw new NpyShapeError(
+            `Cannot append to ${where}: ${elems.length} raw bytes are not whole elements ` +
+              `of ${descrText(source.descr)} (${source.itemsize} bytes each)`,
+            { actual: parts.shape },
+          );
+        }
+        count = elems.length / source.itemsize;
+        if (descrEquals(source.descr, dtype.descr)) encoded = elems;
+        else values = source.decode(elems);
+        flat = parts.flat;
+        shape = flat ? [count] : parts.shape;
+        chunkFortran = parts.fortran;
+      } else {
+        values = parts.values;
+        count = dtype.count(values, this.#encode);
+        flat = parts.flat;
+        shape = flat ? [count] : parts.shape;
+        chunkFortran = parts.fortran;
+      }
+      if (!flat && count !== sizeOf(shape)) {
+        throw new NpyShapeError(
+          `Cannot append to ${where}: the chunk's data holds ${count} elements but its ` +
+            `shape ${shapeText(shape)} needs ${sizeOf(shape)}`,
+          { actual: shape },
+        );
+      }
+    } catch (e) {
+      throw withPath(e, path, dtype, casting);
+    }
+    // 3. The rows: checked against the file's row shape, or fixing it.
+    let rowShape = this.#rowShape;
+    let rows: number;
+    let zeroD = false;
+    const fortran = this.#fortran;
+    if (rowShape === undefined) {
+      if (shape.length === 0) {
+        zeroD = true;
+        rowShape = [];
+        rows = 1;
+      } else {
+        rowShape = fortran ? shape.slice(0, -1) : shape.slice(1);
+        rows = fortran ? shape[shape.length - 1] : shape[0];
+      }
+    } else if (flat) {
+      const rowElems = this.#rowElems;
+      if (rowElems === 0 || count % rowElems !== 0) {
+        throw new NpyShapeError(
+          `Cannot append to ${where}: a flat chunk of ${count} elements is not whole rows ` +
+            `of shape ${shapeText(rowShape)} (${rowElems} elements each)`,
+          { path, expected: rowShape, actual: shape },
+        );
+      }
+      rows = count / rowElems;
+      shape = fortran ? [...rowShape, rows] : [rows, ...rowShape];
+    } else {
+      const given = fortran ? shape.slice(0, -1) : shape.slice(1);
+      if (shape.length !== rowShape.length + 1 || !sameShape(given, rowShape)) {
+        const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
+        throw new NpyShapeError(
+          `Cannot append to ${where}: the chunk's shape ${shapeText(shape)} does not fit ` +
+            `the file's rows of shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
+              dims.length === 1 ? "," : ""
+            })`,
+          { path, expected: fortran ? [...rowShape, 0] : [0, ...rowShape], actual: shape },
+        );
+      }
+      rows = fortran ? shape[shape.length - 1] : shape[0];
+    }
+    // 4. The header must hold the new row count before any byte is written.
+    const first = this.#rowShape === undefined;
+    if (!first) this.#checkRoom(this.#rows + rows);
+    // 5. The bytes, in the file's order.
+    let bytes: Uint8Array;
+    try {
+      bytes = encoded ?? encode(dtype, values, count, this.#encode);
+    } catch (e) {
+      throw withPath(e, path, dtype, casting);
+    }
+    if (!flat && shape.length >= 2 && chunkFortran !== fortran) {
+      bytes = reverseAxes(bytes, chunkFortran ? [...shape].reverse() : shape, itemsize);
+    }
+    // 6. Commit the state (the first chunk fixes dtype and rows, and starts the header).
+    if (this.#dtype === undefined) {
+      this.#dtype = dtype;
+      this.#declaredDescr = dtype.descr;
+    }
+    if (first) {
+      this.#zeroD = zeroD;
+      this.#setRowShape(rowShape);
+    }
+    this.#rowBytes = this.#rowElems * itemsize;
+    if (this.#headerLength === 0) {
+      this.#startHeader();
+      // A 0-row header describes no data: it may go first. (A 0-d header claims its one
+      // element, so it waits for the data.)
+      if (!zeroD) this.#writeHeader();
+    }
+    this.#lastRows = rows;
+    this.#rows += rows;
+    return bytes;
+  }
+
+  #enqueue(task: () => Promise<void> | void): Promise<void> {
+    const run = this.#queue === undefined
+      ? new Promise<void>((resolve) => resolve(task()))
+      : this.#queue.then(task);
+    const tail: Promise<void> = run.then(noop, noop).then(() => {
+      if (this.#queue === tail) this.#queue = undefined;
+    });
+    this.#queue = tail;
+    return run;
+  }
+
+  #fail(e: unknown): never {
+    this.#failed ??= e;
+    throw e;
+  }
+
+  /** Writes a prepared chunk now (sync I/O). */
+  #commitSync(bytes: Uint8Array, rows: number): void {
+    if (this.#failed !== undefined) this.#checkOpen();
+    try {
+      const buffer = this.#buffer;
+      if (buffer !== undefined && bytes.length < buffer.length) {
+        if (this.#bufLen + bytes.length > buffer.length) {
+          this.#writeBuffered();
+          this.#afterData(false);
+        }
+        buffer.set(bytes, this.#bufLen);
+        this.#bufLen += bytes.length;
+        this.#bufRows += rows;
+        if (this.#bufLen === buffer.length) {
+          this.#writeBuffered();
+          this.#afterData(false);
+        }
+        return;
+      }
+      if (this.#bufLen > 0) this.#writeBuffered();
+      this.#writeData(bytes, rows);
+      this.#afterData(false);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  /** Async twin of {@link NpyAppendArray.#commitSync}: waits for `fdatasync` off-thread. */
+  async #commit(bytes: Uint8Array, rows: number): Promise<void> {
+    if (this.#sync !== "append") return this.#commitSync(bytes, rows);
+    if (this.#failed !== undefined) this.#checkOpen();
+    try {
+      const buffer = this.#buffer;
+      if (buffer !== undefined && bytes.length < buffer.length) {
+        if (this.#bufLen + bytes.length > buffer.length) {
+          this.#writeBuffered();
+          await this.#afterDataAsync(false);
+        }
+        buffer.set(bytes, this.#bufLen);
+        this.#bufLen += bytes.length;
+        this.#bufRows += rows;
+        if (this.#bufLen === buffer.length) {
+          this.#writeBuffered();
+          await this.#afterDataAsync(false);
+        }
+        return;
+      }
+      if (this.#bufLen > 0) this.#writeBuffered();
+      this.#writeData(bytes, rows);
+      await this.#afterDataAsync(false);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  #writeData(bytes: Uint8Array, rows: number): void {
+    this.#file.writeSync(bytes, this.#headerLength + this.#rowsWritten * this.#rowBytes);
+    this.#rowsWritten += rows;
+  }
+
+  #writeBuffered(): void {
+    if (this.#bufLen === 0) return;
+    this.#writeData(this.#buffer!.subarray(0, this.#bufLen), this.#bufRows);
+    this.#bufLen = 0;
+    this.#bufRows = 0;
+  }
+
+  /** Whether the header must be written now. */
+  #headerDue(force: boolean): boolean {
+    if (this.#headerLength === 0 || this.#rowsInHeader === this.#rowsWritten) return false;
+    return force || this.#rewriteOnAppend || this.#rowsInHeader < 0;
+  }
+
+  /** After data: the header when due, synced before and after with `sync: "append"`. */
+  #afterData(force: boolean): void {
+    if (!this.#headerDue(force)) return;
+    if (this.#sync === "append") this.#file.datasyncSync();
+    this.#writeHeader();
+    if (this.#sync === "append") this.#file.datasyncSync();
+  }
+
+  async #afterDataAsync(force: boolean): Promise<void> {
+    if (!this.#headerDue(force)) return;
+    if (this.#sync === "append") await this.#file.datasync();
+    this.#writeHeader();
+    if (this.#sync === "append") await this.#file.datasync();
+  }
+
+  #flushNowSync(): void {
+    if (this.#failed !== undefined) this.#checkOpen();
+    try {
+      this.#writeBuffered();
+      this.#afterData(true);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  async #flushNow(): Promise<void> {
+    if (this.#failed !== undefined) this.#checkOpen();
+    try {
+      this.#writeBuffered();
+      await this.#afterDataAsync(true);
+    } catch (e) {
+      this.#fail(e);
+    }
+  }
+
+  #closeNow(): void {
+    let error: unknown;
+    try {
+      if (this.#failed === undefined) {
+        this.#writeBuffered();
+        this.#afterData(true);
+        if (this.#sync !== "none" && this.#headerLength > 0) this.#file.datasyncSync();
+      }
+    } catch (e) {
+      error = e;
+    }
+    const empty = this.#rowsInHeader < 0;
+    try {
+      this.#file.closeSync();
+    } catch (e) {
+      error ??= e;
+    }
+    // A file we created that never got a header would not load: do not leave it behind.
+    if (empty && this.#created && this.#failed === undefined) removeSync(this.path);
+    this.#lock?.releaseSync();
+    if (error !== undefined) throw error;
+  }
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** `count` elements of `values` as the dtype's bytes: a view when possible, else encoded. */
+function encode(dtype: Dtype, values: unknown, count: number, options: EncodeOptions): Uint8Array {
+  const size = count * dtype.itemsize;
+  const view = dtype.view?.(values, options);
+  if (view !== undefined && view.length === size) return view;
+  const out = new Uint8Array(size);
+  dtype.encodeInto(values, out, options);
+  return out;
+}
+
+/** Adds the file to an error from the chunk or dtype code (the message names it already). */
+function withPath(e: unknown, path: string, dtype?: Dtype, casting?: Casting): unknown {
+  const where = quote(path);
+  if (e instanceof NpyDtypeError && e.path === undefined) {
+    const message = e.message.startsWith(`Cannot append to ${where}`)
+      ? e.message
+      : `Cannot append to ${where}: the chunk does not fit the file's dtype ${
+        dtype ? descrText(dtype.descr) : "(unknown)"
+      } under casting "${casting}": ${e.message}`;
+    return new NpyDtypeError(message, { path, descr: dtype?.descr ?? e.descr, cause: e });
+  }
+  if (e instanceof NpyShapeError && e.path === undefined) {
+    const message = e.message.startsWith(`Cannot append to ${where}`)
+      ? e.message
+      : `Cannot append to ${where}: ${e.message}`;
+    return new NpyShapeError(message, {
+      path,
+      expected: e.expected,
+      actual: e.actual,
+      cause: e,
+    });
+  }
+  return e;
+}
+
+function checkOptions(where: string, options: NpyAppendArrayOptions): void {
+  const bad = (name: string, value: unknown, expected: string): never => {
+    throw new TypeError(
+      `Cannot open ${where}: options.${name} is ${JSON.stringify(value)} (expected ${expected})`,
+    );
+  };
+  const { mode, sync, onRecovery, bufferSize, casting } = options;
+  if (mode !== undefined && !["append", "create", "overwrite"].includes(mode)) {
+    bad("mode", mode, `"append", "create" or "overwrite"`);
+  }
+  if (sync !== undefined && !["none", "close", "append"].includes(sync)) {
+    bad("sync", sync, `"none", "close" or "append"`);
+  }
+  if (onRecovery !== undefined && !["error", "truncate", "zerofill"].includes(onRecovery)) {
+    bad("onRecovery", onRecovery, `"error", "truncate" or "zerofill"`);
+  }
+  if (
+    bufferSize !== undefined && !(Number.isSafeInteger(bufferSize) && bufferSize >= 0)
+  ) bad("bufferSize", bufferSize, "a non-negative integer");
+  if (
+    casting !== undefined && !["no", "equiv", "safe", "same_kind", "unsafe"].includes(casting)
+  ) bad("casting", casting, `"no", "equiv", "safe", "same_kind" or "unsafe"`);
+}
