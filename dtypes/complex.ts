@@ -32,12 +32,15 @@ export interface ComplexObject {
 /**
  * What the complex dtype encodes from: an interleaved `Float32Array`/`Float64Array`
  * (strong: `Float64Array` into `c8` needs `"same_kind"`), or an array whose elements are
- * `[re, im]` pairs, `{ re, im }` objects or plain numbers (real values, weak).
+ * `[re, im]` pairs (arrays or 2-element float TypedArrays, as a record decodes a complex
+ * field), `{ re, im }` objects or plain numbers (real values, weak).
  */
 export type ComplexInput =
   | Float32Array
   | Float64Array
-  | ArrayLike<number | bigint | readonly [number, number] | ComplexObject>;
+  | ArrayLike<
+    number | bigint | readonly [number, number] | ComplexObject | Float32Array | Float64Array
+  >;
 
 /** The codec the complex plugin returns for `'<c8'`, `'>c16'` and so on. */
 export interface ComplexDtype extends Dtype<Float32Array | Float64Array> {
@@ -108,7 +111,7 @@ class ComplexCodec implements ComplexDtype {
 
   isElement(value: unknown): boolean {
     if (typeof value === "number" || typeof value === "bigint") return true;
-    if (Array.isArray(value)) {
+    if (Array.isArray(value) || (value instanceof Float32Array || value instanceof Float64Array)) {
       return value.length === 2 && typeof value[0] === "number" && typeof value[1] === "number";
     }
     return typeof value === "object" && value !== null && !ArrayBuffer.isView(value) &&
@@ -150,7 +153,10 @@ class ComplexCodec implements ComplexDtype {
       if (typeof v === "number") {
         dst[j] = v;
         dst[j + 1] = 0;
-      } else if (Array.isArray(v) && v.length === 2) {
+      } else if (
+        (Array.isArray(v) || v instanceof Float32Array || v instanceof Float64Array) &&
+        v.length === 2
+      ) {
         dst[j] = this.#part2(v[0], i, v);
         dst[j + 1] = this.#part2(v[1], i, v);
       } else if (typeof v === "object" && v !== null && "re" in v && "im" in v) {

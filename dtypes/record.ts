@@ -224,20 +224,21 @@ class RecordCodec implements RecordDtype {
     }
     const first = rows[0]?.[f.name];
     if (ArrayBuffer.isView(first) && !(first instanceof DataView)) {
+      // Every row gives a TypedArray of one type and length: concatenate them, keeping the
+      // type (so casting rules apply as for a column).
+      const width = (first as unknown as ArrayLike<unknown>).length;
       const Ctor = first.constructor as new (n: number) => {
         set(a: ArrayLike<unknown>, o: number): void;
       };
-      const out = new Ctor(n * f.per);
-      for (let i = 0; i < n; i++) {
+      const out = new Ctor(n * width);
+      let ok = true;
+      for (let i = 0; i < n && ok; i++) {
         const v = rows[i]![f.name] as ArrayLike<unknown> | undefined;
         if (v === undefined) throw this.#missing(f, i);
-        if (!(v instanceof (Ctor as unknown as typeof Object)) || v.length !== f.per) {
-          // Mixed kinds or lengths: fall back to plain values.
-          return this.#flattenAll(rows, f);
-        }
-        out.set(v, i * f.per);
+        ok = v.constructor === Ctor && v.length === width;
+        if (ok) out.set(v, i * width);
       }
-      return out;
+      if (ok) return out;
     }
     return this.#flattenAll(rows, f);
   }
@@ -291,14 +292,15 @@ class RecordCodec implements RecordDtype {
         slice?(a: number, b: number): unknown;
       };
       const name = f.name;
-      if (f.shape.length === 0) {
+      // Items of the decoded column per record: `per`, times 2 for interleaved complex, etc.
+      const width = n === 0 ? 1 : col.length / n;
+      if (f.shape.length === 0 && width === 1) {
         for (let i = 0; i < n; i++) out[i]![name] = col[i];
       } else {
-        const per = f.per;
         for (let i = 0; i < n; i++) {
           out[i]![name] = col.subarray
-            ? col.subarray(i * per, (i + 1) * per)
-            : col.slice!(i * per, (i + 1) * per);
+            ? col.subarray(i * width, (i + 1) * width)
+            : col.slice!(i * width, (i + 1) * width);
         }
       }
     });
