@@ -273,6 +273,7 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
     keep = rows * rowBytes;
     if (zeroFill && keep < dataLength) {
       rows += 1;
+      keep = dataLength;
       added = rows * rowBytes - dataLength;
     }
   }
