@@ -119,3 +119,5 @@ export {
   type RepairOptions,
   type RepairProgress,
 } from "./lib/repair.ts";
+export { NpyAppendArray, type NpyAppendArrayOptions } from "./lib/writer.ts";
+export { NpyLockError, type NpyLockHolder } from "./lib/errors.ts";

@@ -200,12 +200,14 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #digitsAt = 0;
   #maxDigits = 0;
   #fastLimit = -1; // rows the template holds without a check
+  #digits = 0; // digits the template holds now
   #suffix: Uint8Array = new Uint8Array(0);
 
   #rows = 0; // rows accepted (written, buffered or queued)
   #rowsWritten = 0; // rows whose data is in the file
   #rowsInHeader = -1; // rows the header on disk claims (-1: no header yet)
   #lastRows = 0; // rows of the chunk #prepare handled last
+  #viewable: unknown = undefined; // a TypedArray constructor the dtype views as is
 
   #buffer: Uint8Array | undefined;
   #bufLen = 0;
@@ -646,6 +648,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #buildTemplate(): void {
     this.#hdr = undefined;
     this.#fastLimit = -1;
+    this.#digits = 0;
     if (this.#zeroD) return;
     const r = this.#rowShape!;
     const prefix =
@@ -706,10 +709,13 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       h[--p] = 48 + (r % 10);
       r = Math.floor(r / 10);
     } while (r > 0);
-    p = this.#digitsAt + digits;
-    h.set(this.#suffix, p);
-    h.fill(0x20, p + this.#suffix.length, h.length - 1);
-    h[h.length - 1] = 0x0a;
+    if (digits !== this.#digits) {
+      p = this.#digitsAt + digits;
+      h.set(this.#suffix, p);
+      h.fill(0x20, p + this.#suffix.length, h.length - 1);
+      h[h.length - 1] = 0x0a;
+      this.#digits = digits;
+    }
     return h;
   }
 
@@ -790,8 +796,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // Fast path: a TypedArray with the file's layout, row shape known.
     const dtype = this.#dtype;
     if (dtype !== undefined && this.#rowBytes > 0 && isTypedArray(chunk)) {
-      const view = dtype.view?.(chunk, this.#encode);
+      // The dtype viewed this TypedArray type before: view it without asking again.
+      const view = chunk.constructor === this.#viewable
+        ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+        : dtype.view?.(chunk, this.#encode);
       if (view !== undefined && view.length % this.#rowBytes === 0) {
+        this.#viewable = chunk.constructor;
         const rows = view.length / this.#rowBytes;
         const total = this.#rows + rows;
         if (total > this.#fastLimit) this.#checkRoom(total);
