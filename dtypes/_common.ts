@@ -162,6 +162,7 @@ export interface Float16ArrayLike extends ArrayLike<number> {
   [index: number]: number;
   set(array: ArrayLike<number>, offset?: number): void;
   subarray(begin?: number, end?: number): Float16ArrayLike;
+  [Symbol.iterator](): IterableIterator<number>;
   readonly [Symbol.toStringTag]: "Float16Array";
 }
 
