@@ -1,0 +1,264 @@
+#!/usr/bin/env python3
+"""NumPy baselines for the benchmark suite (bench/run.mjs runs this when python3 has NumPy).
+
+Reads a JSON job on stdin, prints JSON results on stdout, progress on stderr:
+
+  {"dir": "/tmp/x", "trials": 5, "time": 0.3,
+   "cases": [{"key": "f4x16/1", "descr": "'<f4'", "rowShape": [16], "rows": 1}, ...],
+   "read": {"rows": 1048576, "ranges": [1, 1024, 65536]}}
+
+For every append case it measures, in trials of `time` seconds each:
+  - "append":       what the Python `npy-append-array` package (0.9.x) does per append, with
+                    its default rewrite_header_on_append=True: seek to the end, `tofile` the
+                    (flattened) array, then seek to 0 and rewrite the whole header in place,
+                    padded to the old header length. PyPI is not reachable on the benchmark
+                    machines, so `PackageStyleAppender` below re-implements those steps call
+                    for call (same file object, same NumPy calls, same header text building).
+  - "appendNoHeader": the same with rewrite_header_on_append=False (header written at close).
+  - "save":         what users do without an appender: keep every chunk in a list, then
+                    `np.concatenate` and `np.save` once at the end (all in memory).
+and for reading, on a file of `read.rows` rows of 16 x <f4:
+  - "readRows/<n>": `np.load(path, mmap_mode="r")` once, then `m[s:s+n].copy()` at random s.
+  - "readAll":      `np.load(path)` of the whole file.
+
+Every measurement checks its output first (file size and `np.load(..., mmap_mode="r")` shape).
+Each result: {"opsPerSec": [per trial], "bytesPerSec": [per trial], "bytesPerOp": n}.
+"""
+
+import ast
+import json
+import os
+import struct
+import sys
+import threading
+import time
+
+import numpy as np
+from numpy.lib import format as npformat
+
+GROWTH_AXIS_MAX_DIGITS = 21
+
+
+def log(*args):
+    print(*args, file=sys.stderr, flush=True)
+
+
+class PackageStyleAppender:
+    """The per-append work of the `npy-append-array` package, re-implemented step by step."""
+
+    def __init__(self, path, rewrite_header_on_append=True):
+        self.path = path
+        self.rewrite = rewrite_header_on_append
+        self.lock = threading.Lock()
+        self.fp = None
+        self.header_length = None
+        self.initialized = False
+
+    def _init_from_file(self):
+        fp = open(self.path, "rb+")
+        self.fp = fp
+        version = npformat.read_magic(fp)
+        if version == (1, 0):
+            shape, fortran_order, dtype = npformat.read_array_header_1_0(fp)
+        else:
+            shape, fortran_order, dtype = npformat.read_array_header_2_0(fp)
+        self.shape, self.fortran_order, self.dtype = shape, fortran_order, dtype
+        self.header_length = fp.tell()
+        self._header_bytes()  # raises when the header is not appendable
+        fp.seek(0, os.SEEK_END)
+        data_length = fp.tell() - self.header_length
+        if data_length != int(np.prod(shape)) * dtype.itemsize:
+            raise ValueError("file needs recovery")
+        self.initialized = True
+
+    def _header_bytes(self):
+        # The package's _write_array_header + _wrap_header(header, (1, 0), header_len).
+        d = {
+            "shape": self.shape,
+            "fortran_order": self.fortran_order,
+            "descr": npformat.dtype_to_descr(self.dtype),
+        }
+        text = ["{"]
+        for key, value in sorted(d.items()):
+            text.append("'%s': %s, " % (key, repr(value)))
+        text.append("}")
+        text = "".join(text)
+        shape = d["shape"]
+        if len(shape) > 0:
+            axis = shape[-1 if d["fortran_order"] else 0]
+            text += " " * (GROWTH_AXIS_MAX_DIGITS - len(repr(axis)))
+        raw = text.encode("latin1")
+        hlen = len(raw) + 1
+        padlen = npformat.ARRAY_ALIGN - ((npformat.MAGIC_LEN + 2 + hlen) % npformat.ARRAY_ALIGN)
+        natural = npformat.MAGIC_LEN + 2 + hlen + padlen
+        total = natural if self.header_length is None else self.header_length
+        if natural > total:
+            raise ValueError("header too big for the header length")
+        prefix = npformat.magic(1, 0) + struct.pack("<H", total - npformat.MAGIC_LEN - 2)
+        header = prefix + raw + b" " * padlen
+        header += b" " * (total - (len(header) + 1))
+        return header + b"\n"
+
+    def _write_header(self):
+        self.fp.seek(0, os.SEEK_SET)
+        self.fp.write(self._header_bytes())
+
+    def append(self, arr):
+        with self.lock:
+            if not self.initialized:
+                np.save(self.path, arr)  # the package calls write_array: same bytes
+                self._init_from_file()
+                return
+            shape = self.shape
+            if shape[1:] != arr.shape[1:]:
+                raise ValueError("array shapes can only differ on append axis")
+            self.fp.seek(0, os.SEEK_END)
+            arr.astype(self.dtype, copy=False).flatten(order="C").tofile(self.fp)
+            self.shape = (shape[0] + arr.shape[0], *shape[1:])
+            if self.rewrite:
+                self._write_header()
+
+    def close(self):
+        with self.lock:
+            if self.initialized:
+                if not self.rewrite:
+                    self._write_header()
+                self.fp.close()
+                self.initialized = False
+
+
+def make_chunk(descr_text, row_shape, rows):
+    dtype = npformat.descr_to_dtype(ast.literal_eval(descr_text))
+    nbytes = rows * int(np.prod(row_shape)) * dtype.itemsize
+    pattern = (np.arange(nbytes, dtype=np.int64) % 251).astype(np.uint8)
+    return np.frombuffer(pattern.tobytes(), dtype=dtype).reshape(rows, *row_shape), dtype
+
+
+def check_file(path, rows, row_shape, dtype):
+    m = np.load(path, mmap_mode="r")
+    if m.shape != (rows, *row_shape) or m.dtype != dtype:
+        raise AssertionError(f"{path}: shape {m.shape} dtype {m.dtype}, wanted {(rows, *row_shape)}")
+    header = os.path.getsize(path) - rows * int(np.prod(row_shape)) * dtype.itemsize
+    if header % 64 != 0 or header <= 0:
+        raise AssertionError(f"{path}: bad size {os.path.getsize(path)}")
+    del m
+
+
+def append_trial(path, chunk, dtype, seconds, rewrite):
+    if os.path.exists(path):
+        os.unlink(path)
+    app = PackageStyleAppender(path, rewrite_header_on_append=rewrite)
+    app.append(chunk)  # creates the file (untimed)
+    app.append(chunk)  # warm
+    n = 0
+    batch = 1
+    t0 = time.perf_counter()
+    while True:
+        for _ in range(batch):
+            app.append(chunk)
+        n += batch
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            break
+        if elapsed < seconds / 20:
+            batch *= 2
+    app.close()
+    check_file(path, (n + 2) * chunk.shape[0], chunk.shape[1:], dtype)
+    os.unlink(path)
+    return n / elapsed
+
+
+def save_trial(path, chunk, dtype, count):
+    chunk = chunk.copy()  # a fresh (touched) array, as a producer would hand over
+    t0 = time.perf_counter()
+    parts = []
+    for _ in range(count):
+        parts.append(chunk)
+    np.save(path, np.concatenate(parts))
+    elapsed = time.perf_counter() - t0
+    del parts
+    check_file(path, count * chunk.shape[0], chunk.shape[1:], dtype)
+    os.unlink(path)
+    return count / elapsed
+
+
+def result(rates, bytes_per_op):
+    return {
+        "opsPerSec": rates,
+        "bytesPerSec": [r * bytes_per_op for r in rates],
+        "bytesPerOp": bytes_per_op,
+    }
+
+
+def main():
+    job = json.load(sys.stdin)
+    out_dir = job["dir"]
+    trials = int(job.get("trials", 5))
+    seconds = float(job.get("time", 0.3))
+    path = os.path.join(out_dir, "numpy-baseline.npy")
+    results = {}
+    for case in job["cases"]:
+        chunk, dtype = make_chunk(case["descr"], case["rowShape"], case["rows"])
+        nbytes = chunk.nbytes
+        save_count = max(1, min(200_000, (64 << 20) // nbytes))
+        if job.get("quick"):
+            save_count = max(1, min(20_000, (8 << 20) // nbytes))
+        rates = {"append": [], "appendNoHeader": [], "save": []}
+        for _ in range(trials):
+            # interleave the contenders trial by trial; the chunk is re-touched each time
+            chunk = chunk.copy()
+            rates["append"].append(append_trial(path, chunk, dtype, seconds, True))
+            rates["appendNoHeader"].append(append_trial(path, chunk, dtype, seconds, False))
+            rates["save"].append(save_trial(path, chunk, dtype, save_count))
+        results[case["key"]] = {name: result(r, nbytes) for name, r in rates.items()}
+        med = sorted(rates["append"])[len(rates["append"]) // 2]
+        log(f"numpy {case['key']}: append {med:,.0f}/s")
+    read = job.get("read")
+    if read:
+        rows = int(read["rows"])
+        row = np.zeros((rows, 16), dtype="<f4")
+        row[:] = np.arange(16, dtype="<f4")
+        np.save(path, row)
+        del row
+        check_file(path, rows, (16,), np.dtype("<f4"))
+        rng = np.random.default_rng(7)
+        rates = {f"readRows/{n}": [] for n in read["ranges"]}
+        rates["readAll"] = []
+        for _ in range(trials):
+            m = np.load(path, mmap_mode="r")
+            for n in read["ranges"]:
+                starts = rng.integers(0, rows - n + 1, size=1 << 16)
+                count = 0
+                t0 = time.perf_counter()
+                while True:
+                    s = int(starts[count & 0xFFFF])
+                    got = m[s : s + n].copy()
+                    count += 1
+                    elapsed = time.perf_counter() - t0
+                    if elapsed >= seconds:
+                        break
+                if got.shape != (n, 16):
+                    raise AssertionError("bad read")
+                rates[f"readRows/{n}"].append(count / elapsed)
+            del m
+            t0 = time.perf_counter()
+            whole = np.load(path)
+            elapsed = time.perf_counter() - t0
+            if whole.shape != (rows, 16):
+                raise AssertionError("bad load")
+            del whole
+            rates["readAll"].append(1 / elapsed)
+        for n in read["ranges"]:
+            results[f"readRows/{n}"] = result(rates[f"readRows/{n}"], n * 64)
+        results["readAll"] = result(rates["readAll"], rows * 64)
+        os.unlink(path)
+    info = {
+        "runtime": "python",
+        "version": sys.version.split()[0],
+        "numpy": np.__version__,
+    }
+    json.dump({"info": info, "results": results}, sys.stdout)
+
+
+if __name__ == "__main__":
+    main()
