@@ -87,7 +87,11 @@ export function readHeaderSync(
   const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
   const bytes = new Uint8Array(headerLength);
   const n = file.readSync(bytes, 0);
-  return finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+  const parsed = finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+  // Size again, after the header: an appender writes rows before it rewrites the header,
+  // so the rows of the header just read are in the file by now.
+  parsed.size = file.sizeSync();
+  return parsed;
 }
 
 /** Async twin of {@link readHeaderSync}. */
@@ -101,7 +105,9 @@ export async function readHeader(
   const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
   const bytes = new Uint8Array(headerLength);
   const n = await file.read(bytes, 0);
-  return finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+  const parsed = finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
+  parsed.size = await file.size(); // after the header, as in readHeaderSync
+  return parsed;
 }
 
 function finish(bytes: Uint8Array, size: number, path: string, maxHeaderSize: number): FileHeader {
