@@ -213,7 +213,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #bufLen = 0;
   #bufRows = 0;
 
-  #queue: Promise<void> | undefined;
+  #queue: Promise<void> | undefined; // the tail of queued operations (never rejects)
+  #pending = 0; // operations queued and not yet settled
   #closed = false;
   #failed: unknown = undefined;
   #writable: WritableStream<unknown> | undefined;
@@ -464,9 +465,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         return Promise.reject(e);
       }
     }
-    const done = this.#queue.then(() => this.#closeNow());
-    this.#queue = done.then(noop, noop);
-    return done;
+    return this.#enqueue(() => this.#closeNow());
   }
 
   /** Sync twin of {@link NpyAppendArray.close}. */
@@ -963,15 +962,19 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     return bytes;
   }
 
+  /** Runs `task` after every queued operation; the queue is empty again when it settles. */
   #enqueue(task: () => Promise<void> | void): Promise<void> {
-    const run = this.#queue === undefined
-      ? new Promise<void>((resolve) => resolve(task()))
-      : this.#queue.then(task);
-    const tail: Promise<void> = run.then(noop, noop).then(() => {
-      if (this.#queue === tail) this.#queue = undefined;
-    });
-    this.#queue = tail;
-    return run;
+    this.#pending++;
+    const run = async (): Promise<void> => {
+      try {
+        await task();
+      } finally {
+        if (--this.#pending === 0) this.#queue = undefined;
+      }
+    };
+    const result = this.#queue === undefined ? run() : this.#queue.then(run);
+    this.#queue = result.then(noop, noop);
+    return result;
   }
 
   #fail(e: unknown): never {
