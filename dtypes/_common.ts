@@ -154,15 +154,25 @@ export type AnyTypedArray =
  * TypeScript libs too. At run time it is the runtime's own `Float16Array`.
  */
 export interface Float16ArrayLike extends ArrayLike<number> {
+  /** Always 2. */
   readonly BYTES_PER_ELEMENT: number;
+  /** The memory the array views. */
   readonly buffer: ArrayBufferLike;
+  /** Offset of the first element in `buffer`, in bytes. */
   readonly byteOffset: number;
+  /** Length in bytes. */
   readonly byteLength: number;
+  /** Length in elements. */
   readonly length: number;
+  /** An element as a number. */
   [index: number]: number;
+  /** Copies numbers in, rounding each to binary16. */
   set(array: ArrayLike<number>, offset?: number): void;
+  /** A view of part of the array. */
   subarray(begin?: number, end?: number): Float16ArrayLike;
+  /** The elements as numbers. */
   [Symbol.iterator](): IterableIterator<number>;
+  /** `"Float16Array"`. */
   readonly [Symbol.toStringTag]: "Float16Array";
 }
 

@@ -23,7 +23,20 @@ import {
   typedName,
 } from "./_common.ts";
 
-/** NumPy's "not a time" value, −2^63, as stored in `M8`/`m8` data. */
+/**
+ * NumPy's "not a time" value, −2^63, as stored in `M8`/`m8` data.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, NAT } from "@npy/append-array";
+ *
+ * const m8 = defaultRegistry.resolve("<m8[s]");
+ * const bytes = new Uint8Array(8);
+ * m8.encodeInto([null], bytes);
+ * assert.equal((m8.decode(bytes) as BigInt64Array)[0], NAT);
+ * ```
+ */
 export const NAT: bigint = -(2n ** 63n);
 
 /**
