@@ -279,8 +279,24 @@ function bswap32(x: number): number {
 
 /** A copy of `bytes` with every `unit`-byte word reversed, in a fresh (aligned) buffer. */
 export function swappedCopy(bytes: Uint8Array, unit: number): Uint8Array {
-  const out = bytes.slice();
-  swapInPlace(out, unit);
+  const n = bytes.length;
+  if (bytes.byteOffset % 4 !== 0 || (unit !== 4 && unit !== 8) || n % unit !== 0) {
+    const out = bytes.slice();
+    swapInPlace(out, unit);
+    return out;
+  }
+  // One pass: read words from the source, write them swapped into the new buffer.
+  const out = new Uint8Array(n);
+  const src = new Uint32Array(bytes.buffer, bytes.byteOffset, n >>> 2);
+  const dst = new Uint32Array(out.buffer, 0, n >>> 2);
+  if (unit === 4) {
+    for (let i = 0; i < src.length; i++) dst[i] = bswap32(src[i]!);
+  } else {
+    for (let i = 0; i < src.length; i += 2) {
+      dst[i] = bswap32(src[i + 1]!);
+      dst[i + 1] = bswap32(src[i]!);
+    }
+  }
   return out;
 }
 
