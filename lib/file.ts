@@ -232,3 +232,12 @@ export function readTextSync(path: string): string | undefined {
     throw e;
   }
 }
+
+/** The canonical absolute path of `path` (symlinks resolved); `undefined` when it fails. */
+export function realPathSync(path: string): string | undefined {
+  try {
+    return fs.realpathSync(path);
+  } catch {
+    return undefined;
+  }
+}
