@@ -93,7 +93,9 @@ export class WriterLock {
       try {
         file = NpyFile.openSync(lockPath, "wx+");
       } catch (e) {
-        if ((e as { code?: string }).code !== "EEXIST") {
+        const code = (e as { code?: string }).code;
+        if (code === "ENOENT") throw e; // the directory is missing: the file cannot be made
+        if (code !== "EEXIST") {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
               `(${(e as Error).message}); pass { lock: false } where locking cannot work`,

@@ -26,7 +26,33 @@ import {
   splitChunk,
 } from "./_chunk.ts";
 
-/** Options of {@link NpyAppendArray.open}. */
+/**
+ * Options of {@link NpyAppendArray.open}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyAppendArray, type NpyAppendArrayOptions } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const options: NpyAppendArrayOptions = {
+ *   mode: "create", // fail if the file exists
+ *   descr: "<f4",
+ *   shape: [3], // rows of 3: the file exists, with shape (0, 3), right after open
+ *   sync: "append", // fdatasync around every header rewrite
+ *   bufferSize: 1 << 16, // coalesce small appends into 64 KiB writes
+ * };
+ * const w = await NpyAppendArray.open(join(dir, "a.npy"), options);
+ * assert.deepEqual(w.shape, [0, 3]);
+ * await w.append(Float32Array.of(1, 2, 3, 4, 5, 6));
+ * assert.deepEqual(w.shape, [2, 3]);
+ * await w.close();
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface NpyAppendArrayOptions {
   /**
    * `"append"`: open the file if it exists (and append to it), else create it.

@@ -5,9 +5,20 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readSync,
+  statSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import {
+  encodeHeader,
   NpyAppendArray,
   NpyDtypeError,
   NpyFormatError,
@@ -19,7 +30,11 @@ import { makeTempDir } from "./_util.ts";
 import { checkWithNumpy } from "./_writer_util.ts";
 
 function headerShape(path: string): readonly number[] {
-  return parseHeader(readFileSync(path)).shape;
+  const fd = openSync(path, "r");
+  const head = new Uint8Array(4096);
+  const n = readSync(fd, head, 0, head.length, 0);
+  closeSync(fd);
+  return parseHeader(head.subarray(0, n)).shape;
 }
 
 /** The data of a `<f8` file, read as raw bytes after the header. */
@@ -391,5 +406,30 @@ test(
     );
     await w2.close();
     assert.deepEqual(headerShape(p2), [1, 2]);
+  }),
+);
+
+test(
+  "offsets past 4 GiB: appending to a (sparse) 4 GiB file lands at the right place",
+  withDir((dir) => {
+    const path = join(dir, "big.npy");
+    const MiB = 1 << 20;
+    const header = encodeHeader({ descr: "|u1", fortranOrder: false, shape: [4100, MiB] });
+    writeFileSync(path, header);
+    truncateSync(path, header.length + 4100 * MiB); // sparse: no disk used
+    // (sync: "none": an fdatasync of a fresh 4 GiB sparse file can take seconds)
+    const w = NpyAppendArray.openSync(path, { sync: "none" });
+    w.appendSync(new Uint8Array(MiB).fill(7));
+    w.closeSync();
+    const size = header.length + 4101 * MiB;
+    assert.equal(statSync(path).size, size);
+    assert.deepEqual(headerShape(path), [4101, MiB]);
+    const fd = openSync(path, "r");
+    const tail = new Uint8Array(4);
+    readSync(fd, tail, 0, 4, size - 4);
+    const before = new Uint8Array(1);
+    readSync(fd, before, 0, 1, size - MiB - 1);
+    closeSync(fd);
+    assert.deepEqual([...tail, ...before], [7, 7, 7, 7, 0]);
   }),
 );
