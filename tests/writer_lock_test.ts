@@ -12,7 +12,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { NpyAppendArray, NpyLockError, parseHeader } from "../mod.ts";
-import { makeTempDir, ROOT } from "./_util.ts";
+import { makeTempDir, ROOT, runPython } from "./_util.ts";
 import {
   checkWithNumpy,
   localBin,
@@ -156,6 +156,42 @@ test("stale locks (dead pid on this host, unreadable) are taken over; other host
       assert.match(e.message, /remove ".*s\.npy\.lock" if that process is gone/);
       return true;
     });
+  } finally {
+    cleanup();
+  }
+});
+
+test("a writer killed mid-stream leaves a file NumPy loads, holding a prefix of the appends", async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const path = join(dir, "killed.npy");
+    const code = `
+import { NpyAppendArray } from ${JSON.stringify(writerModuleUrl())};
+const w = NpyAppendArray.openSync(${JSON.stringify(path)}, { sync: "none", shape: [4] });
+const row = new Float64Array(4);
+for (let i = 0; ; i++) {
+  row.fill(i);
+  w.appendSync(row);
+  if (i === 2000) console.log("ready");
+}
+`;
+    const child = await startChild(dir, "killed.mjs", code);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await child.kill();
+    const rows = runPython<number>(
+      `
+a = np.load(json.load(sys.stdin), mmap_mode="r")
+assert a.ndim == 2 and a.shape[1] == 4 and a.shape[0] > 2000, a.shape
+assert (a == np.arange(a.shape[0])[:, None]).all()
+print(a.shape[0])
+`,
+      path,
+    );
+    // The writer may have been cut between its data and its header: "truncate" resumes.
+    const w = NpyAppendArray.openSync(path, { onRecovery: "truncate" });
+    assert.ok(w.rows >= rows);
+    w.appendSync(new Float64Array(4).fill(-1));
+    w.closeSync();
   } finally {
     cleanup();
   }
