@@ -1,0 +1,1345 @@
+#!/usr/bin/env node
+/**
+ * The `npy` command: inspect, print, repair and join NumPy `.npy` files from a shell.
+ *
+ * ```sh
+ * npx npy info data.npy            # bunx npy … / deno run -A jsr:@npy/append-array/cli …
+ * npx npy tail -n 3 data.npy
+ * npx npy concat all.npy shard-*.npy
+ * ```
+ *
+ * Run `npy --help` for every command. Exit codes: 0 success, 1 a file could not be
+ * processed, 2 usage error, 130 interrupted. Importing this module runs nothing: call
+ * {@link main}.
+ *
+ * @module
+ */
+
+import process from "node:process";
+import { resolve as resolvePath } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import { type Descr, formatDescr, parseTypestr } from "./lib/descr.ts";
+import { NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
+import {
+  fsyncDirSync,
+  NpyFile,
+  realPathSync,
+  removeSync,
+  renameSync,
+  tempPathBeside,
+} from "./lib/file.ts";
+import { encodeHeader, growthAxis, type NpyHeader } from "./lib/header.ts";
+import { readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
+import { ensureAppendable, hasGrowthRoom, recover } from "./lib/repair.ts";
+import { NpyAppendArray } from "./lib/writer.ts";
+import { defaultRegistry } from "./dtypes/mod.ts";
+import { floatToHalfBits, halfBitsToFloat } from "./dtypes/_half.ts";
+
+const VERSION = "0.1.0";
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+const EXIT_INTERRUPTED = 130;
+
+/** Bytes read and written per step by `concat` and `append`: memory stays at this. */
+const BLOCK_BYTES = 8 << 20;
+/** Rows printed (and read) per batch by `head` and `tail`. */
+const PRINT_BATCH_BYTES = 1 << 20;
+
+/** Where {@link main} writes and what it knows about the terminal. */
+export interface MainOptions {
+  /**
+   * Receives standard output text (may return a promise to apply backpressure).
+   * @default {writes to process.stdout}
+   */
+  stdout?: (text: string) => void | Promise<void>;
+  /**
+   * Receives error lines and the progress bar.
+   * @default {writes to process.stderr}
+   */
+  stderr?: (text: string) => void;
+  /**
+   * Whether stderr is a terminal: the progress bar is drawn only then (and not with `--quiet`).
+   * @default {process.stderr.isTTY}
+   */
+  isTTY?: boolean;
+  /**
+   * Terminal width for the progress bar.
+   * @default {process.stderr.columns, else 80}
+   */
+  columns?: number;
+  /**
+   * Stops a long operation (`concat`, `append`, `ensure-appendable`, `head`, `tail`); the
+   * command then exits with code 130 and leaves every file consistent.
+   * @default {undefined}
+   */
+  signal?: AbortSignal;
+}
+
+interface Io {
+  out(text: string): Promise<void>;
+  err(text: string): void;
+  progress: boolean;
+  columns: number;
+  signal: AbortSignal | undefined;
+}
+
+/** A wrong command line: exit code 2. */
+class UsageError extends Error {}
+
+/** A file that cannot be processed: exit code 1, with a message already worded. */
+class FileError extends Error {}
+
+// -----------------------------------------------------------------------------------------
+// Commands and their help
+
+interface Command {
+  name: string;
+  usage: string;
+  summary: string;
+  help: string;
+  options: NonNullable<ParseArgsConfig["options"]>;
+  min: number;
+  max: number;
+  run(args: string[], values: Values, io: Io, quiet: boolean): Promise<number>;
+}
+
+type Values = Record<string, string | boolean | undefined>;
+
+const COMMON_HELP = `  -q, --quiet      no progress bar and no summary line
+  -h, --help       show this help`;
+
+const COMMANDS: Command[] = [
+  {
+    name: "info",
+    usage: "npy info FILE... [--json]",
+    summary: "header facts; appendable? needs recovery?",
+    help: `Prints what each file's header says and whether the file matches it.
+
+Options:
+  --json           one JSON array, an object per file (an "error" key for a bad file)
+${COMMON_HELP}
+
+A file that needs recovery is reported (and exits 0); a file that cannot be read exits 1,
+after the other files are reported.`,
+    options: { json: { type: "boolean" } },
+    min: 1,
+    max: Infinity,
+    run: runInfo,
+  },
+  {
+    name: "head",
+    usage: "npy head FILE [-n N]",
+    summary: "print the first N rows (default 10)",
+    help: `Prints the first N rows along the growth axis (axis 0, or the last axis of a
+Fortran-order file), one per line after its index: records as {field: value}, datetimes
+as NumPy prints them ('2024-03-01T09:30'), complex as (a+bj), bool as True/False, bytes
+and strings quoted.
+
+Options:
+  -n, --rows N     rows to print (default 10)
+${COMMON_HELP}`,
+    options: { rows: { type: "string", short: "n" } },
+    min: 1,
+    max: 1,
+    run: (args, values, io) => runHeadTail("head", args, values, io),
+  },
+  {
+    name: "tail",
+    usage: "npy tail FILE [-n N]",
+    summary: "print the last N rows (default 10)",
+    help: `Prints the last N rows, as npy head does. On a file that needs recovery it prints
+the last complete rows and warns on stderr.
+
+Options:
+  -n, --rows N     rows to print (default 10)
+${COMMON_HELP}`,
+    options: { rows: { type: "string", short: "n" } },
+    min: 1,
+    max: 1,
+    run: (args, values, io) => runHeadTail("tail", args, values, io),
+  },
+  {
+    name: "recover",
+    usage: "npy recover FILE [--zero-fill] [--dry-run]",
+    summary: "make a crashed or cut file load again",
+    help: `Infers the row count from the file size, drops an incomplete last row (or completes
+it with zeros) and any bytes past it, and rewrites the header in place.
+
+Options:
+  --zero-fill      keep an incomplete last row, filling its missing bytes with zeros
+  --dry-run        only say what would change; write nothing
+${COMMON_HELP}`,
+    options: { "zero-fill": { type: "boolean" }, "dry-run": { type: "boolean" } },
+    min: 1,
+    max: 1,
+    run: runRecover,
+  },
+  {
+    name: "ensure-appendable",
+    usage: "npy ensure-appendable FILE [--in-place]",
+    summary: "give a header room to grow in place",
+    help: `Rewrites a file whose header has no room to grow (old NumPy, other tools) with
+NumPy's np.save header, so rows can be appended in place. By default the file is copied
+into a temp file beside it and renamed over it (crash-safe). A file that already has room
+is left untouched.
+
+Options:
+  --in-place       shift the data inside the file instead of copying it (no second copy
+                   on disk, but a crash while shifting leaves a broken file)
+${COMMON_HELP}`,
+    options: { "in-place": { type: "boolean" } },
+    min: 1,
+    max: 1,
+    run: runEnsureAppendable,
+  },
+  {
+    name: "concat",
+    usage: "npy concat OUT IN... [--force]",
+    summary: "join files along the growth axis",
+    help: `Joins the IN files along the growth axis (axis 0; the last axis in Fortran order)
+into OUT, as np.concatenate does. Every IN is checked first (dtype, order, row shape, no
+recovery needed): nothing is written unless all agree. The data is streamed in 8 MiB
+blocks into a temp file beside OUT, flushed, then renamed over OUT: a crash or Ctrl-C
+never leaves a partial OUT.
+
+Options:
+  -f, --force      replace OUT if it exists
+${COMMON_HELP}`,
+    options: { force: { type: "boolean", short: "f" } },
+    min: 2,
+    max: Infinity,
+    run: runConcat,
+  },
+  {
+    name: "append",
+    usage: "npy append OUT IN...",
+    summary: "append rows of IN files to OUT",
+    help: `Appends the rows of every IN to OUT in place, through NpyAppendArray (the header is
+rewritten after each block, so NumPy can open OUT at any moment). Every IN is checked
+against OUT first (dtype, order, row shape); nothing is appended unless all agree.
+OUT must exist and have growth room (see npy ensure-appendable).
+
+Options:
+${COMMON_HELP}`,
+    options: {},
+    min: 2,
+    max: Infinity,
+    run: runAppend,
+  },
+];
+
+function globalHelp(): string {
+  const usages = COMMANDS.map((c) => c.usage.replace(/^npy /, ""));
+  const width = Math.max(...usages.map((u) => u.length));
+  return `npy ${VERSION}: inspect, print, repair and join NumPy .npy files
+
+Usage: npy <command> [options] FILE...
+
+Commands:
+${COMMANDS.map((c, i) => `  ${usages[i].padEnd(width)}  ${c.summary}`).join("\n")}
+
+Options:
+  -h, --help       show help (npy <command> --help for one command)
+  -V, --version    print the version
+  -q, --quiet      no progress bar and no summary line
+
+Exit codes:
+  0    success (info also exits 0 for a file that needs recovery, and says so)
+  1    a file could not be processed (missing, not .npy, mismatched, locked…)
+  2    usage error (unknown command or option, missing argument)
+  130  interrupted (Ctrl-C); every file is left consistent
+`;
+}
+
+function commandHelp(c: Command): string {
+  return `Usage: ${c.usage}\n\n${c.summary[0].toUpperCase()}${c.summary.slice(1)}.\n\n${c.help}\n`;
+}
+
+// -----------------------------------------------------------------------------------------
+// main
+
+/**
+ * Runs the `npy` command with `args` (the arguments after `npy`) and returns its exit
+ * code; nothing is printed to the real terminal when `options` capture the output.
+ *
+ * @param args The command line, e.g. `["info", "data.npy", "--json"]`.
+ * @param options Where output goes and terminal facts (see {@link MainOptions}).
+ * @returns The exit code: 0 success, 1 a file could not be processed, 2 usage error,
+ *   130 interrupted.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { saveNpySync } from "@npy/append-array";
+ * import { main } from "@npy/append-array/cli";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, { data: new Float64Array([1, 2.5, 3, 4]), shape: [2, 2] });
+ * let out = "";
+ * const stdout = (text: string) => {
+ *   out += text;
+ * };
+ * assert.equal(await main(["head", path], { stdout }), 0);
+ * assert.equal(out, "0  [1.0, 2.5]\n1  [3.0, 4.0]\n");
+ * assert.equal(await main(["info", join(dir, "missing.npy")], { stderr: () => {} }), 1);
+ * assert.equal(await main(["info", "--bogus"], { stderr: () => {} }), 2);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export async function main(args: readonly string[], options: MainOptions = {}): Promise<number> {
+  const io = makeIo(options);
+  let command: Command | undefined;
+  try {
+    let i = 0;
+    let quiet = false;
+    for (; i < args.length && args[i].startsWith("-"); i++) {
+      const flag = args[i];
+      if (flag === "-h" || flag === "--help") {
+        await io.out(globalHelp());
+        return EXIT_OK;
+      }
+      if (flag === "-V" || flag === "--version") {
+        await io.out(`${VERSION}\n`);
+        return EXIT_OK;
+      }
+      if (flag === "-q" || flag === "--quiet") quiet = true;
+      else throw new UsageError(`unknown option '${flag}' (see npy --help)`);
+    }
+    const name = args[i];
+    if (name === undefined) {
+      io.err(globalHelp());
+      return EXIT_USAGE;
+    }
+    if (name === "help") {
+      const topic = COMMANDS.find((c) => c.name === args[i + 1]);
+      await io.out(topic ? commandHelp(topic) : globalHelp());
+      return EXIT_OK;
+    }
+    command = COMMANDS.find((c) => c.name === name);
+    if (command === undefined) {
+      throw new UsageError(`unknown command '${name}' (see npy --help)`);
+    }
+    const { values, positionals } = parse(command, args.slice(i + 1));
+    if (values.help) {
+      await io.out(commandHelp(command));
+      return EXIT_OK;
+    }
+    quiet ||= values.quiet === true;
+    if (positionals.length < command.min) {
+      const what = command.min === 1 || positionals.length === 0 ? "FILE" : "IN";
+      throw new UsageError(`missing ${what} (usage: ${command.usage})`);
+    }
+    if (positionals.length > command.max) {
+      throw new UsageError(
+        `too many arguments: ${JSON.stringify(positionals[command.max])} (usage: ${command.usage})`,
+      );
+    }
+    if (quiet) io.progress = false;
+    return await command.run(positionals, values, io, quiet);
+  } catch (e) {
+    const prefix = command ? `npy ${command.name}: ` : "npy: ";
+    if (e instanceof UsageError) {
+      io.err(prefix + e.message + "\n");
+      return EXIT_USAGE;
+    }
+    if (isAbort(e, io.signal)) {
+      io.err(prefix + "interrupted\n");
+      return EXIT_INTERRUPTED;
+    }
+    io.err(prefix + errorLine(e) + "\n");
+    if (process.env.NPY_DEBUG && e instanceof Error && e.stack) io.err(e.stack + "\n");
+    return EXIT_FAILURE;
+  }
+}
+
+function parse(command: Command, args: string[]): { values: Values; positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({
+      args,
+      options: {
+        ...command.options,
+        help: { type: "boolean", short: "h" },
+        quiet: { type: "boolean", short: "q" },
+      },
+      allowPositionals: true,
+      strict: true,
+    });
+    return { values: values as Values, positionals };
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const unknown = /nknown option '([^']+)'/.exec(message);
+    if (unknown) {
+      throw new UsageError(`unknown option '${unknown[1]}' (see npy ${command.name} --help)`);
+    }
+    const first = message.split("\n")[0].replace(/\.$/, "");
+    throw new UsageError(`${first} (see npy ${command.name} --help)`);
+  }
+}
+
+function makeIo(options: MainOptions): Io {
+  const stdout = options.stdout ?? writeStdout;
+  const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
+  const isTTY = options.isTTY ?? (options.stderr === undefined && process.stderr.isTTY === true);
+  return {
+    out: async (text) => {
+      await stdout(text);
+    },
+    err: stderr,
+    progress: isTTY,
+    columns: options.columns ?? (process.stderr.columns || 80),
+    signal: options.signal,
+  };
+}
+
+function writeStdout(text: string): Promise<void> | void {
+  if (process.stdout.write(text)) return;
+  return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+}
+
+function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
+  return signal?.aborted === true && (e === signal.reason || (e as Error)?.name === "AbortError");
+}
+
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EEXIST: "the file exists",
+  ENOSPC: "no space left on the device",
+  EROFS: "read-only file system",
+  EMFILE: "too many open files",
+  EBUSY: "the file is busy",
+};
+
+/** One line for an error: ours are worded already; system errors get the file's name. */
+function errorLine(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const { code, path, syscall } = e as NodeJS.ErrnoException;
+  if (typeof code === "string" && ERRNO_TEXT[code] && !e.message.startsWith("Cannot")) {
+    const verb = syscall === "rename" ? "rename" : syscall === "open" ? "open" : "access";
+    const where = typeof path === "string" ? ` ${JSON.stringify(path)}` : "";
+    return `Cannot ${verb}${where}: ${ERRNO_TEXT[code]}`;
+  }
+  return e.message.replace(/\s*\n\s*/g, " ");
+}
+
+// -----------------------------------------------------------------------------------------
+// Facts about a file
+
+interface Facts {
+  path: string;
+  header: NpyHeader;
+  fileBytes: number;
+  /** Data bytes the header claims. */
+  dataBytes: number;
+  rowBytes: number;
+  rows: number;
+  /** Rows whose bytes are all in the file. */
+  availableRows: number;
+  /** Data bytes in the file (past the header). */
+  actualBytes: number;
+}
+
+async function inspect(path: string): Promise<Facts> {
+  const file = await NpyFile.open(path, "r");
+  try {
+    const { header, size, dataBytes } = await readHeader(file);
+    const rowBytes = rowBytesOf(header);
+    const rows = rowsOf(header);
+    const actualBytes = Math.max(0, size - header.headerLength);
+    const availableRows = rowBytes === 0
+      ? rows
+      : Math.min(rows, Math.floor(actualBytes / rowBytes));
+    return {
+      path,
+      header,
+      fileBytes: size,
+      dataBytes,
+      rowBytes,
+      rows,
+      availableRows,
+      actualBytes,
+    };
+  } finally {
+    file.closeSync();
+  }
+}
+
+function needsRecovery(f: Facts): boolean {
+  return f.actualBytes !== f.dataBytes;
+}
+
+function rowShapeOf(header: NpyHeader): number[] {
+  const { shape, fortranOrder } = header;
+  return fortranOrder ? shape.slice(0, -1) : shape.slice(1);
+}
+
+function q(path: string): string {
+  return JSON.stringify(path);
+}
+
+/** `(3, 4)`, `(5,)`, `()`: Python's tuple text, as NumPy prints shapes. */
+function tupleText(shape: readonly number[]): string {
+  return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
+}
+
+function bytesText(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+  let v = n / 1024, u = 0;
+  while (v >= 1024 && u < units.length - 1) v /= 1024, u++;
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+}
+
+function recoveryText(f: Facts): string {
+  return `the data is ${f.actualBytes} bytes but the header claims ${f.dataBytes}`;
+}
+
+// -----------------------------------------------------------------------------------------
+// info
+
+async function runInfo(paths: string[], values: Values, io: Io): Promise<number> {
+  const json = values.json === true;
+  const reports: unknown[] = [];
+  let failed = false;
+  let first = true;
+  for (const path of paths) {
+    let f: Facts;
+    try {
+      f = await inspect(path);
+    } catch (e) {
+      failed = true;
+      io.err(`npy info: ${errorLine(e)}\n`);
+      if (json) reports.push({ path, error: errorLine(e) });
+      continue;
+    }
+    const h = f.header;
+    const appendable = hasGrowthRoom(h);
+    const recovery = needsRecovery(f);
+    if (json) {
+      reports.push({
+        path,
+        version: `${h.version}.0`,
+        descr: h.descr,
+        descrText: formatDescr(h.descr),
+        shape: h.shape,
+        fortranOrder: h.fortranOrder,
+        rows: f.rows,
+        growthAxis: growthAxis(h),
+        rowBytes: f.rowBytes,
+        dataOffset: h.headerLength,
+        dataBytes: f.dataBytes,
+        fileBytes: f.fileBytes,
+        appendable,
+        needsRecovery: recovery,
+        availableRows: f.availableRows,
+      });
+      continue;
+    }
+    const axis = growthAxis(h);
+    const lines = [
+      ["version", `${h.version}.0`],
+      ["descr", formatDescr(h.descr)],
+      ["shape", tupleText(h.shape)],
+      ["fortran order", h.fortranOrder ? "True" : "False"],
+      ["rows", axis < 0 ? "1 (0-d array)" : `${f.rows} (along axis ${axis})`],
+      ["data offset", `${h.headerLength}`],
+      ["data bytes", `${f.dataBytes} (${bytesText(f.dataBytes)})`],
+      ["file bytes", `${f.fileBytes}`],
+      [
+        "appendable",
+        appendable
+          ? "yes"
+          : axis < 0
+          ? "no: a 0-d array cannot grow"
+          : `no: the header has no room to grow (npy ensure-appendable ${q(path)})`,
+      ],
+      [
+        "needs recovery",
+        recovery
+          ? `yes: ${recoveryText(f)}; ${f.availableRows} complete rows (npy recover ${q(path)})`
+          : "no",
+      ],
+    ];
+    await io.out(
+      (first ? "" : "\n") + path + "\n" +
+        lines.map(([k, v]) => `  ${k.padEnd(15)} ${v}\n`).join(""),
+    );
+    first = false;
+  }
+  if (json) await io.out(JSON.stringify(reports, null, 2) + "\n");
+  return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+// -----------------------------------------------------------------------------------------
+// head, tail
+
+function parseCount(text: string | boolean | undefined, fallback: number): number {
+  if (text === undefined) return fallback;
+  const s = String(text);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
+    throw new UsageError(`-n needs a whole number of rows, not ${JSON.stringify(s)}`);
+  }
+  return Number(s);
+}
+
+async function runHeadTail(
+  which: "head" | "tail",
+  [path]: string[],
+  values: Values,
+  io: Io,
+): Promise<number> {
+  const n = parseCount(values.rows, 10);
+  const f = await inspect(path);
+  const h = f.header;
+  defaultRegistry.resolve(h.descr); // refuses what the library cannot read ('O')
+  const printer = printerFor(h.descr);
+  if (needsRecovery(f) && f.actualBytes < f.dataBytes) {
+    io.err(
+      `npy ${which}: warning: ${q(path)} needs recovery (${recoveryText(f)}); showing only ` +
+        `its ${f.availableRows} complete rows\n`,
+    );
+  }
+  const file = await NpyFile.open(path, "r");
+  try {
+    if (h.shape.length === 0) {
+      if (n === 0 || f.availableRows === 0) return EXIT_OK;
+      const bytes = new Uint8Array(f.rowBytes);
+      await file.read(bytes, h.headerLength);
+      await io.out(printer.print(bytes, 0) + "\n");
+      return EXIT_OK;
+    }
+    const total = f.availableRows;
+    const start = which === "head" ? 0 : Math.max(0, total - n);
+    const end = which === "head" ? Math.min(n, total) : total;
+    const rowShape = rowShapeOf(h);
+    const width = String(Math.max(0, end - 1)).length;
+    const perBatch = Math.max(1, Math.floor(PRINT_BATCH_BYTES / Math.max(1, f.rowBytes)));
+    for (let s = start; s < end; s += perBatch) {
+      io.signal?.throwIfAborted();
+      const e = Math.min(end, s + perBatch);
+      const bytes = new Uint8Array((e - s) * f.rowBytes);
+      await file.read(bytes, h.headerLength + s * f.rowBytes);
+      let text = "";
+      for (let r = s; r < e; r++) {
+        const row = rowText(printer, bytes, (r - s) * f.rowBytes, rowShape, h.fortranOrder);
+        text += `${String(r).padStart(width)}  ${row}\n`;
+      }
+      await io.out(text);
+    }
+    return EXIT_OK;
+  } finally {
+    file.closeSync();
+  }
+}
+
+/** NumPy's summarising threshold: a row with more elements prints 3 at each end. */
+const SUMMARY_THRESHOLD = 1000;
+const EDGE_ITEMS = 3;
+
+/** One row (of `rowShape`, in C or Fortran order from `offset`) as nested lists. */
+function rowText(
+  printer: Printer,
+  bytes: Uint8Array,
+  offset: number,
+  rowShape: readonly number[],
+  fortran: boolean,
+): string {
+  const size = printer.size;
+  if (rowShape.length === 0) return printer.print(bytes, offset);
+  const strides = new Array<number>(rowShape.length);
+  let acc = 1;
+  if (fortran) {
+    for (let d = 0; d < rowShape.length; d++) strides[d] = acc, acc *= rowShape[d];
+  } else {
+    for (let d = rowShape.length - 1; d >= 0; d--) strides[d] = acc, acc *= rowShape[d];
+  }
+  const summarise = acc > SUMMARY_THRESHOLD;
+  const nest = (d: number, index: number): string => {
+    if (d === rowShape.length) return printer.print(bytes, offset + index * size);
+    const len = rowShape[d];
+    const parts: string[] = [];
+    if (summarise && len > 2 * EDGE_ITEMS) {
+      for (let i = 0; i < EDGE_ITEMS; i++) parts.push(nest(d + 1, index + i * strides[d]));
+      parts.push("...");
+      for (let i = len - EDGE_ITEMS; i < len; i++) {
+        parts.push(nest(d + 1, index + i * strides[d]));
+      }
+    } else {
+      for (let i = 0; i < len; i++) parts.push(nest(d + 1, index + i * strides[d]));
+    }
+    return `[${parts.join(", ")}]`;
+  };
+  return nest(0, 0);
+}
+
+// -----------------------------------------------------------------------------------------
+// Printing elements as NumPy does
+
+interface Printer {
+  size: number;
+  print(bytes: Uint8Array, offset: number): string;
+}
+
+function printerFor(descr: Descr): Printer {
+  if (typeof descr !== "string") return recordPrinter(descr);
+  const t = parseTypestr(descr);
+  const little = t.byteorder !== ">";
+  const size = t.itemsize;
+  const dv = (bytes: Uint8Array) => new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const make = (print: (view: DataView, bytes: Uint8Array, o: number) => string): Printer => ({
+    size,
+    print: (bytes, o) => print(dv(bytes), bytes, o),
+  });
+  switch (t.kind) {
+    case "b":
+      return make((_, b, o) => b[o] !== 0 ? "True" : "False");
+    case "i":
+    case "u":
+      return make(intReader(t.kind, size, little));
+    case "f":
+      if (size === 2 || size === 4 || size === 8) {
+        const read = floatReader(size, little);
+        return make((v, _, o) => floatText(read(v, o), size));
+      }
+      break;
+    case "c":
+      if (size === 8 || size === 16) {
+        const read = floatReader(size / 2, little);
+        return make((v, _, o) => complexText(read(v, o), read(v, o + size / 2), size / 2));
+      }
+      break;
+    case "S":
+      return make((_, b, o) => {
+        let end = o + size;
+        while (end > o && b[end - 1] === 0) end--;
+        return pyBytes(b.subarray(o, end));
+      });
+    case "V":
+      return make((_, b, o) => pyBytes(b.subarray(o, o + size), true));
+    case "U":
+      return make((v, _, o) => {
+        const points: number[] = [];
+        for (let i = 0; i < size; i += 4) points.push(v.getUint32(o + i, little));
+        while (points.length > 0 && points[points.length - 1] === 0) points.pop();
+        return pyStr(points);
+      });
+    case "M":
+    case "m": {
+      const unit = t.unit;
+      const count = BigInt(t.unitCount ?? 1);
+      return make((v, _, o) => {
+        const ticks = v.getBigInt64(o, little);
+        return t.kind === "M"
+          ? `'${datetimeText(ticks, unit, count)}'`
+          : timedeltaText(ticks, unit, count);
+      });
+    }
+  }
+  return make((_, b, o) => `<${size} bytes ${hex(b.subarray(o, o + size))}>`);
+}
+
+function recordPrinter(fields: Exclude<Descr, string>): Printer {
+  const parts: Array<{ label: string; offset: number; printer: Printer; shape: number[] }> = [];
+  let offset = 0;
+  for (const [name, sub, shape = []] of fields) {
+    const printer = printerFor(sub);
+    const n = shape.reduce((a, b) => a * b, 1);
+    const plain = typeof name === "string" ? name : name[1];
+    const padding = plain === "" && typeof sub === "string" && /^[|<>=]?V\d+$/.test(sub);
+    if (!padding) {
+      const label = /^[A-Za-z_][A-Za-z0-9_]*$/.test(plain) ? plain : JSON.stringify(plain);
+      parts.push({ label, offset, printer, shape: [...shape] });
+    }
+    offset += printer.size * n;
+  }
+  return {
+    size: offset,
+    print: (bytes, o) =>
+      "{" + parts.map((p) =>
+        `${p.label}: ${rowText(p.printer, bytes, o + p.offset, p.shape, false)}`
+      ).join(", ") + "}",
+  };
+}
+
+function intReader(kind: string, size: number, little: boolean) {
+  const signed = kind === "i";
+  return (v: DataView, _b: Uint8Array, o: number): string => {
+    switch (size) {
+      case 1:
+        return String(signed ? v.getInt8(o) : v.getUint8(o));
+      case 2:
+        return String(signed ? v.getInt16(o, little) : v.getUint16(o, little));
+      case 4:
+        return String(signed ? v.getInt32(o, little) : v.getUint32(o, little));
+      default:
+        return String(signed ? v.getBigInt64(o, little) : v.getBigUint64(o, little));
+    }
+  };
+}
+
+function floatReader(size: number, little: boolean): (v: DataView, o: number) => number {
+  if (size === 2) return (v, o) => halfBitsToFloat(v.getUint16(o, little));
+  if (size === 4) return (v, o) => v.getFloat32(o, little);
+  return (v, o) => v.getFloat64(o, little);
+}
+
+const ROUND: Record<number, (x: number) => number> = {
+  2: (x) => halfBitsToFloat(floatToHalfBits(x)),
+  4: Math.fround,
+  8: (x) => x,
+};
+/** Below this, NumPy prints a scalar positionally (`1000.0`), above in exponent form. */
+const POSITIONAL_CUTOFF: Record<number, number> = { 2: 1e3, 4: 1e6, 8: 1e16 };
+
+/** The shortest digits that read back as `x` at `size` bytes: [sign, digits, exponent]. */
+function shortestDigits(x: number, size: number): [string, string, number] {
+  let text = x.toExponential();
+  if (size !== 8) {
+    const round = ROUND[size];
+    for (let p = 0; p < 17; p++) {
+      const candidate = x.toExponential(p);
+      if (round(Number(candidate)) === x) {
+        text = candidate;
+        break;
+      }
+    }
+  }
+  const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)!;
+  return [match[1], (match[2] + (match[3] ?? "")).replace(/0+$/, "") || "0", Number(match[4])];
+}
+
+/** A float as NumPy's `str()` prints the scalar: `1.0`, `0.1`, `1e+16`, `nan`, `-inf`. */
+function floatText(x: number, size: number): string {
+  if (Number.isNaN(x)) return "nan";
+  if (!Number.isFinite(x)) return x > 0 ? "inf" : "-inf";
+  if (x === 0) return Object.is(x, -0) ? "-0.0" : "0.0";
+  const [sign, digits, exp] = shortestDigits(x, size);
+  const abs = Math.abs(x);
+  if (abs >= 1e-4 && abs < POSITIONAL_CUTOFF[size]) {
+    if (exp < 0) return `${sign}0.${"0".repeat(-exp - 1)}${digits}`;
+    const int = digits.slice(0, exp + 1).padEnd(exp + 1, "0");
+    const frac = digits.slice(exp + 1);
+    return `${sign}${int}.${frac || "0"}`;
+  }
+  const mantissa = digits.length > 1 ? `${digits[0]}.${digits.slice(1)}` : digits;
+  const e = Math.abs(exp);
+  return `${sign}${mantissa}e${exp < 0 ? "-" : "+"}${e < 10 ? "0" : ""}${e}`;
+}
+
+/** A complex as NumPy prints it: `(1+2j)`, `(1.5-0j)`, `2j`, `(nan+infj)`. */
+function complexText(re: number, im: number, size: number): string {
+  const part = (x: number) => floatText(x, size).replace(/\.0$/, "");
+  const imText = Number.isNaN(im) ? "nan" : part(im);
+  const sign = imText.startsWith("-") ? "" : "+";
+  if (re === 0 && !Object.is(re, -0)) return `${imText}j`;
+  return `(${part(re)}${sign}${imText}j)`;
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Python's `repr(bytes)`; `allHex` escapes every byte, as NumPy prints `np.void`. */
+function pyBytes(bytes: Uint8Array, allHex = false): string {
+  const quote = !allHex && bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
+  let s = "";
+  for (const b of bytes) {
+    if (allHex) s += `\\x${b.toString(16).padStart(2, "0")}`;
+    else if (b === 0x5c) s += "\\\\";
+    else if (b === quote.charCodeAt(0)) s += `\\${quote}`;
+    else if (b === 0x09) s += "\\t";
+    else if (b === 0x0a) s += "\\n";
+    else if (b === 0x0d) s += "\\r";
+    else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
+    else s += `\\x${b.toString(16).padStart(2, "0")}`;
+  }
+  return `b${quote}${s}${quote}`;
+}
+
+/** Python's `repr(str)` for code points (control characters escaped). */
+function pyStr(points: number[]): string {
+  const quote = points.includes(0x27) && !points.includes(0x22) ? '"' : "'";
+  let s = "";
+  for (const c of points) {
+    if (c === 0x5c) s += "\\\\";
+    else if (c === quote.charCodeAt(0)) s += `\\${quote}`;
+    else if (c === 0x09) s += "\\t";
+    else if (c === 0x0a) s += "\\n";
+    else if (c === 0x0d) s += "\\r";
+    else if (c < 0x20 || (c >= 0x7f && c < 0xa0)) s += `\\x${c.toString(16).padStart(2, "0")}`;
+    else if (c > 0x10ffff || (c >= 0xd800 && c < 0xe000)) {
+      s += `\\U${c.toString(16).padStart(8, "0")}`;
+    } else s += String.fromCodePoint(c);
+  }
+  return `${quote}${s}${quote}`;
+}
+
+const NAT = -(2n ** 63n);
+const TICKS_PER_DAY: Record<string, bigint> = {
+  h: 24n,
+  m: 1440n,
+  s: 86400n,
+  ms: 86400n * 10n ** 3n,
+  us: 86400n * 10n ** 6n,
+  ns: 86400n * 10n ** 9n,
+  ps: 86400n * 10n ** 12n,
+  fs: 86400n * 10n ** 15n,
+  as: 86400n * 10n ** 18n,
+};
+const FRACTION_DIGITS: Record<string, number> = { ms: 3, us: 6, ns: 9, ps: 12, fs: 15, as: 18 };
+const UNIT_NAMES: Record<string, string> = {
+  Y: "years",
+  M: "months",
+  W: "weeks",
+  D: "days",
+  h: "hours",
+  m: "minutes",
+  s: "seconds",
+  ms: "milliseconds",
+  us: "microseconds",
+  ns: "nanoseconds",
+  ps: "picoseconds",
+  fs: "femtoseconds",
+  as: "attoseconds",
+};
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const d = a / b;
+  return d * b > a ? d - 1n : d;
+}
+
+function yearText(y: bigint): string {
+  return y < 0n ? "-" + (-y).toString().padStart(3, "0") : y.toString().padStart(4, "0");
+}
+
+/** Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, any year). */
+function dateText(days: bigint): string {
+  const z = days + 719468n;
+  const era = floorDiv(z, 146097n);
+  const doe = z - era * 146097n;
+  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
+  const mp = (5n * doy + 2n) / 153n;
+  const d = doy - (153n * mp + 2n) / 5n + 1n;
+  const m = mp < 10n ? mp + 3n : mp - 9n;
+  const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
+  return `${yearText(y)}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+}
+
+/** A datetime64 value as NumPy prints it: `2024-03-01T09:30:00.125`, `NaT`. */
+function datetimeText(ticks: bigint, unit: string | undefined, count: bigint): string {
+  if (ticks === NAT) return "NaT";
+  if (unit === undefined) return ticks.toString();
+  const v = ticks * count;
+  switch (unit) {
+    case "Y":
+      return yearText(1970n + v);
+    case "M":
+      return `${yearText(1970n + floorDiv(v, 12n))}-${
+        String(v - floorDiv(v, 12n) * 12n + 1n).padStart(2, "0")
+      }`;
+    case "W":
+      return dateText(v * 7n);
+    case "D":
+      return dateText(v);
+  }
+  const perDay = TICKS_PER_DAY[unit];
+  const days = floorDiv(v, perDay);
+  let rest = v - days * perDay;
+  const two = (n: bigint) => String(n).padStart(2, "0");
+  const digits = FRACTION_DIGITS[unit] ?? 0;
+  const perSecond = 10n ** BigInt(digits);
+  let fraction = "";
+  if (digits > 0) {
+    fraction = "." + String(rest % perSecond).padStart(digits, "0");
+    rest /= perSecond;
+  }
+  let time: string;
+  if (unit === "h") time = two(rest);
+  else if (unit === "m") time = `${two(rest / 60n)}:${two(rest % 60n)}`;
+  else time = `${two(rest / 3600n)}:${two((rest / 60n) % 60n)}:${two(rest % 60n)}${fraction}`;
+  return `${dateText(days)}T${time}`;
+}
+
+/** A timedelta64 value as NumPy prints it: `5 seconds`, `NaT`. */
+function timedeltaText(ticks: bigint, unit: string | undefined, count: bigint): string {
+  if (ticks === NAT) return "NaT";
+  if (unit === undefined) return `${ticks} generic time units`;
+  return `${ticks * count} ${UNIT_NAMES[unit]}`;
+}
+
+// -----------------------------------------------------------------------------------------
+// recover, ensure-appendable
+
+interface RecoveryPlan {
+  rows: number;
+  droppedBytes: number;
+  addedBytes: number;
+}
+
+/** What `recover()` would do, from the header and the file size (as lib/repair.ts plans). */
+function planRecovery(f: Facts, zeroFill: boolean): RecoveryPlan {
+  const { header, dataBytes, actualBytes: dataLength, rowBytes } = f;
+  if (header.shape.length === 0 || rowBytes === 0) {
+    const keep = Math.min(dataLength, dataBytes);
+    if (keep < dataBytes && !zeroFill) {
+      throw new NpyRecoveryError(
+        `Cannot recover ${q(f.path)}: the only element of this 0-d array is cut ` +
+          `(${dataLength} of ${dataBytes} bytes); pass --zero-fill to fill it`,
+        { path: f.path, expectedBytes: dataBytes, actualBytes: dataLength },
+      );
+    }
+    return { rows: f.rows, droppedBytes: dataLength - keep, addedBytes: dataBytes - keep };
+  }
+  let rows = Math.floor(dataLength / rowBytes);
+  let keep = rows * rowBytes;
+  let added = 0;
+  if (zeroFill && keep < dataLength) {
+    rows += 1;
+    keep = dataLength;
+    added = rows * rowBytes - dataLength;
+  }
+  return { rows, droppedBytes: dataLength - keep, addedBytes: added };
+}
+
+function planText(before: number, plan: RecoveryPlan): string {
+  const parts = [`${before} -> ${plan.rows} rows`];
+  if (plan.droppedBytes > 0) parts.push(`${plan.droppedBytes} bytes dropped`);
+  if (plan.addedBytes > 0) parts.push(`${plan.addedBytes} zero bytes added`);
+  return parts.join(", ");
+}
+
+async function runRecover(
+  [path]: string[],
+  values: Values,
+  io: Io,
+  quiet: boolean,
+): Promise<number> {
+  const zeroFill = values["zero-fill"] === true;
+  const f = await inspect(path);
+  if (!needsRecovery(f)) {
+    if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
+    return EXIT_OK;
+  }
+  const plan = planRecovery(f, zeroFill);
+  if (values["dry-run"] === true) {
+    await io.out(`would recover ${q(path)}: ${planText(f.rows, plan)} (dry run)\n`);
+    return EXIT_OK;
+  }
+  const done = await recover(path, { zeroFill });
+  if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
+  return EXIT_OK;
+}
+
+async function runEnsureAppendable(
+  [path]: string[],
+  values: Values,
+  io: Io,
+  quiet: boolean,
+): Promise<number> {
+  const inPlace = values["in-place"] === true;
+  const bar = new ProgressBar(io, "ensure-appendable");
+  let result;
+  try {
+    result = await ensureAppendable(path, {
+      inPlace,
+      signal: io.signal,
+      onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
+    });
+  } finally {
+    bar.clear();
+  }
+  if (!quiet) {
+    await io.out(
+      result.changed
+        ? `made ${q(path)} appendable: header ${result.previousHeaderLength} -> ` +
+          `${result.headerLength} bytes${inPlace ? " (data shifted in place)" : ""}\n`
+        : `${q(path)} is already appendable\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
+// -----------------------------------------------------------------------------------------
+// concat, append
+
+/** Checks that every input can be joined to `base`; throws a worded FileError otherwise. */
+function checkJoinable(action: string, base: Facts, inputs: Facts[]): void {
+  for (const f of [base, ...inputs]) {
+    if (needsRecovery(f)) {
+      throw new FileError(
+        `Cannot ${action} ${q(f.path)}: it needs recovery (${recoveryText(f)}); run ` +
+          `npy recover ${q(f.path)} first`,
+      );
+    }
+    if (f.header.shape.length === 0) {
+      throw new FileError(
+        `Cannot ${action} ${q(f.path)}: a 0-d array has no axis to join along`,
+      );
+    }
+  }
+  const h = base.header;
+  for (const f of inputs) {
+    const g = f.header;
+    const against = `${q(f.path)} and ${q(base.path)}`;
+    if (formatDescr(g.descr) !== formatDescr(h.descr)) {
+      throw new FileError(
+        `Cannot ${action} ${against}: descr ${formatDescr(g.descr)} does not match ` +
+          `${formatDescr(h.descr)}`,
+      );
+    }
+    if (g.fortranOrder !== h.fortranOrder) {
+      throw new FileError(
+        `Cannot ${action} ${against}: fortran order ${g.fortranOrder ? "True" : "False"} ` +
+          `does not match ${h.fortranOrder ? "True" : "False"}`,
+      );
+    }
+    const a = rowShapeOf(g), b = rowShapeOf(h);
+    if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+      throw new NpyShapeError(
+        `Cannot ${action} ${against}: row shape ${tupleText(a)} does not match ` +
+          `${tupleText(b)} (shapes ${tupleText(g.shape)} and ${tupleText(h.shape)})`,
+        { path: f.path, expected: b, actual: a },
+      );
+    }
+  }
+}
+
+async function inspectAll(paths: string[]): Promise<Facts[]> {
+  const out: Facts[] = [];
+  for (const path of paths) out.push(await inspect(path));
+  return out;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    (await NpyFile.open(path, "r")).closeSync();
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw e;
+  }
+}
+
+async function runConcat(
+  [out, ...ins]: string[],
+  values: Values,
+  io: Io,
+  quiet: boolean,
+): Promise<number> {
+  const inputs = await inspectAll(ins);
+  const base = inputs[0];
+  checkJoinable("concatenate", base, inputs.slice(1));
+  if (values.force !== true && await exists(out)) {
+    throw new FileError(`Cannot write ${q(out)}: the file exists (pass --force to replace it)`);
+  }
+  const h = base.header;
+  const rows = inputs.reduce((n, f) => n + f.rows, 0);
+  const shape = [...h.shape];
+  shape[growthAxis(h)] = rows;
+  const fields = { descr: h.descr, fortranOrder: h.fortranOrder, shape };
+  const header = encodeHeader(fields, { path: out });
+  const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
+  const temp = tempPathBeside(out);
+  const bar = new ProgressBar(io, "concat");
+  const target = await NpyFile.open(temp, "wx+");
+  try {
+    await target.write(header, 0);
+    let position = header.length;
+    const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
+    for (const f of inputs) {
+      const source = await NpyFile.open(f.path, "r");
+      try {
+        for (let done = 0; done < f.dataBytes;) {
+          io.signal?.throwIfAborted();
+          const chunk = buffer.subarray(0, Math.min(buffer.length, f.dataBytes - done));
+          const n = await source.read(chunk, f.header.headerLength + done);
+          if (n < chunk.length) {
+            throw new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`);
+          }
+          await target.write(chunk, position);
+          position += n;
+          done += n;
+          bar.update(position - header.length, total);
+        }
+      } finally {
+        source.closeSync();
+      }
+    }
+    io.signal?.throwIfAborted();
+    target.fsyncSync();
+    target.closeSync();
+    renameSync(temp, out);
+  } catch (e) {
+    target.closeSync();
+    removeSync(temp);
+    throw e;
+  } finally {
+    bar.clear();
+  }
+  fsyncDirSync(out);
+  if (!quiet) {
+    await io.out(
+      `wrote ${q(out)}: ${rows} rows from ${inputs.length} files, shape ${tupleText(shape)}, ` +
+        `${formatDescr(h.descr)}, ${bytesText(header.length + total)}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
+async function runAppend(
+  [out, ...ins]: string[],
+  _values: Values,
+  io: Io,
+  quiet: boolean,
+): Promise<number> {
+  const target = await inspect(out);
+  const inputs = await inspectAll(ins);
+  checkJoinable("append", target, inputs);
+  if (!hasGrowthRoom(target.header)) {
+    throw new FileError(
+      `Cannot append to ${q(out)}: its header has no room to grow; run ` +
+        `npy ensure-appendable ${q(out)} first`,
+    );
+  }
+  const self = realPathSync(out) ?? resolvePath(out);
+  for (const f of inputs) {
+    if ((realPathSync(f.path) ?? resolvePath(f.path)) === self) {
+      throw new FileError(`Cannot append ${q(f.path)} to itself`);
+    }
+  }
+  const h = target.header;
+  const rowShape = rowShapeOf(h);
+  const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
+  const bar = new ProgressBar(io, "append");
+  let appended = 0;
+  const writer = await NpyAppendArray.open(out, { mode: "append" });
+  try {
+    let doneBytes = 0;
+    const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
+    for (const f of inputs) {
+      const perBlock = f.rowBytes === 0
+        ? Math.max(1, f.rows)
+        : Math.max(1, Math.floor(buffer.length / f.rowBytes));
+      const source = await NpyFile.open(f.path, "r");
+      try {
+        for (let s = 0; s < f.rows; s += perBlock) {
+          io.signal?.throwIfAborted();
+          const k = Math.min(perBlock, f.rows - s);
+          const bytes = k * f.rowBytes;
+          const block = bytes <= buffer.length ? buffer.subarray(0, bytes) : new Uint8Array(bytes);
+          const n = await source.read(block, f.header.headerLength + s * f.rowBytes);
+          if (n < bytes) {
+            throw new FileError(`Cannot append ${q(f.path)}: the file shrank while read`);
+          }
+          await writer.append({
+            data: new DataView(block.buffer, block.byteOffset, block.byteLength),
+            shape: h.fortranOrder ? [...rowShape, k] : [k, ...rowShape],
+            descr: f.header.descr,
+            fortranOrder: h.fortranOrder,
+          });
+          appended += k;
+          doneBytes += bytes;
+          bar.update(doneBytes, total);
+        }
+      } finally {
+        source.closeSync();
+      }
+    }
+    await writer.close();
+  } catch (e) {
+    await writer.close().catch(() => {});
+    if (isAbort(e, io.signal) && appended > 0) {
+      io.err(`npy append: ${appended} rows were appended to ${q(out)} before the interrupt\n`);
+    }
+    throw e;
+  } finally {
+    bar.clear();
+  }
+  if (!quiet) {
+    await io.out(
+      `appended ${appended} rows from ${inputs.length} files to ${q(out)}: now ` +
+        `${target.rows + appended} rows, shape ${tupleText(writer.shape ?? [])}\n`,
+    );
+  }
+  return EXIT_OK;
+}
+
+// -----------------------------------------------------------------------------------------
+// Progress bar
+
+/** A one-line progress bar on stderr, drawn only when stderr is a terminal. */
+class ProgressBar {
+  #io: Io;
+  #label: string;
+  #last = 0;
+  #shown = false;
+
+  constructor(io: Io, label: string) {
+    this.#io = io;
+    this.#label = label;
+  }
+
+  update(done: number, total: number): void {
+    if (!this.#io.progress) return;
+    const now = Date.now();
+    if (now - this.#last < 100 && done < total) return;
+    this.#last = now;
+    const fraction = total > 0 ? Math.min(1, done / total) : 1;
+    const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${bytesText(done)} / ${
+      bytesText(total)
+    }`;
+    const width = Math.max(
+      10,
+      Math.min(40, this.#io.columns - this.#label.length - tail.length - 4),
+    );
+    const filled = Math.round(fraction * width);
+    this.#io.err(`\r${this.#label} [${"#".repeat(filled)}${"-".repeat(width - filled)}]${tail}`);
+    this.#shown = true;
+  }
+
+  clear(): void {
+    if (!this.#shown) return;
+    this.#io.err(`\r${" ".repeat(Math.max(0, this.#io.columns - 1))}\r`);
+    this.#shown = false;
+  }
+}
+
+// -----------------------------------------------------------------------------------------
+// Run as a program: `node dist/cli.js`, the npm bin symlink, `deno run -A cli.ts`,
+// `bun cli.ts`. Imported (tests, `import { main }`), nothing runs.
+
+function isMainModule(): boolean {
+  const flag = (import.meta as { main?: boolean }).main;
+  if (typeof flag === "boolean") return flag;
+  const script = process.argv[1];
+  if (script === undefined || !import.meta.url.startsWith("file:")) return false;
+  const self = fileURLToPath(import.meta.url);
+  return (realPathSync(script) ?? resolvePath(script)) === (realPathSync(self) ?? self);
+}
+
+if (isMainModule()) {
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onInterrupt = () => {
+    if (++interrupts > 1) process.exit(EXIT_INTERRUPTED);
+    controller.abort(new DOMException("Interrupted", "AbortError"));
+  };
+  process.on("SIGINT", onInterrupt);
+  process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+    if (e.code === "EPIPE") process.exit(EXIT_OK);
+  });
+  const code = await main(process.argv.slice(2), { signal: controller.signal });
+  process.off("SIGINT", onInterrupt);
+  process.exitCode = code;
+}
