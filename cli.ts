@@ -497,7 +497,7 @@ function bytesText(n: number): string {
   const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
   let v = n / 1024, u = 0;
   while (v >= 1024 && u < units.length - 1) v /= 1024, u++;
-  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
+  return `${v < 100 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
 function recoveryText(f: Facts): string {
@@ -809,13 +809,29 @@ function shortestDigits(x: number, size: number): [string, string, number] {
     for (let p = 0; p < 17; p++) {
       const candidate = x.toExponential(p);
       if (round(Number(candidate)) === x) {
-        text = candidate;
+        text = tieToEven(x, p, candidate, round);
         break;
       }
     }
   }
   const match = /^(-?)(\d)(?:\.(\d+))?e([+-]\d+)$/.exec(text)!;
   return [match[1], (match[2] + (match[3] ?? "")).replace(/0+$/, "") || "0", Number(match[4])];
+}
+
+/**
+ * `toExponential` rounds a tie away from zero; NumPy's Dragon4 rounds it to even. When `x`
+ * lies exactly halfway at `p` digits, the truncated digits win if their last one is even
+ * (and they read back as `x`).
+ */
+function tieToEven(x: number, p: number, candidate: string, round: (x: number) => number): string {
+  const exact = /^(-?)(\d)\.(\d+)(e[+-]\d+)$/.exec(x.toExponential(Math.min(100, p + 40)));
+  if (exact === null) return candidate;
+  const digits = exact[2] + exact[3];
+  if (!/^50*$/.test(digits.slice(p + 1))) return candidate;
+  const kept = digits.slice(0, p + 1);
+  if (Number(kept[p]) % 2 !== 0) return candidate;
+  const alt = `${exact[1]}${kept[0]}${p > 0 ? "." + kept.slice(1) : ""}${exact[4]}`;
+  return round(Number(alt)) === x ? alt : candidate;
 }
 
 /** A float as NumPy's `str()` prints the scalar: `1.0`, `0.1`, `1e+16`, `nan`, `-inf`. */
@@ -854,7 +870,7 @@ function pyBytes(bytes: Uint8Array, allHex = false): string {
   const quote = !allHex && bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
   let s = "";
   for (const b of bytes) {
-    if (allHex) s += `\\x${b.toString(16).padStart(2, "0")}`;
+    if (allHex) s += `\\x${b.toString(16).padStart(2, "0").toUpperCase()}`;
     else if (b === 0x5c) s += "\\\\";
     else if (b === quote.charCodeAt(0)) s += `\\${quote}`;
     else if (b === 0x09) s += "\\t";
