@@ -202,7 +202,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   /** The file being written. */
   readonly path: string;
   readonly #where: string;
-  readonly #file: NpyFile;
+  #file: NpyFile;
   readonly #lock: WriterLock | undefined;
   readonly #registry: DtypeRegistry;
   readonly #encode: EncodeOptions;
@@ -289,6 +289,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       ? undefined
       : WriterLock.acquireSync(path, `open ${where} for appending`);
     let file: NpyFile | undefined;
+    let writer: NpyAppendArray | undefined;
     try {
       let created = false;
       if (mode === "overwrite") {
@@ -327,14 +328,15 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         }
       }
       const fortran = options.fortranOrder ?? false;
-      const writer = new NpyAppendArray(path, file, lock, created, options, fortran);
+      writer = new NpyAppendArray(path, file, lock, created, options, fortran);
       if (file.sizeSync() > 0) {
-        file = writer.#loadExisting(options);
+        writer.#loadExisting(options);
       } else {
         writer.#declare(options);
       }
       return writer;
     } catch (e) {
+      if (writer !== undefined) writer.#file.closeSync();
       file?.closeSync();
       lock?.releaseSync();
       throw e;
@@ -517,8 +519,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   // ---------------------------------------------------------------------------------------
   // Opening
 
-  /** Reads an existing file's header; recovers it if asked. Returns the open file. */
-  #loadExisting(options: NpyAppendArrayOptions): NpyFile {
+  /** Reads an existing file's header; recovers it if asked. */
+  #loadExisting(options: NpyAppendArrayOptions): void {
     let file = this.#file;
     let state = readHeaderSync(file, options.maxHeaderSize);
     let { header } = state;
@@ -537,6 +539,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         zeroFill: how === "zerofill",
         maxHeaderSize: options.maxHeaderSize,
       });
+      // recover() may have replaced the file (rewritten beside it and renamed): reopen.
+      file.closeSync();
+      file = this.#file = NpyFile.openSync(this.path, "r+");
       state = readHeaderSync(file, options.maxHeaderSize);
       header = state.header;
     }
@@ -576,7 +581,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (header.shape.length === 0) {
       this.#zeroD = true;
       this.#rows = this.#rowsWritten = this.#rowsInHeader = 1;
-      return file;
+      return;
     }
     const rowShape = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
     if (options.shape !== undefined) {
@@ -595,8 +600,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#buildTemplate();
     // Fail now, not at the first append, when the header cannot hold one more row.
     this.#checkRoom(rows + 1);
-    file = this.#file;
-    return file;
   }
 
   /** A new (empty) file: declare what the options say; write the header when complete. */

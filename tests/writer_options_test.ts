@@ -433,3 +433,27 @@ test(
     assert.deepEqual([...tail, ...before], [7, 7, 7, 7, 0]);
   }),
 );
+
+test(
+  'onRecovery: "truncate" on a tight header that must grow: the file is rewritten, then appended',
+  withDir((dir) => {
+    const path = join(dir, "tight.npy");
+    const fields = { descr: "<f8", fortranOrder: false, shape: [3] };
+    let header: Uint8Array | undefined;
+    for (let n = 40; header === undefined; n++) {
+      try {
+        header = encodeHeader(fields, { totalLength: n });
+      } catch {
+        // too short
+      }
+    }
+    // The header claims 3 rows; the data holds 12 (a crash with rewriteHeaderOnAppend off).
+    const data = new Float64Array(12).map((_, i) => i);
+    writeFileSync(path, new Uint8Array([...header, ...new Uint8Array(data.buffer)]));
+    const w = NpyAppendArray.openSync(path, { onRecovery: "truncate" });
+    assert.deepEqual(w.shape, [12]);
+    w.appendSync([12, 13]);
+    w.closeSync();
+    checkWithNumpy([{ name: "tight", path, expect: "np.arange(14, dtype='<f8')" }]);
+  }),
+);
