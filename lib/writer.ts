@@ -163,11 +163,12 @@ function descrText(descr: Descr): string {
  * appended so far. Memory use stays flat however large the file grows; chunks are written
  * as they are (no copy) when they already have the file's layout.
  *
- * Chunks: any TypedArray (a flat one holds whole rows once the row shape is known), nested
- * JS arrays (`[[1, 2], [3, 4]]`), arrays of records, ndarray-likes
- * `{ data, shape, descr?, fortranOrder? }` and scijs `ndarray` objects. The first chunk
- * fixes the dtype and the row shape, unless `options.descr` and `options.shape` declared
- * them (then the file exists with 0 rows right after opening).
+ * Chunks: any TypedArray (a flat one holds whole rows once the row shape is known, in the
+ * file's own order: column blocks in Fortran order), nested JS arrays (`[[1, 2], [3, 4]]`),
+ * arrays of records, ndarray-likes `{ data, shape, descr?, fortranOrder? }` and scijs
+ * `ndarray` objects. The first chunk fixes the dtype and the row shape, unless
+ * `options.descr` and `options.shape` declared them (then the file exists with 0 rows right
+ * after opening).
  *
  * Invalid chunks (wrong row shape, a dtype the casting rule refuses, ragged nesting) throw
  * {@link NpyShapeError} or {@link NpyDtypeError} before anything is written. Appends made
