@@ -22,7 +22,7 @@ import {
 import { join } from "node:path";
 import process from "node:process";
 import { main } from "../cli.ts";
-import { encodeHeader } from "../mod.ts";
+import { encodeHeader, NpyAppendArray, saveNpySync } from "../mod.ts";
 import { makeTempDir, ROOT, runPython } from "./_util.ts";
 
 const runtime = (globalThis as { Deno?: unknown }).Deno
@@ -499,6 +499,32 @@ test("append validates every input first and leaves OUT unchanged on a mismatch"
   }
   assertOneLine(await npy(["append", p("nothere.npy"), p("c1.npy")]), 1, /no such file/);
   assert.equal(existsSync(p("nothere.npy")), false);
+});
+
+test("head summarises rows of more than 1000 elements with ... as NumPy does", async () => {
+  const data = Float64Array.from({ length: 3200 }, (_, i) => i);
+  saveNpySync(p("wide.npy"), { data, shape: [2, 40, 40] });
+  const run = await npy(["head", "-n", "1", p("wide.npy")]);
+  const row = (r: number) => {
+    const v = (c: number) => `${r * 40 + c}.0`;
+    return `[${v(0)}, ${v(1)}, ${v(2)}, ..., ${v(37)}, ${v(38)}, ${v(39)}]`;
+  };
+  assert.equal(
+    run.out,
+    `0  [${[row(0), row(1), row(2), "...", row(37), row(38), row(39)].join(", ")}]\n`,
+  );
+});
+
+test("append to a file another writer holds exits 1 with the lock holder in one line", async () => {
+  copyFileSync(p("c2.npy"), p("locked.npy"));
+  const writer = NpyAppendArray.openSync(p("locked.npy"));
+  try {
+    const run = await npy(["append", p("locked.npy"), p("c1.npy")]);
+    assertOneLine(run, 1, /^npy append: Cannot open ".*locked\.npy" for appending: another writer/);
+  } finally {
+    writer.closeSync();
+  }
+  checks.push({ op: "same", out: p("locked.npy"), orig: p("c2.npy") });
 });
 
 test("NumPy loads every file the command wrote and finds the expected arrays", () => {
