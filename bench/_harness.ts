@@ -96,6 +96,11 @@ export interface Contender {
   call(): void | Promise<void>;
   /** Checks the phase's output (`ops` operations were done) and cleans up; untimed. */
   after(ops: number): void | Promise<void>;
+  /**
+   * A contender timed elsewhere (NumPy in a python3 child): runs one trial of `ms`
+   * milliseconds and returns operations per second; the other members are then unused.
+   */
+  external?(ms: number): Promise<number>;
 }
 
 /** Timing settings of {@link interleave}. */
@@ -108,10 +113,12 @@ export interface TrialOptions {
   warmupTime: number;
 }
 
-/** The default timing: shorter in quick mode. */
-export const TRIALS: TrialOptions = QUICK
-  ? { trials: 3, time: 40, warmupTime: 10 }
-  : { trials: 5, time: 150, warmupTime: 30 };
+/** The default timing (shorter in quick mode); `BENCH_TRIALS` and `BENCH_TIME` override it. */
+export const TRIALS: TrialOptions = {
+  ...(QUICK ? { trials: 2, time: 30, warmupTime: 10 } : { trials: 5, time: 150, warmupTime: 30 }),
+  ...(process.env.BENCH_TRIALS ? { trials: Number(process.env.BENCH_TRIALS) } : {}),
+  ...(process.env.BENCH_TIME ? { time: Number(process.env.BENCH_TIME) } : {}),
+};
 
 /**
  * Runs `contenders` for `trials` trials each, interleaved (trial t starts at contender
@@ -128,7 +135,8 @@ export async function interleave(
   for (let t = 0; t < options.trials; t++) {
     for (let k = 0; k < n; k++) {
       const c = contenders[(t + k) % n];
-      out.get(c.name)!.push(await trial(c, options));
+      const rate = c.external ? await c.external(options.time) : await trial(c, options);
+      out.get(c.name)!.push(rate);
     }
   }
   return out;

@@ -1,28 +1,33 @@
 #!/usr/bin/env python3
-"""NumPy baselines for the benchmark suite (bench/run.mjs runs this when python3 has NumPy).
+"""NumPy baselines for the benchmark suite, served to bench/suite.ts trial by trial.
 
-Reads a JSON job on stdin, prints JSON results on stdout, progress on stderr:
+bench/suite.ts starts `python3 bench/numpy_baseline.py TEMPDIR [--quick]` (when python3 has
+NumPy) and interleaves NumPy's trials with its own, so both see the same machine load. The
+protocol is one JSON object per line: the first answer is {"python": ..., "numpy": ...};
+then requests and answers:
 
-  {"dir": "/tmp/x", "trials": 5, "time": 0.3,
-   "cases": [{"key": "f4x16/1", "descr": "'<f4'", "rowShape": [16], "rows": 1}, ...],
-   "read": {"rows": 1048576, "ranges": [1, 1024, 65536]}}
+  {"op": "case", "key": "f4x16/1", "descr": "'<f4'", "rowShape": [16], "rows": 1}
+      -> {"bytesPerOp": 64}
+  {"op": "trial", "key": "f4x16/1", "name": "append", "seconds": 0.15} -> {"opsPerSec": x}
+  {"op": "readFile", "rows": 1048576} -> {"ok": true}
+  {"op": "readTrial", "n": 1024, "seconds": 0.15} -> {"opsPerSec": x}   (n = 0: np.load)
+  {"op": "quit"}
 
-For every append case it measures, in trials of `time` seconds each:
-  - "append":       what the Python `npy-append-array` package (0.9.x) does per append, with
-                    its default rewrite_header_on_append=True: seek to the end, `tofile` the
-                    (flattened) array, then seek to 0 and rewrite the whole header in place,
-                    padded to the old header length. PyPI is not reachable on the benchmark
-                    machines, so `PackageStyleAppender` below re-implements those steps call
-                    for call (same file object, same NumPy calls, same header text building).
+Trials ("name"):
+  - "append":         what the Python `npy-append-array` package (0.9.x) does per append, with
+                      its default rewrite_header_on_append=True: seek to the end, `tofile` the
+                      (flattened) array, then seek to 0 and rewrite the whole header in place,
+                      padded to the old header length. PyPI is not reachable on the benchmark
+                      machines, so `PackageStyleAppender` below re-implements those steps call
+                      for call (same file object, same NumPy calls, same header text building;
+                      the files it writes are byte-identical to np.save's).
   - "appendNoHeader": the same with rewrite_header_on_append=False (header written at close).
-  - "save":         what users do without an appender: keep every chunk in a list, then
-                    `np.concatenate` and `np.save` once at the end (all in memory).
-and for reading, on a file of `read.rows` rows of 16 x <f4:
-  - "readRows/<n>": `np.load(path, mmap_mode="r")` once, then `m[s:s+n].copy()` at random s.
-  - "readAll":      `np.load(path)` of the whole file.
-
-Every measurement checks its output first (file size and `np.load(..., mmap_mode="r")` shape).
-Each result: {"opsPerSec": [per trial], "bytesPerSec": [per trial], "bytesPerOp": n}.
+  - "save":           what users do without an appender: keep every chunk in a list, then
+                      `np.concatenate` and `np.save` once at the end (all in memory); up to
+                      64 MiB (4 MiB with --quick) per trial.
+  - readTrial n > 0:  `np.load(path, mmap_mode="r")`, then `m[s:s+n].copy()` at random s.
+  - readTrial n = 0:  `np.load(path)` of the whole file.
+Every trial checks its output (file size, and `np.load(..., mmap_mode="r")` shape and dtype).
 """
 
 import ast
@@ -182,83 +187,83 @@ def save_trial(path, chunk, dtype, count):
     return count / elapsed
 
 
-def result(rates, bytes_per_op):
-    return {
-        "opsPerSec": rates,
-        "bytesPerSec": [r * bytes_per_op for r in rates],
-        "bytesPerOp": bytes_per_op,
-    }
+def read_trial(path, rows, n, seconds, rng):
+    """`n` rows at random starts through one mmap (n > 0), or `np.load` of the whole file."""
+    if n == 0:
+        t0 = time.perf_counter()
+        whole = np.load(path)
+        elapsed = time.perf_counter() - t0
+        if whole.shape != (rows, 16) or whole[-1, 15] != 15:
+            raise AssertionError("bad load")
+        return 1 / elapsed
+    m = np.load(path, mmap_mode="r")
+    starts = rng.integers(0, rows - n + 1, size=1 << 12)
+    count = 0
+    t0 = time.perf_counter()
+    while True:
+        s = int(starts[count & 0xFFF])
+        got = m[s : s + n].copy()
+        count += 1
+        elapsed = time.perf_counter() - t0
+        if elapsed >= seconds:
+            break
+    if got.shape != (n, 16) or got[-1, 15] != 15:
+        raise AssertionError("bad read")
+    del m
+    return count / elapsed
 
 
-def main():
-    job = json.load(sys.stdin)
-    out_dir = job["dir"]
-    trials = int(job.get("trials", 5))
-    seconds = float(job.get("time", 0.3))
+def serve(out_dir, quick):
+    """One JSON request per stdin line, one JSON answer per stdout line (see the docstring)."""
     path = os.path.join(out_dir, "numpy-baseline.npy")
-    results = {}
-    for case in job["cases"]:
-        chunk, dtype = make_chunk(case["descr"], case["rowShape"], case["rows"])
-        nbytes = chunk.nbytes
-        save_count = max(1, min(200_000, (64 << 20) // nbytes))
-        if job.get("quick"):
-            save_count = max(1, min(20_000, (8 << 20) // nbytes))
-        rates = {"append": [], "appendNoHeader": [], "save": []}
-        for _ in range(trials):
-            # interleave the contenders trial by trial; the chunk is re-touched each time
-            chunk = chunk.copy()
-            rates["append"].append(append_trial(path, chunk, dtype, seconds, True))
-            rates["appendNoHeader"].append(append_trial(path, chunk, dtype, seconds, False))
-            rates["save"].append(save_trial(path, chunk, dtype, save_count))
-        results[case["key"]] = {name: result(r, nbytes) for name, r in rates.items()}
-        med = sorted(rates["append"])[len(rates["append"]) // 2]
-        log(f"numpy {case['key']}: append {med:,.0f}/s")
-    read = job.get("read")
-    if read:
-        rows = int(read["rows"])
-        row = np.zeros((rows, 16), dtype="<f4")
-        row[:] = np.arange(16, dtype="<f4")
-        np.save(path, row)
-        del row
-        check_file(path, rows, (16,), np.dtype("<f4"))
-        rng = np.random.default_rng(7)
-        rates = {f"readRows/{n}": [] for n in read["ranges"]}
-        rates["readAll"] = []
-        for _ in range(trials):
-            m = np.load(path, mmap_mode="r")
-            for n in read["ranges"]:
-                starts = rng.integers(0, rows - n + 1, size=1 << 16)
-                count = 0
-                t0 = time.perf_counter()
-                while True:
-                    s = int(starts[count & 0xFFFF])
-                    got = m[s : s + n].copy()
-                    count += 1
-                    elapsed = time.perf_counter() - t0
-                    if elapsed >= seconds:
-                        break
-                if got.shape != (n, 16):
-                    raise AssertionError("bad read")
-                rates[f"readRows/{n}"].append(count / elapsed)
-            del m
-            t0 = time.perf_counter()
-            whole = np.load(path)
-            elapsed = time.perf_counter() - t0
-            if whole.shape != (rows, 16):
-                raise AssertionError("bad load")
-            del whole
-            rates["readAll"].append(1 / elapsed)
-        for n in read["ranges"]:
-            results[f"readRows/{n}"] = result(rates[f"readRows/{n}"], n * 64)
-        results["readAll"] = result(rates["readAll"], rows * 64)
-        os.unlink(path)
-    info = {
-        "runtime": "python",
-        "version": sys.version.split()[0],
-        "numpy": np.__version__,
-    }
-    json.dump({"info": info, "results": results}, sys.stdout)
+    read_path = os.path.join(out_dir, "numpy-read.npy")
+    cases = {}
+    read_rows = 0
+    rng = np.random.default_rng(7)
+    answer({"python": sys.version.split()[0], "numpy": np.__version__})
+    for line in sys.stdin:
+        req = json.loads(line)
+        op = req["op"]
+        if op == "case":
+            chunk, dtype = make_chunk(req["descr"], req["rowShape"], req["rows"])
+            cases[req["key"]] = (chunk, dtype)
+            answer({"bytesPerOp": chunk.nbytes})
+        elif op == "trial":
+            chunk, dtype = cases[req["key"]]
+            chunk = chunk.copy()  # re-touched: this VM makes idle memory slow to write
+            cases[req["key"]] = (chunk, dtype)
+            name, seconds = req["name"], float(req["seconds"])
+            if name == "save":
+                limit = (4 << 20) if quick else (64 << 20)
+                count = max(1, min(200_000, limit // chunk.nbytes))
+                rate = save_trial(path, chunk, dtype, count)
+            else:
+                rate = append_trial(path, chunk, dtype, seconds, name == "append")
+            answer({"opsPerSec": rate})
+        elif op == "readFile":
+            read_rows = int(req["rows"])
+            data = np.empty((read_rows, 16), dtype="<f4")
+            data[:] = np.arange(16, dtype="<f4")
+            np.save(read_path, data)
+            del data
+            check_file(read_path, read_rows, (16,), np.dtype("<f4"))
+            answer({"ok": True})
+        elif op == "readTrial":
+            rate = read_trial(read_path, read_rows, int(req["n"]), float(req["seconds"]), rng)
+            answer({"opsPerSec": rate})
+        elif op == "quit":
+            break
+        else:
+            raise ValueError(f"unknown op {op!r}")
+    for p in (path, read_path):
+        if os.path.exists(p):
+            os.unlink(p)
+
+
+def answer(obj):
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":
-    main()
+    serve(sys.argv[1], "--quick" in sys.argv[2:])

@@ -23,6 +23,7 @@ import {
   parseHeader,
   peekHeaderLength,
 } from "../mod.ts";
+import { NumpyServer } from "./_numpy.ts";
 import {
   type Contender,
   fillPattern,
@@ -41,14 +42,16 @@ export interface GroupResult {
   /** What is measured, e.g. `append <f4 (16,) x 1 row`. */
   group: string;
   kind: "append" | "encode" | "read";
-  /** The matching NumPy baseline's key (append groups and reads). */
-  numpyKey?: string;
+  /** A short stable key, e.g. `f4x16/1` or `readRows/1024`. */
+  key: string;
   /** Rows per operation. */
   rows: number;
   /** Payload bytes per operation. */
   bytesPerOp: number;
   /** The contender every other one is divided by. */
   baseline: string;
+  /** Further reference contenders by role: NumPy per-append, np.save, NumPy reading. */
+  refs: { npa?: string; save?: string; np?: string };
   /** Operations per second, one entry per trial (trial i of every contender adjacent). */
   results: Record<string, number[]>;
   /** Why the group was not measured. */
@@ -61,6 +64,8 @@ export interface SuiteOutput {
   quick: boolean;
   trials: typeof TRIALS;
   bufferSize: number;
+  /** Python and NumPy versions, when NumPy contenders ran. */
+  numpy?: { python: string; numpy: string };
   groups: GroupResult[];
   seconds: number;
 }
@@ -69,6 +74,9 @@ const args = process.argv.slice(2);
 const outArg = args.find((a) => a.startsWith("--out="))?.slice(6);
 const onlyArg = args.find((a) => a.startsWith("--only="))?.slice(7);
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.split(","));
+/** `--filter=REGEX`: only the groups whose name matches (e.g. `--filter="x 1$"`). */
+const filterArg = args.find((a) => a.startsWith("--filter="))?.slice(9);
+const filter = filterArg === undefined ? undefined : new RegExp(filterArg);
 /** `bufferSize` of the buffered contenders (bytes). */
 const BUFFER_SIZE = Number(process.env.BENCH_BUFFER_SIZE ?? 1 << 20);
 /** Appends per timed call for small chunks: amortizes the timer, as a user's loop would. */
@@ -79,6 +87,35 @@ const RECORD: Descr = [["t", "<i8"], ["x", "<f4"], ["y", "<f4"]];
 
 const { dir, cleanup } = makeTempDir();
 const groups: GroupResult[] = [];
+let numpy: NumpyServer | undefined;
+
+/** A NumPy contender: one trial per request to the python3 child. */
+function numpyContender(name: string, request: Record<string, unknown>): Contender {
+  const unused = () => {
+    throw new Error("unreachable");
+  };
+  return {
+    name,
+    opsPerCall: 1,
+    bytesPerOp: 0,
+    async: true,
+    before: unused,
+    call: unused,
+    after: unused,
+    external: async (ms: number) =>
+      (await numpy!.request<{ opsPerSec: number }>({ ...request, seconds: ms / 1000 }))
+        .opsPerSec,
+  };
+}
+
+/** Names of the NumPy contenders (they are also the table's row names). */
+export const NUMPY = {
+  npa: "NumPy, npy-append-array way (tofile + header per append)",
+  noHeader: "NumPy, same with rewrite_header_on_append=False",
+  save: "NumPy, np.save at the end (all in memory)",
+  read: "NumPy, np.load(mmap_mode='r') slice copy",
+  load: "NumPy, np.load of the whole file",
+} as const;
 
 // ---------------------------------------------------------------------------------------
 // Checking output
@@ -251,11 +288,15 @@ function report(g: GroupResult): void {
 }
 
 async function runGroup(
-  group: Omit<GroupResult, "results" | "baseline">,
+  group: Omit<GroupResult, "results" | "baseline" | "refs">,
   contenders: Contender[],
+  refs: GroupResult["refs"] = {},
 ): Promise<void> {
+  if (filter !== undefined && !filter.test(group.group)) return;
   const results = Object.fromEntries(await interleave(contenders));
-  const g: GroupResult = { ...group, baseline: contenders[0].name, results };
+  const names = new Set(contenders.map((c) => c.name));
+  const present = Object.fromEntries(Object.entries(refs).filter(([, n]) => names.has(n!)));
+  const g: GroupResult = { ...group, baseline: contenders[0].name, refs: present, results };
   groups.push(g);
   report(g);
 }
@@ -319,18 +360,6 @@ function appendCases(): AppendCase[] {
   return [...sizes.map(f4), i8(1), i8(1024), c16(1), c16(1024), rec(1), rec(1024)];
 }
 
-/** The cases as the NumPy baseline script takes them (bench/run.mjs passes them on). */
-export function numpyCases(): Array<
-  { key: string; descr: string; rowShape: number[]; rows: number }
-> {
-  return appendCases().map((c) => ({
-    key: c.key,
-    descr: formatDescr(c.descr),
-    rowShape: c.rowShape,
-    rows: c.rows,
-  }));
-}
-
 const WRITERS: WriterSpec[] = [
   { name: "append, header each", async: true, options: {} },
   {
@@ -363,15 +392,31 @@ async function appendGroups(): Promise<void> {
       rawWriteContender(path, bytes, k, rowBytes),
       ...specs.map((s) => writerContender(path, s, chunk, touchMe, c.rows, bytes.length, k)),
     ];
+    if (numpy !== undefined && (filter === undefined || filter.test(`append ${c.label}`))) {
+      const { key } = c;
+      await numpy.request({
+        op: "case",
+        key,
+        descr: formatDescr(c.descr),
+        rowShape: c.rowShape,
+        rows: c.rows,
+      });
+      contenders.push(
+        numpyContender(NUMPY.npa, { op: "trial", key, name: "append" }),
+        numpyContender(NUMPY.noHeader, { op: "trial", key, name: "appendNoHeader" }),
+        numpyContender(NUMPY.save, { op: "trial", key, name: "save" }),
+      );
+    }
     await runGroup(
       {
         group: `append ${c.label}`,
         kind: "append",
-        numpyKey: c.key,
+        key: c.key,
         rows: c.rows,
         bytesPerOp: bytes.length,
       },
       contenders,
+      { npa: NUMPY.npa, save: NUMPY.save },
     );
   }
 }
@@ -410,7 +455,7 @@ async function encodeGroup(
     ),
   ];
   await runGroup(
-    { group: `encode ${label}`, kind: "encode", rows, bytesPerOp: expected.length },
+    { group: `encode ${label}`, kind: "encode", key: label, rows, bytesPerOp: expected.length },
     contenders,
   );
 }
@@ -425,7 +470,7 @@ async function encodeGroups(): Promise<void> {
     const nested = Array.from({ length: rows }, (_, r) => flat.slice(r * 16, r * 16 + 16));
     await encodeGroup(`number[] -> <f4 (16,) x ${rows}`, "<f4", [16], rows, bytesOf(f32), [
       { name: "Float32Array (zero-copy)", chunk: f32 },
-      { name: "flat number[]", chunk: flat },
+      { name: "{ data: number[], shape }", chunk: { data: flat, shape: [rows, 16] } },
       { name: "nested number[][]", chunk: nested },
     ]);
   }
@@ -503,6 +548,7 @@ async function readGroups(): Promise<void> {
     w.closeSync();
   }
   const headerLength = checkFile(path, READ_ROWS, 64);
+  if (numpy !== undefined) await numpy.request({ op: "readFile", rows: READ_ROWS });
   const checkRows = (data: unknown, n: number) => {
     const f = data as Float32Array;
     if (!(f instanceof Float32Array) || f.length !== n * 16 || f[f.length - 1] !== row[15]) {
@@ -575,15 +621,18 @@ async function readGroups(): Promise<void> {
       },
       after: readerAfter,
     };
+    const contenders = [raw, asyncRead, syncRead];
+    if (numpy !== undefined) contenders.push(numpyContender(NUMPY.read, { op: "readTrial", n }));
     await runGroup(
       {
         group: `read(start, start + ${n}) <f4 (16,)`,
         kind: "read",
-        numpyKey: `readRows/${n}`,
+        key: `readRows/${n}`,
         rows: n,
         bytesPerOp: n * 64,
       },
-      [raw, asyncRead, syncRead],
+      contenders,
+      { np: NUMPY.read },
     );
   }
   // The whole file in chunks of 65536 rows (4 MiB).
@@ -640,15 +689,20 @@ async function readGroups(): Promise<void> {
         if (seen !== READ_ROWS) throw new Error("Cannot accept chunksSync(): short");
       },
     };
+    const contenders = [raw, chunks, chunksSync];
+    if (numpy !== undefined) {
+      contenders.push(numpyContender(NUMPY.load, { op: "readTrial", n: 0 }));
+    }
     await runGroup(
       {
         group: `read whole file in chunks of 65536 rows (${total >> 20} MiB)`,
         kind: "read",
-        numpyKey: "readAll",
+        key: "readAll",
         rows: READ_ROWS,
         bytesPerOp: total,
       },
-      [raw, chunks, chunksSync],
+      contenders,
+      { np: NUMPY.load },
     );
   }
   fs.rmSync(path);
@@ -661,10 +715,17 @@ async function main(): Promise<void> {
   const info = runtimeInfo();
   progress(`${info.name} ${info.version} (${info.engine})${QUICK ? ", quick" : ""}`);
   try {
+    numpy = await NumpyServer.start(dir, QUICK);
+    progress(
+      numpy === undefined
+        ? "no NumPy contenders (python3 cannot import numpy, or BENCH_NUMPY=0)"
+        : `NumPy ${numpy.info.numpy} on Python ${numpy.info.python}, interleaved`,
+    );
     if (only === undefined || only.has("append")) await appendGroups();
     if (only === undefined || only.has("encode")) await encodeGroups();
     if (only === undefined || only.has("read")) await readGroups();
   } finally {
+    await numpy?.close();
     cleanup();
   }
   const out: SuiteOutput = {
@@ -672,6 +733,7 @@ async function main(): Promise<void> {
     quick: QUICK,
     trials: TRIALS,
     bufferSize: BUFFER_SIZE,
+    numpy: numpy?.info,
     groups,
     seconds: (performance.now() - started) / 1000,
   };
@@ -680,11 +742,4 @@ async function main(): Promise<void> {
   else process.stdout.write(text + "\n");
 }
 
-if (!args.includes("--cases")) {
-  await main();
-} else {
-  process.stdout.write(
-    JSON.stringify({ cases: numpyCases(), readRows: READ_ROWS, readRanges: READ_RANGES }) + "\n",
-  );
-  cleanup();
-}
+await main();
