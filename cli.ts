@@ -425,7 +425,9 @@ function errorLine(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
   const { code, path, syscall } = e as NodeJS.ErrnoException;
   if (typeof code === "string" && ERRNO_TEXT[code] && !e.message.startsWith("Cannot")) {
-    const verb = syscall === "rename" ? "rename" : syscall === "open" ? "open" : "access";
+    const verb = syscall === "rename" || syscall === "open" || syscall === "read"
+      ? syscall
+      : "access";
     const where = typeof path === "string" ? ` ${JSON.stringify(path)}` : "";
     return `Cannot ${verb}${where}: ${ERRNO_TEXT[code]}`;
   }
@@ -450,8 +452,9 @@ interface Facts {
 }
 
 async function inspect(path: string): Promise<Facts> {
-  const file = await NpyFile.open(path, "r");
+  let file: NpyFile | undefined;
   try {
+    file = await NpyFile.open(path, "r");
     const { header, size, dataBytes } = await readHeader(file);
     const rowBytes = rowBytesOf(header);
     const rows = rowsOf(header);
@@ -469,8 +472,14 @@ async function inspect(path: string): Promise<Facts> {
       availableRows,
       actualBytes,
     };
+  } catch (e) {
+    // A system error names no file when it comes from a read (EISDIR): name it.
+    if (e instanceof Error && typeof (e as NodeJS.ErrnoException).code === "string") {
+      (e as NodeJS.ErrnoException).path ??= path;
+    }
+    throw e;
   } finally {
-    file.closeSync();
+    file?.closeSync();
   }
 }
 
