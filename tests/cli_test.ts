@@ -322,6 +322,14 @@ test("head of a cut file warns and prints the complete rows; bad files exit 1", 
   writeFileSync(p("text.npy"), "not an npy file at all\n");
   assertOneLine(await npy(["head", p("text.npy")]), 1, /^npy head: Cannot .*"/);
   assertOneLine(await npy(["head", p("obj.npy")]), 1, /object dtype/);
+  mkdirSync(p("dir.npy"));
+  assertOneLine(
+    await npy(["info", p("dir.npy")]),
+    1,
+    /^npy info: Cannot read ".*dir\.npy": is a dir/,
+  );
+  writeFileSync(p("empty.npy"), "");
+  assertOneLine(await npy(["head", p("empty.npy")]), 1, /^npy head: Cannot parse the header of/);
   assertOneLine(
     await npy(["tail", p("nope.npy")]),
     1,
