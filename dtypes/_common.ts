@@ -8,7 +8,7 @@
 
 import { type Descr, parseTypestr, type Typestr } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import type { Casting } from "../lib/registry.ts";
+import type { Casting, Dtype, DtypePlugin } from "../lib/registry.ts";
 
 /** `true` on little-endian hosts (every platform Deno, Bun and Node run on in practice). */
 export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
@@ -24,6 +24,35 @@ export interface CanonicalTypestr extends Typestr {
   readonly littleEndian: boolean;
   /** `true` when the bytes are in host order (always for 1-byte and byte-free kinds). */
   readonly native: boolean;
+}
+
+/**
+ * A plugin for simple (type string) descrs: `make` returns the codec for a canonical typestr
+ * it handles, or `undefined`. Codecs are built once per descr spelling and cached.
+ */
+export function typestrPlugin(
+  name: string,
+  make: (t: CanonicalTypestr) => Dtype | undefined,
+): DtypePlugin {
+  const cache = new Map<string, Dtype | null>();
+  return {
+    name,
+    resolve(descr) {
+      if (typeof descr !== "string") return undefined;
+      let codec = cache.get(descr);
+      if (codec === undefined) {
+        let t;
+        try {
+          t = canonicalTypestr(descr);
+        } catch {
+          return undefined; // not a NumPy type string: another plugin's, or an error later
+        }
+        codec = make(t) ?? null;
+        cache.set(descr, codec);
+      }
+      return codec ?? undefined;
+    },
+  };
 }
 
 // Kinds whose elements have no byte order at all (they are always written with `|`).

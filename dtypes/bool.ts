@@ -8,12 +8,12 @@ import { NpyDtypeError } from "../lib/errors.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import {
   bytesOf,
-  canonicalTypestr,
   castingOf,
   checkTarget,
   describeValue,
   typedInfo,
   typedName,
+  typestrPlugin,
 } from "./_common.ts";
 
 /**
@@ -137,14 +137,7 @@ const BOOL: BoolDtype = {
  * assert.deepEqual(b1.decode(bytes), Uint8Array.of(1, 0, 1));
  * ```
  */
-export const boolPlugin: DtypePlugin = {
-  name: "bool",
-  resolve(descr) {
-    if (typeof descr !== "string") return undefined;
-    try {
-      return canonicalTypestr(descr).kind === "b" ? BOOL : undefined;
-    } catch {
-      return undefined;
-    }
-  },
-};
+export const boolPlugin: DtypePlugin = typestrPlugin(
+  "bool",
+  (t) => t.kind === "b" ? BOOL : undefined,
+);

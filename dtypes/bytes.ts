@@ -7,7 +7,7 @@
 
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import { bytesOf, canonicalTypestr, checkTarget, checkWhole, describeValue } from "./_common.ts";
+import { bytesOf, checkTarget, checkWhole, describeValue, typestrPlugin } from "./_common.ts";
 
 /**
  * What `S<n>` and `U<n>` encode from: an array of strings (`S` also takes `Uint8Array`
@@ -234,8 +234,6 @@ function fromCodePoints(codes: number[], i: number, descr: string): string {
   return s;
 }
 
-const CACHE = new Map<string, BytesCodec>();
-
 /**
  * The built-in plugin for NumPy's flexible dtypes. `S<n>` decodes to latin1 `string[]` and
  * `U<n>` (UCS-4, `<` or `>`) to `string[]`, both with trailing NULs stripped as NumPy does;
@@ -255,22 +253,7 @@ const CACHE = new Map<string, BytesCodec>();
  * assert.throws(() => registry.resolve("|S2").encodeInto(["abc"], bytes), NpyDtypeError);
  * ```
  */
-export const bytesPlugin: DtypePlugin = {
-  name: "bytes",
-  resolve(descr) {
-    if (typeof descr !== "string") return undefined;
-    const cached = CACHE.get(descr);
-    if (cached !== undefined) return cached;
-    let t;
-    try {
-      t = canonicalTypestr(descr);
-    } catch {
-      return undefined;
-    }
-    if (t.kind !== "S" && t.kind !== "U" && t.kind !== "V") return undefined;
-    if (t.size === 0) return undefined;
-    const codec = new BytesCodec(t.canonical, t.kind, t.size, t.littleEndian);
-    CACHE.set(descr, codec);
-    return codec;
-  },
-};
+export const bytesPlugin: DtypePlugin = typestrPlugin("bytes", (t) => {
+  if ((t.kind !== "S" && t.kind !== "U" && t.kind !== "V") || t.size === 0) return undefined;
+  return new BytesCodec(t.canonical, t.kind, t.size, t.littleEndian);
+});

@@ -10,7 +10,6 @@ import type { Casting, DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "
 import {
   bytesOf,
   canCastNumeric,
-  canonicalTypestr,
   castingOf,
   checkTarget,
   checkWhole,
@@ -19,6 +18,7 @@ import {
   swappedCopy,
   typedInfo,
   typedName,
+  typestrPlugin,
 } from "./_common.ts";
 
 /** One complex value as an object. */
@@ -192,8 +192,6 @@ class ComplexCodec implements ComplexDtype {
   }
 }
 
-const CACHE = new Map<string, ComplexCodec>();
-
 /**
  * The built-in plugin for complex descrs `c8` and `c16` in either byte order. Decoding
  * gives an interleaved `Float32Array` (`c8`) or `Float64Array` (`c16`) of `2 × n` numbers
@@ -212,21 +210,7 @@ const CACHE = new Map<string, ComplexCodec>();
  * assert.deepEqual(c8.decode(bytes), Float32Array.of(1, 2, 3, -4));
  * ```
  */
-export const complexPlugin: DtypePlugin = {
-  name: "complex",
-  resolve(descr) {
-    if (typeof descr !== "string") return undefined;
-    const cached = CACHE.get(descr);
-    if (cached !== undefined) return cached;
-    let t;
-    try {
-      t = canonicalTypestr(descr);
-    } catch {
-      return undefined;
-    }
-    if (t.kind !== "c" || (t.itemsize !== 8 && t.itemsize !== 16)) return undefined;
-    const codec = new ComplexCodec(t.canonical, t.itemsize, t.littleEndian, t.native);
-    CACHE.set(descr, codec);
-    return codec;
-  },
-};
+export const complexPlugin: DtypePlugin = typestrPlugin("complex", (t) => {
+  if (t.kind !== "c" || (t.itemsize !== 8 && t.itemsize !== 16)) return undefined;
+  return new ComplexCodec(t.canonical, t.itemsize, t.littleEndian, t.native);
+});

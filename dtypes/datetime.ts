@@ -12,7 +12,6 @@ import { NpyDtypeError } from "../lib/errors.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import {
   bytesOf,
-  canonicalTypestr,
   castingOf,
   checkTarget,
   checkWhole,
@@ -21,6 +20,7 @@ import {
   swappedCopy,
   typedInfo,
   typedName,
+  typestrPlugin,
 } from "./_common.ts";
 
 /**
@@ -271,8 +271,6 @@ class DatetimeCodec implements DatetimeDtype {
   }
 }
 
-const CACHE = new Map<string, DatetimeCodec>();
-
 /**
  * The built-in plugin for `M8` (datetime64) and `m8` (timedelta64): every unit (`Y M W D h m
  * s ms us ns ps fs as`), multiplied units (`[10us]`) and the generic unit (`'<M8'`), in
@@ -294,21 +292,7 @@ const CACHE = new Map<string, DatetimeCodec>();
  * assert.equal(dt.toDate(ticks[0]!)?.toISOString(), "2024-01-01T00:00:01.000Z");
  * ```
  */
-export const datetimePlugin: DtypePlugin = {
-  name: "datetime",
-  resolve(descr) {
-    if (typeof descr !== "string") return undefined;
-    const cached = CACHE.get(descr);
-    if (cached !== undefined) return cached;
-    let t;
-    try {
-      t = canonicalTypestr(descr);
-    } catch {
-      return undefined;
-    }
-    if (t.kind !== "M" && t.kind !== "m") return undefined;
-    const codec = new DatetimeCodec(t.canonical, t.kind, t.unit, t.unitCount ?? 1, t.native);
-    CACHE.set(descr, codec);
-    return codec;
-  },
-};
+export const datetimePlugin: DtypePlugin = typestrPlugin("datetime", (t) => {
+  if (t.kind !== "M" && t.kind !== "m") return undefined;
+  return new DatetimeCodec(t.canonical, t.kind, t.unit, t.unitCount ?? 1, t.native);
+});

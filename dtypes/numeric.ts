@@ -27,6 +27,7 @@ import {
   type TypedInfo,
   typedInfo,
   typedName,
+  typestrPlugin,
 } from "./_common.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
 
@@ -381,8 +382,6 @@ function size32(itemsize: number): number {
   return itemsize * 8;
 }
 
-const CACHE = new Map<string, NumericCodec>();
-
 /**
  * The built-in plugin for integer and float descrs: `i1 i2 i4 i8 u1 u2 u4 u8 f2 f4 f8` with
  * any byte order character (`<` `>` `=` `|`). The codec's `descr` is canonical, as NumPy
@@ -414,22 +413,8 @@ const CACHE = new Map<string, NumericCodec>();
  * assert.deepEqual([...bytes.subarray(0, 2)], [1, 2]);
  * ```
  */
-export const numericPlugin: DtypePlugin = {
-  name: "numeric",
-  resolve(descr) {
-    if (typeof descr !== "string") return undefined;
-    const cached = CACHE.get(descr);
-    if (cached !== undefined) return cached;
-    let t;
-    try {
-      t = canonicalTypestr(descr);
-    } catch {
-      return undefined;
-    }
-    if (t.kind !== "i" && t.kind !== "u" && t.kind !== "f") return undefined;
-    if (t.kind === "f" && t.itemsize > 8) return undefined;
-    const codec = new NumericCodec(t.canonical, t.kind, t.itemsize, t.littleEndian);
-    CACHE.set(descr, codec);
-    return codec;
-  },
-};
+export const numericPlugin: DtypePlugin = typestrPlugin("numeric", (t) => {
+  if (t.kind !== "i" && t.kind !== "u" && t.kind !== "f") return undefined;
+  if (t.kind === "f" && t.itemsize > 8) return undefined;
+  return new NumericCodec(t.canonical, t.kind, t.itemsize, t.littleEndian);
+});
