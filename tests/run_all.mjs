@@ -6,11 +6,12 @@
 //
 // Usage: node tests/run_all.mjs [--quick] [--skip=step,step] [--only=step,step]
 //   --quick  skips the slow packaging steps (publish dry run, tsc, publint, node-test)
-//   Steps: fmt lint check doc-lint publish deno-test bun-test tsc publint node-test
+//   Steps: fmt lint check doc-lint publish deno-test readme bun-test tsc publint node-test
 //   The env var RUN_ALL_SKIP=step,step works like --skip.
 // No dependencies: plain Node >= 20, tools from node_modules/.bin.
 import { spawn } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
@@ -25,6 +26,7 @@ const STEPS = [
   "doc-lint",
   "publish",
   "deno-test",
+  "readme",
   "bun-test",
   "tsc",
   "publint",
@@ -62,10 +64,10 @@ const stripAnsi = (s) => s.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, "");
 const PLAIN = process.stdout.isTTY ? {} : { NO_COLOR: "1" };
 
 /** Runs a command, echoing its stdout and stderr as they arrive; resolves with both. */
-function run(cmd, args, env = {}) {
+function run(cmd, args, env = {}, cwd = ROOT) {
   return new Promise((done) => {
     const child = spawn(cmd, args, {
-      cwd: ROOT,
+      cwd,
       env: { ...process.env, ...PLAIN, ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -113,11 +115,11 @@ async function check(name, cmd, args) {
  * A test runner: adds the counts it reports. A non-zero exit that the counts do not explain
  * (a crash, a type error, a file that failed to load) and a run of zero tests add one failure.
  */
-async function runner(name, cmd, args, parse, env) {
+async function runner(name, cmd, args, parse, env, cwd) {
   if (!enabled(name)) return;
   banner(name, cmd, args);
   const t0 = performance.now();
-  const { code, output } = await run(cmd, args, env);
+  const { code, output } = await run(cmd, args, env, cwd);
   const counts = parse(stripAnsi(output));
   const p = counts?.passed ?? 0;
   let f = counts?.failed ?? 0;
@@ -182,6 +184,23 @@ await check("doc-lint", bin("deno"), ["doc", "--lint", ...denoExports]);
 await check("publish", bin("deno"), ["publish", "--dry-run", "--allow-dirty", "--no-check"]);
 // Files come from deno.json "test.include": tests/*_test.ts plus JSDoc examples (--doc).
 await runner("deno-test", bin("deno"), ["test", "-A", "--doc", "--no-check"], parseDeno);
+// Every ts code block of the README runs as written, in a scratch folder for the files it makes.
+if (enabled("readme")) {
+  const scratch = mkdtempSync(join(tmpdir(), "npy-readme-"));
+  try {
+    const args = [
+      "test",
+      "-A",
+      "--doc",
+      "--config",
+      join(ROOT, "deno.json"),
+      join(ROOT, "README.md"),
+    ];
+    await runner("readme", bin("deno"), args, parseDeno, {}, scratch);
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
 await runner("bun-test", bin("bun"), ["test", "./tests/"], parseBun);
 let built = false;
 if (enabled("tsc")) {
