@@ -115,7 +115,7 @@ export interface TrialOptions {
 
 /** The default timing (shorter in quick mode); `BENCH_TRIALS` and `BENCH_TIME` override it. */
 export const TRIALS: TrialOptions = {
-  ...(QUICK ? { trials: 2, time: 30, warmupTime: 10 } : { trials: 5, time: 150, warmupTime: 30 }),
+  ...(QUICK ? { trials: 2, time: 30, warmupTime: 10 } : { trials: 7, time: 150, warmupTime: 30 }),
   ...(process.env.BENCH_TRIALS ? { trials: Number(process.env.BENCH_TRIALS) } : {}),
   ...(process.env.BENCH_TIME ? { time: Number(process.env.BENCH_TIME) } : {}),
 };

@@ -44,10 +44,6 @@ from numpy.lib import format as npformat
 GROWTH_AXIS_MAX_DIGITS = 21
 
 
-def log(*args):
-    print(*args, file=sys.stderr, flush=True)
-
-
 class PackageStyleAppender:
     """The per-append work of the `npy-append-array` package, re-implemented step by step."""
 
