@@ -16,6 +16,101 @@ const MAX_IO = 1 << 30;
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";
 
+type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+
+/**
+ * Internal: the descriptor-level calls {@link NpyFile} makes, with `node:fs` signatures.
+ * {@link NODE_FILE_SYSTEM} is `node:fs` itself (no wrapper). Tests swap in a fault-injecting
+ * layer with {@link setFileSystem}; a file keeps the layer it was opened with, so the
+ * append path pays nothing for the seam.
+ */
+export interface FileSystem {
+  /** `fs.openSync`. */
+  openSync(path: string, flags: OpenFlags): number;
+  /** `fs.open`. */
+  open(path: string, flags: OpenFlags, callback: Callback<number>): void;
+  /** `fs.readSync`. */
+  readSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number;
+  /** `fs.read`. */
+  read(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: Uint8Array) => void,
+  ): void;
+  /** `fs.writeSync`. */
+  writeSync(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): number;
+  /** `fs.write`. */
+  write(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: NodeJS.ErrnoException | null, written: number, buffer: Uint8Array) => void,
+  ): void;
+  /** `fs.fstatSync`. */
+  fstatSync(fd: number): { size: number; mode: number };
+  /** `fs.fstat`. */
+  fstat(fd: number, callback: Callback<{ size: number; mode: number }>): void;
+  /** `fs.ftruncateSync`. */
+  ftruncateSync(fd: number, length: number): void;
+  /** `fs.fdatasyncSync`. */
+  fdatasyncSync(fd: number): void;
+  /** `fs.fdatasync`. */
+  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+  /** `fs.fsyncSync`. */
+  fsyncSync(fd: number): void;
+  /** `fs.fchmodSync`. */
+  fchmodSync(fd: number, mode: number): void;
+  /** `fs.closeSync`. */
+  closeSync(fd: number): void;
+}
+
+/** The real file system: the `node:fs` functions themselves. */
+export const NODE_FILE_SYSTEM: FileSystem = {
+  openSync: fs.openSync,
+  open: fs.open,
+  readSync: fs.readSync,
+  read: fs.read,
+  writeSync: fs.writeSync,
+  write: fs.write,
+  fstatSync: fs.fstatSync,
+  fstat: fs.fstat,
+  ftruncateSync: fs.ftruncateSync,
+  fdatasyncSync: fs.fdatasyncSync,
+  fdatasync: fs.fdatasync,
+  fsyncSync: fs.fsyncSync,
+  fchmodSync: fs.fchmodSync,
+  closeSync: fs.closeSync,
+} as FileSystem;
+
+let fileSystem: FileSystem = NODE_FILE_SYSTEM;
+
+/**
+ * Internal, for fault-injection tests: files opened from now on use `layer`.
+ * @returns The layer in use before.
+ */
+export function setFileSystem(layer: FileSystem): FileSystem {
+  const previous = fileSystem;
+  fileSystem = layer;
+  return previous;
+}
+
 /**
  * An open file with positional, complete reads and writes. Internal: not exported from
  * `mod.ts`. Sync methods are the primitive; async ones run the same calls through the
@@ -23,20 +118,28 @@ export type OpenFlags = "r" | "r+" | "w+" | "wx+";
  */
 export class NpyFile {
   #fd: number | undefined;
+  readonly #fs: FileSystem;
 
-  private constructor(readonly path: string, fd: number) {
+  private constructor(readonly path: string, fd: number, layer: FileSystem) {
     this.#fd = fd;
+    this.#fs = layer;
   }
 
   /** Opens `path` with `flags`; errors are the runtime's `ENOENT`, `EEXIST`, `EACCES`…. */
   static openSync(path: string, flags: OpenFlags): NpyFile {
-    return new NpyFile(path, fs.openSync(path, flags));
+    const layer = fileSystem;
+    return new NpyFile(path, layer.openSync(path, flags), layer);
   }
 
   /** Async twin of {@link NpyFile.openSync}. */
   static open(path: string, flags: OpenFlags): Promise<NpyFile> {
+    const layer = fileSystem;
     return new Promise((resolve, reject) =>
-      fs.open(path, flags, (err, fd) => err ? reject(err) : resolve(new NpyFile(path, fd)))
+      layer.open(
+        path,
+        flags,
+        (err, fd) => err ? reject(err) : resolve(new NpyFile(path, fd, layer)),
+      )
     );
   }
 
@@ -53,13 +156,13 @@ export class NpyFile {
 
   /** Current size in bytes. */
   sizeSync(): number {
-    return fs.fstatSync(this.fd).size;
+    return this.#fs.fstatSync(this.fd).size;
   }
 
   /** Async twin of {@link NpyFile.sizeSync}. */
   size(): Promise<number> {
     return new Promise((resolve, reject) =>
-      fs.fstat(this.fd, (err, st) => err ? reject(err) : resolve(st.size))
+      this.#fs.fstat(this.fd, (err, st) => err ? reject(err) : resolve(st.size))
     );
   }
 
@@ -70,7 +173,7 @@ export class NpyFile {
   readSync(target: Uint8Array, position: number): number {
     let done = 0;
     while (done < target.length) {
-      const n = fs.readSync(
+      const n = this.#fs.readSync(
         this.fd,
         target,
         done,
@@ -88,7 +191,7 @@ export class NpyFile {
     let done = 0;
     while (done < target.length) {
       const n = await new Promise<number>((resolve, reject) =>
-        fs.read(
+        this.#fs.read(
           this.fd,
           target,
           done,
@@ -107,7 +210,7 @@ export class NpyFile {
   writeSync(source: Uint8Array, position: number): void {
     let done = 0;
     while (done < source.length) {
-      done += fs.writeSync(
+      done += this.#fs.writeSync(
         this.fd,
         source,
         done,
@@ -122,7 +225,7 @@ export class NpyFile {
     let done = 0;
     while (done < source.length) {
       done += await new Promise<number>((resolve, reject) =>
-        fs.write(
+        this.#fs.write(
           this.fd,
           source,
           done,
@@ -136,35 +239,35 @@ export class NpyFile {
 
   /** Sets the file's length, cutting or zero-extending it. */
   truncateSync(length: number): void {
-    fs.ftruncateSync(this.fd, length);
+    this.#fs.ftruncateSync(this.fd, length);
   }
 
   /** Flushes the file's data (and the metadata needed to read it) to the disk. */
   datasyncSync(): void {
-    fs.fdatasyncSync(this.fd);
+    this.#fs.fdatasyncSync(this.fd);
   }
 
   /** Async twin of {@link NpyFile.datasyncSync}. */
   datasync(): Promise<void> {
     return new Promise((resolve, reject) =>
-      fs.fdatasync(this.fd, (err) => err ? reject(err) : resolve())
+      this.#fs.fdatasync(this.fd, (err) => err ? reject(err) : resolve())
     );
   }
 
   /** Flushes data and all metadata to the disk. */
   fsyncSync(): void {
-    fs.fsyncSync(this.fd);
+    this.#fs.fsyncSync(this.fd);
   }
 
   /** The file's permission bits (`st_mode & 0o7777`). */
   modeSync(): number {
-    return fs.fstatSync(this.fd).mode & 0o7777;
+    return this.#fs.fstatSync(this.fd).mode & 0o7777;
   }
 
   /** Sets the file's permission bits; ignored where the platform cannot (Windows). */
   chmodSync(mode: number): void {
     try {
-      fs.fchmodSync(this.fd, mode);
+      this.#fs.fchmodSync(this.fd, mode);
     } catch (e) {
       if (!isErrno(e, "EPERM", "ENOSYS", "EINVAL")) throw e;
     }
@@ -175,7 +278,7 @@ export class NpyFile {
     if (this.#fd === undefined) return;
     const fd = this.#fd;
     this.#fd = undefined;
-    fs.closeSync(fd);
+    this.#fs.closeSync(fd);
   }
 }
 

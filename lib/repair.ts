@@ -8,6 +8,7 @@
  */
 
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { WriterLock } from "./_lock.ts";
 import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
 import {
   dataByteLength,
@@ -38,6 +39,14 @@ export interface RepairOptions {
 /** Options of {@link recover}. */
 export interface RecoverOptions extends RepairOptions {
   /**
+   * Take the file's writer lock (`<path>.lock`, as `NpyAppendArray` does) while repairing,
+   * so that a live writer, in any process, makes this fail with an `NpyLockError` naming
+   * it rather than both changing the file. `false` where the lock file cannot be created.
+   * @default {true}
+   */
+  lock?: boolean;
+
+  /**
    * Keep an incomplete last row by filling its missing bytes with zeros, instead of
    * dropping it.
    * @default {false}
@@ -65,6 +74,14 @@ export interface RepairProgress {
 
 /** Options of {@link ensureAppendable}. */
 export interface EnsureAppendableOptions extends RepairOptions {
+  /**
+   * Take the file's writer lock (`<path>.lock`, as `NpyAppendArray` does) while repairing,
+   * so that a live writer, in any process, makes this fail with an `NpyLockError` naming
+   * it rather than both changing the file. `false` where the lock file cannot be created.
+   * @default {true}
+   */
+  lock?: boolean;
+
   /**
    * Shift the data towards the end of the file in place, chunk by chunk from the end, then
    * write the new header — for disks without room for a copy. Not crash-safe: a crash while
@@ -197,6 +214,22 @@ export function isAppendableSync(path: string, options: RepairOptions = {}): boo
   return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
 }
 
+/** Takes the writer lock for a repair, unless `options.lock` is `false`. */
+function lockFor(
+  path: string,
+  action: string,
+  options: { lock?: boolean },
+): WriterLock | undefined {
+  if (options.lock === false) return undefined;
+  try {
+    return WriterLock.acquireSync(path, `${action} ${quote(path)}`);
+  } catch (e) {
+    // A missing directory: report the file, not its lock.
+    if ((e as { code?: string }).code === "ENOENT") NpyFile.openSync(path, "r").closeSync();
+    throw e;
+  }
+}
+
 function mismatch(s: FileHeader): boolean {
   return s.size - s.header.headerLength !== s.dataBytes;
 }
@@ -316,6 +349,7 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
  * @returns The row count now and the bytes dropped or added.
  * @throws {NpyFormatError} When the header cannot be parsed (nothing is written).
  * @throws {NpyRecoveryError} When the element of a 0-d array is cut and `zeroFill` is off.
+ * @throws {NpyLockError} When a live writer holds the file (see `lock`).
  *
  * @example
  * ```ts
@@ -335,6 +369,15 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
  * ```
  */
 export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+  const lock = lockFor(path, "recover", options);
+  try {
+    return await recoverFile(path, options);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+async function recoverFile(path: string, options: RecoverOptions): Promise<RecoverResult> {
   const { zeroFill = false } = options;
   let file = await NpyFile.open(path, "r");
   let plan: RecoverPlan;
@@ -370,6 +413,15 @@ export async function recover(path: string, options: RecoverOptions = {}): Promi
 
 /** Sync twin of {@link recover}. */
 export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
+  const lock = lockFor(path, "recover", options);
+  try {
+    return recoverFileSync(path, options);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+function recoverFileSync(path: string, options: RecoverOptions): RecoverResult {
   const { zeroFill = false } = options;
   let file = NpyFile.openSync(path, "r");
   let plan: RecoverPlan;
@@ -614,6 +666,7 @@ function planEnsure(path: string, state: FileHeader): EnsurePlan {
  * @throws {NpyFormatError} When the header cannot be parsed.
  * @throws {NpyRecoveryError} When the data does not match the header (recover it first).
  * @throws {NpyShapeError} For a 0-d array, which cannot grow.
+ * @throws {NpyLockError} When a live writer holds the file (see `lock`).
  *
  * @example
  * ```ts
@@ -639,6 +692,18 @@ function planEnsure(path: string, state: FileHeader): EnsurePlan {
 export async function ensureAppendable(
   path: string,
   options: EnsureAppendableOptions = {},
+): Promise<EnsureAppendableResult> {
+  const lock = lockFor(path, "make appendable", options);
+  try {
+    return await ensureAppendableFile(path, options);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+async function ensureAppendableFile(
+  path: string,
+  options: EnsureAppendableOptions,
 ): Promise<EnsureAppendableResult> {
   const file = await NpyFile.open(path, options.inPlace ? "r+" : "r");
   try {
@@ -672,6 +737,18 @@ export async function ensureAppendable(
 export function ensureAppendableSync(
   path: string,
   options: EnsureAppendableOptions = {},
+): EnsureAppendableResult {
+  const lock = lockFor(path, "make appendable", options);
+  try {
+    return ensureAppendableFileSync(path, options);
+  } finally {
+    lock?.releaseSync();
+  }
+}
+
+function ensureAppendableFileSync(
+  path: string,
+  options: EnsureAppendableOptions,
 ): EnsureAppendableResult {
   const file = NpyFile.openSync(path, options.inPlace ? "r+" : "r");
   try {

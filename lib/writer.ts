@@ -539,6 +539,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       recoverSync(this.path, {
         zeroFill: how === "zerofill",
         maxHeaderSize: options.maxHeaderSize,
+        lock: false, // this writer holds it (or was opened with lock: false)
       });
       // recover() may have replaced the file (rewritten beside it and renamed): reopen.
       file.closeSync();
@@ -1009,9 +1010,28 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     return result;
   }
 
+  /**
+   * A write failed (a full disk, an I/O error): later appends are refused. Bytes the failed
+   * write left past the rows written are cut (best effort), so the file needs no recovery;
+   * a system error is rethrown naming the file, its `code` kept.
+   */
   #fail(e: unknown): never {
-    this.#failed ??= e;
-    throw e;
+    if (this.#failed === undefined && this.#rowsInHeader >= 0) {
+      try {
+        const end = this.#headerLength + this.#rowsWritten * this.#rowBytes;
+        if (this.#file.sizeSync() > end) this.#file.truncateSync(end);
+      } catch {
+        // The file is gone or failing too: the header still describes whole rows.
+      }
+    }
+    const code = errnoCode(e);
+    const error = code !== undefined && e instanceof Error && !e.message.includes(this.#where)
+      ? Object.assign(new Error(`Cannot append to ${this.#where}: ${e.message}`, { cause: e }), {
+        code,
+      })
+      : e;
+    this.#failed ??= error;
+    throw error;
   }
 
   /** Writes a prepared chunk now (sync I/O). */

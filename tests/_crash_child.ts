@@ -1,0 +1,127 @@
+/**
+ * A child process for the crash and concurrency tests (run by deno or bun on this file, by
+ * node on its build in dist/tests). One JSON argument says what to do:
+ *
+ * - `{ task: "append", path, kind, sync, api, maxChunk, maxRows, seed, pauseEvery? }`:
+ *   opens `path` (mode "append", onRecovery "truncate", so a file left by a killed child is
+ *   resumed and its lock taken over), prints `open <rows>`, then appends rows with known
+ *   content (row i is {@link rowValues}) in chunks of 1..maxChunk rows and prints
+ *   `ack <rows>` after each append returned. Past `maxRows` it idles until killed.
+ * - `{ task: "race", path, at }`: waits until the clock reads `at` (ms), tries to open
+ *   `path` for writing and prints `won` (then appends one row, waits for a line on stdin,
+ *   and closes) or `lost <holder pid>` on an NpyLockError.
+ *
+ * Lines go out with a synchronous write to fd 1, so a line the parent reads was printed
+ * after the append it acknowledges had returned. Errors print `error <json>` and exit 1.
+ */
+import { writeSync } from "node:fs";
+import process from "node:process";
+import { type Descr, NpyAppendArray, NpyLockError } from "../mod.ts";
+
+/** What the crash children append: the dtype, the row shape and row i's values. */
+export type RowKind = "i8" | "record" | "nested";
+
+function say(line: string): void {
+  writeSync(1, line + "\n");
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** A small seeded PRNG (mulberry32). */
+function random(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function chunkOf(kind: RowKind, start: number, rows: number): unknown {
+  if (kind === "i8") {
+    const out = new BigInt64Array(rows * 4);
+    for (let r = 0; r < rows; r++) {
+      const i = BigInt(start + r);
+      for (let c = 0; c < 4; c++) out[r * 4 + c] = i * BigInt(c + 1);
+    }
+    return out;
+  }
+  if (kind === "record") {
+    const out = [];
+    for (let r = 0; r < rows; r++) {
+      const i = start + r;
+      out.push({ i: BigInt(i), x: i * 0.5, s: String(i % 10000) });
+    }
+    return out;
+  }
+  const out = [];
+  for (let r = 0; r < rows; r++) {
+    const i = start + r;
+    out.push([i, i + 0.25, -i]);
+  }
+  return out;
+}
+
+async function append(args: Record<string, unknown>): Promise<void> {
+  const kind = args.kind as RowKind;
+  const declared: { descr?: Descr; shape?: number[] } = kind === "i8"
+    ? { descr: "<i8", shape: [4] }
+    : kind === "record"
+    ? { descr: [["i", "<i8"], ["x", "<f8"], ["s", "|S4"]], shape: [0] }
+    : {}; // nested: the first chunk fixes <f8 rows of 3
+  const w = NpyAppendArray.openSync(args.path as string, {
+    ...declared,
+    sync: args.sync as "none" | "close" | "append",
+    onRecovery: "truncate",
+  });
+  say(`open ${w.rows}`);
+  const rand = random(args.seed as number);
+  const maxChunk = args.maxChunk as number, maxRows = args.maxRows as number;
+  const pauseEvery = (args.pauseEvery as number | undefined) ?? 0;
+  for (let n = 0; w.rows < maxRows; n++) {
+    const rows = 1 + Math.floor(rand() * maxChunk);
+    const chunk = chunkOf(kind, w.rows, rows);
+    if (args.api === "sync") w.appendSync(chunk);
+    else await w.append(chunk);
+    say(`ack ${w.rows}`);
+    if (pauseEvery > 0 && n % pauseEvery === 0) await sleep(1);
+  }
+  say("full");
+  for (;;) await sleep(1000);
+}
+
+async function race(args: Record<string, unknown>): Promise<void> {
+  const at = args.at as number;
+  while (Date.now() < at) { /* spin: both children start at the same moment */ }
+  let w: NpyAppendArray;
+  try {
+    w = NpyAppendArray.openSync(args.path as string, { descr: "<i8", shape: [1] });
+  } catch (e) {
+    if (!(e instanceof NpyLockError)) throw e;
+    say(`lost ${e.holder?.pid}`);
+    return;
+  }
+  w.appendSync(BigInt64Array.of(BigInt(process.pid)));
+  say(`won ${process.pid}`);
+  // Hold the file until the parent has seen both answers.
+  await new Promise<void>((resolve) => {
+    process.stdin.once("data", () => resolve());
+  });
+  w.closeSync();
+  process.stdin.pause();
+}
+
+const args = JSON.parse(process.argv[process.argv.length - 1]);
+try {
+  if (args.task === "append") await append(args);
+  else if (args.task === "race") await race(args);
+  else throw new Error(`unknown task ${args.task}`);
+} catch (e) {
+  const err = e as Error & { code?: string };
+  say(`error ${JSON.stringify({ name: err.name, code: err.code, message: err.message })}`);
+  process.exit(1);
+}
