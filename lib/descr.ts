@@ -17,10 +17,32 @@ import {
   type PyValue,
 } from "./_pyliteral.ts";
 
-/** A field name: a plain name, or NumPy's `(title, name)` pair. */
+/**
+ * A field name: a plain name, or NumPy's `(title, name)` pair.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type FieldName, formatDescr } from "@npy/append-array";
+ *
+ * const titled: FieldName = ["Temperature in C", "temp"];
+ * assert.equal(formatDescr([[titled, "<f4"]]), "[(('Temperature in C', 'temp'), '<f4')]");
+ * ```
+ */
 export type FieldName = string | readonly [title: string, name: string];
 
-/** One field of a structured descr: name, descr, and the subarray shape when there is one. */
+/**
+ * One field of a structured descr: name, descr, and the subarray shape when there is one.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DescrField, itemsizeOf } from "@npy/append-array";
+ *
+ * const xy: DescrField = ["xy", "<f4", [2]];
+ * assert.equal(itemsizeOf([xy]), 8);
+ * ```
+ */
 export type DescrField =
   | readonly [name: FieldName, descr: Descr]
   | readonly [name: FieldName, descr: Descr, shape: readonly number[]];
@@ -29,10 +51,30 @@ export type DescrField =
  * A NumPy dtype description: a type string such as `"<f4"`, `"|S5"` or `"<M8[ns]"`, or a list
  * of fields for a structured dtype, exactly as NumPy writes it into `.npy` headers (padding
  * fields named `""` included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Descr, formatDescr, parseDescr } from "@npy/append-array";
+ *
+ * const tick: Descr = [["t", "<M8[ns]"], ["price", "<f8"], ["side", "|S1"]];
+ * assert.deepEqual(parseDescr(formatDescr(tick)), tick);
+ * ```
  */
 export type Descr = string | readonly DescrField[];
 
-/** NumPy's datetime and timedelta units, from years to attoseconds. */
+/**
+ * NumPy's datetime and timedelta units, from years to attoseconds.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { DATETIME_UNITS } from "@npy/append-array";
+ *
+ * assert.equal(DATETIME_UNITS.length, 13);
+ * assert.ok(DATETIME_UNITS.includes("ns"));
+ * ```
+ */
 export const DATETIME_UNITS = [
   "Y",
   "M",
@@ -49,10 +91,32 @@ export const DATETIME_UNITS = [
   "as",
 ] as const;
 
-/** A NumPy datetime unit (see {@link DATETIME_UNITS}). */
+/**
+ * A NumPy datetime unit (see {@link DATETIME_UNITS}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DatetimeUnit, parseTypestr } from "@npy/append-array";
+ *
+ * const unit: DatetimeUnit | undefined = parseTypestr("<M8[ms]").unit;
+ * assert.equal(unit, "ms");
+ * ```
+ */
 export type DatetimeUnit = typeof DATETIME_UNITS[number];
 
-/** A type string taken apart: `"<M8[10us]"` is `<`, `M`, 8 bytes, 10 × `us`. */
+/**
+ * A type string taken apart: `"<M8[10us]"` is `<`, `M`, 8 bytes, 10 × `us`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseTypestr, type Typestr } from "@npy/append-array";
+ *
+ * const t: Typestr = parseTypestr(">M8[10us]");
+ * assert.deepEqual([t.byteorder, t.kind, t.itemsize, t.unit, t.unitCount], [">", "M", 8, "us", 10]);
+ * ```
+ */
 export interface Typestr {
   /** `<` little-endian, `>` big-endian, `|` not applicable, `=` native. */
   readonly byteorder: "<" | ">" | "|" | "=";

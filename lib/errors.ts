@@ -7,7 +7,20 @@
  * @module
  */
 
-/** Options shared by the error constructors: the usual `cause` plus the file involved. */
+/**
+ * Options shared by the error constructors: the usual `cause` plus the file involved.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyFormatError, type NpyErrorOptions } from "@npy/append-array";
+ *
+ * const options: NpyErrorOptions = { path: "a.npy", cause: new Error("short read") };
+ * const e = new NpyFormatError('Cannot parse the header of "a.npy": truncated', options);
+ * assert.equal(e.path, "a.npy");
+ * assert.equal((e.cause as Error).message, "short read");
+ * ```
+ */
 export interface NpyErrorOptions extends ErrorOptions {
   /** The file the error is about, when there is one. */
   path?: string;
@@ -214,7 +227,22 @@ export class NpyRecoveryError extends Error {
   }
 }
 
-/** Who holds a writer's lock on a file, as written in its `<path>.lock` file. */
+/**
+ * Who holds a writer's lock on a file, as written in its `<path>.lock` file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyLockError, type NpyLockHolder } from "@npy/append-array";
+ *
+ * function describe(e: unknown): string {
+ *   if (!(e instanceof NpyLockError)) return "not a lock error";
+ *   const holder: NpyLockHolder | undefined = e.holder;
+ *   return holder ? `pid ${holder.pid} (${holder.runtime}) on ${holder.host}` : "unknown holder";
+ * }
+ * assert.equal(describe(new Error("x")), "not a lock error");
+ * ```
+ */
 export interface NpyLockHolder {
   /** Process id of the holder. */
   readonly pid: number;

@@ -11,19 +11,91 @@ import { type Descr, descrFromPy, formatDescr, itemsizeOf } from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyHeaderSpaceError, NpyShapeError } from "./errors.ts";
 import { parsePyLiteral, PyLiteralError, pyReprIntTuple, PyTuple } from "./_pyliteral.ts";
 
-/** The six bytes every `.npy` file starts with: `\x93NUMPY`. */
+/**
+ * The six bytes every `.npy` file starts with: `\x93NUMPY`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, MAGIC } from "@npy/append-array";
+ *
+ * const bytes = encodeHeader({ descr: "<f4", fortranOrder: false, shape: [1] });
+ * assert.deepEqual(bytes.subarray(0, 6), MAGIC);
+ * ```
+ */
 export const MAGIC: Uint8Array = Uint8Array.of(0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59);
-/** NumPy aligns the start of the data to this many bytes. */
+/**
+ * NumPy aligns the start of the data to this many bytes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { ARRAY_ALIGN, encodeHeader } from "@npy/append-array";
+ *
+ * const bytes = encodeHeader({ descr: [["a", "<i8"]], fortranOrder: false, shape: [7] });
+ * assert.equal(bytes.length % ARRAY_ALIGN, 0);
+ * ```
+ */
 export const ARRAY_ALIGN = 64;
-/** Spaces of growth room NumPy leaves, less the digits of the growth dimension. */
+/**
+ * Spaces of growth room NumPy leaves, less the digits of the growth dimension.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, GROWTH_AXIS_MAX_DIGITS } from "@npy/append-array";
+ *
+ * // Room for the row count to grow to 21 digits: a rewrite in place never runs out.
+ * const text = new TextDecoder().decode(encodeHeader({ descr: "<f4", fortranOrder: false, shape: [5] }));
+ * assert.ok(text.includes("(5,), }" + " ".repeat(GROWTH_AXIS_MAX_DIGITS - 1)));
+ * ```
+ */
 export const GROWTH_AXIS_MAX_DIGITS = 21;
-/** NumPy's default limit on the header text, in characters (padding included). */
+/**
+ * NumPy's default limit on the header text, in characters (padding included).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, MAX_HEADER_SIZE, NpyFormatError, parseHeader } from "@npy/append-array";
+ *
+ * const wide = Array.from({ length: 1000 }, (_, i) => [`field${i}`, "<f4"] as const);
+ * const bytes = encodeHeader({ descr: wide, fortranOrder: false, shape: [1] });
+ * assert.ok(bytes.length > MAX_HEADER_SIZE);
+ * assert.throws(() => parseHeader(bytes), NpyFormatError); // as numpy.load refuses it
+ * assert.equal(parseHeader(bytes, { maxHeaderSize: 100_000 }).shape[0], 1);
+ * ```
+ */
 export const MAX_HEADER_SIZE = 10_000;
 
-/** The format's major version; the minor version is always 0. */
+/**
+ * The format's major version; the minor version is always 0.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, type NpyVersion, parseHeader } from "@npy/append-array";
+ *
+ * const version: NpyVersion = parseHeader(
+ *   encodeHeader({ descr: [["名前", "<f4"]], fortranOrder: false, shape: [1] }),
+ * ).version;
+ * assert.equal(version, 3); // non-latin1 field names need version 3.0
+ * ```
+ */
 export type NpyVersion = 1 | 2 | 3;
 
-/** What a header says about the array. */
+/**
+ * What a header says about the array.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { dataByteLength, type HeaderFields } from "@npy/append-array";
+ *
+ * const fields: HeaderFields = { descr: "<c16", fortranOrder: true, shape: [4, 5] };
+ * assert.equal(dataByteLength(fields), 320);
+ * ```
+ */
 export interface HeaderFields {
   /** The dtype, as NumPy writes it. */
   readonly descr: Descr;
@@ -33,7 +105,20 @@ export interface HeaderFields {
   readonly shape: readonly number[];
 }
 
-/** A parsed header: its fields, the format version and where the data starts. */
+/**
+ * A parsed header: its fields, the format version and where the data starts.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, type NpyHeader, parseHeader } from "@npy/append-array";
+ *
+ * const header: NpyHeader = parseHeader(
+ *   encodeHeader({ descr: "<i2", fortranOrder: false, shape: [3] }),
+ * );
+ * assert.equal(header.headerLength, 128); // the data starts here
+ * ```
+ */
 export interface NpyHeader extends HeaderFields {
   /** Major version of the format: 1 (u16 length), 2 (u32 length), 3 (u32, utf-8). */
   readonly version: NpyVersion;
@@ -41,7 +126,21 @@ export interface NpyHeader extends HeaderFields {
   readonly headerLength: number;
 }
 
-/** Options of {@link parseHeader} and {@link peekHeaderLength}. */
+/**
+ * Options of {@link parseHeader} and {@link peekHeaderLength}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { NpyFormatError, parseHeader, type ParseHeaderOptions } from "@npy/append-array";
+ *
+ * const options: ParseHeaderOptions = { path: "cut.npy" };
+ * assert.throws(() => parseHeader(new Uint8Array(4), options), (e) => {
+ *   assert.ok(e instanceof NpyFormatError && e.path === "cut.npy");
+ *   return true;
+ * });
+ * ```
+ */
 export interface ParseHeaderOptions {
   /** The file the bytes come from, named in error messages. */
   path?: string;
@@ -52,7 +151,21 @@ export interface ParseHeaderOptions {
   maxHeaderSize?: number;
 }
 
-/** Options of {@link encodeHeader}. */
+/**
+ * Options of {@link encodeHeader}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, type EncodeHeaderOptions, parseHeader } from "@npy/append-array";
+ *
+ * const old = encodeHeader({ descr: "<f8", fortranOrder: false, shape: [0] });
+ * const options: EncodeHeaderOptions = { version: 1, totalLength: old.length };
+ * const grown = encodeHeader({ descr: "<f8", fortranOrder: false, shape: [1_000_000] }, options);
+ * assert.equal(grown.length, old.length); // rewritten in place
+ * assert.deepEqual(parseHeader(grown).shape, [1_000_000]);
+ * ```
+ */
 export interface EncodeHeaderOptions {
   /**
    * Format version to write. By default the oldest that can hold the header, as NumPy

@@ -14,10 +14,36 @@ import { NpyDtypeError } from "./errors.ts";
  * `"no"` same type and byte order, `"equiv"` byte order may differ, `"safe"` only casts that
  * keep every value, `"same_kind"` safe casts or within a kind (float64 → float32), `"unsafe"`
  * any cast.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type Casting, defaultRegistry, NpyDtypeError } from "@npy/append-array";
+ *
+ * const f4 = defaultRegistry.resolve("<f4");
+ * const target = new Uint8Array(4);
+ * const strict: Casting = "safe";
+ * assert.throws(() => f4.encodeInto(Float64Array.of(0.1), target, { casting: strict }), NpyDtypeError);
+ * f4.encodeInto(Float64Array.of(0.1), target, { casting: "same_kind" });
+ * ```
  */
 export type Casting = "no" | "equiv" | "safe" | "same_kind" | "unsafe";
 
-/** Options for {@link Dtype.encodeInto} and {@link Dtype.view}. */
+/**
+ * Options for {@link Dtype.encodeInto} and {@link Dtype.view}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type EncodeOptions } from "@npy/append-array";
+ *
+ * const options: EncodeOptions = { casting: "unsafe" };
+ * const u1 = defaultRegistry.resolve("|u1");
+ * const target = new Uint8Array(1);
+ * u1.encodeInto(Int16Array.of(300), target, options); // wraps, as a C cast does
+ * assert.equal(target[0], 44);
+ * ```
+ */
 export interface EncodeOptions {
   /**
    * How strictly typed inputs (TypedArrays) must match the dtype. Plain JS numbers and
@@ -27,7 +53,24 @@ export interface EncodeOptions {
   casting?: Casting;
 }
 
-/** Options for {@link Dtype.decode}. */
+/**
+ * Options for {@link Dtype.decode}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DecodeOptions, defaultRegistry } from "@npy/append-array";
+ *
+ * const rec = defaultRegistry.resolve([["x", "<f4"], ["n", "<i4"]]);
+ * const bytes = new Uint8Array(16);
+ * rec.encodeInto([{ x: 1.5, n: 1 }, { x: 2.5, n: 2 }], bytes);
+ * const options: DecodeOptions = { layout: "columns" };
+ * assert.deepEqual(rec.decode(bytes, options), {
+ *   x: Float32Array.of(1.5, 2.5),
+ *   n: Int32Array.of(1, 2),
+ * });
+ * ```
+ */
 export interface DecodeOptions {
   /**
    * For records: `"objects"` (an array of plain objects) or `"columns"` (an object of
@@ -42,6 +85,18 @@ export interface DecodeOptions {
  * the bytes NumPy stores and decodes them back. Implementations come from plugins.
  *
  * @typeParam T What `decode` returns and `encodeInto` takes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type Dtype } from "@npy/append-array";
+ *
+ * const c16: Dtype = defaultRegistry.resolve(">c16");
+ * assert.equal(c16.itemsize, 16);
+ * const bytes = new Uint8Array(c16.count([[1, 2]]) * c16.itemsize);
+ * c16.encodeInto([[1, 2]], bytes);
+ * assert.deepEqual(c16.decode(bytes), Float64Array.of(1, 2));
+ * ```
  */
 export interface Dtype<T = unknown> {
   /** The canonical descr, as NumPy writes it (e.g. `"<f4"`, `"|b1"`). */
