@@ -163,7 +163,23 @@ export function numpyName(t: NumType): string {
   }
 }
 
-/** Any TypedArray (not a DataView). */
+/**
+ * Any TypedArray (not a DataView).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type AnyTypedArray, defaultRegistry } from "@npy/append-array";
+ *
+ * const inputs: AnyTypedArray[] = [Int16Array.of(-1, 2), Float32Array.of(-1, 2)];
+ * const f8 = defaultRegistry.resolve("<f8");
+ * const bytes = new Uint8Array(16);
+ * for (const input of inputs) {
+ *   f8.encodeInto(input, bytes); // int16 and float32 both cast safely to float64
+ *   assert.deepEqual(f8.decode(bytes), Float64Array.of(-1, 2));
+ * }
+ * ```
+ */
 export type AnyTypedArray =
   | Int8Array
   | Uint8Array
@@ -181,6 +197,19 @@ export type AnyTypedArray =
 /**
  * The structural type of a `Float16Array` (ES2025), so the package compiles against older
  * TypeScript libs too. At run time it is the runtime's own `Float16Array`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type Float16ArrayLike } from "@npy/append-array";
+ *
+ * const f2 = defaultRegistry.resolve("<f2");
+ * const bytes = new Uint8Array(4);
+ * f2.encodeInto([1.5, 0.1], bytes);
+ * const halves = f2.decode(bytes) as Float16ArrayLike;
+ * assert.equal(halves.length, 2);
+ * assert.deepEqual([...halves], [1.5, 0.0999755859375]); // 0.1 rounded to binary16
+ * ```
  */
 export interface Float16ArrayLike extends ArrayLike<number> {
   /** Always 2. */

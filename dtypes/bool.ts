@@ -20,10 +20,39 @@ import {
  * What the bool dtype encodes from: an array of booleans (or of the numbers 0 and 1), or a
  * `Uint8Array` of 0/1 bytes (what `decode` returns). Other TypedArrays and other numbers
  * are cast only with `{ casting: "unsafe" }` (non-zero becomes 1).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BoolDtype, type BoolInput, defaultRegistry } from "@npy/append-array";
+ *
+ * const b1 = defaultRegistry.resolve("?") as BoolDtype;
+ * const inputs: BoolInput[] = [[true, false], [1, 0], Uint8Array.of(1, 0)];
+ * const bytes = new Uint8Array(2);
+ * for (const input of inputs) {
+ *   b1.encodeInto(input, bytes);
+ *   assert.deepEqual(bytes, Uint8Array.of(1, 0));
+ * }
+ * ```
  */
 export type BoolInput = ArrayLike<boolean | number> | Uint8Array;
 
-/** The codec the bool plugin returns for `'|b1'`. */
+/**
+ * The codec the bool plugin returns for `'|b1'`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BoolDtype, defaultRegistry } from "@npy/append-array";
+ *
+ * const b1 = defaultRegistry.resolve("|b1") as BoolDtype;
+ * assert.equal(b1.descr, "|b1");
+ * const flags = Uint8Array.of(1, 0, 1);
+ * assert.equal(b1.view(flags)?.buffer, flags.buffer); // 0/1 bytes are written with no copy
+ * assert.equal(b1.view(Uint8Array.of(2)), undefined);
+ * assert.deepEqual(b1.decode(Uint8Array.of(0, 7)), Uint8Array.of(0, 1)); // non-zero reads as 1
+ * ```
+ */
 export interface BoolDtype extends Dtype<Uint8Array> {
   /** Always `"|b1"`. */
   readonly descr: "|b1";

@@ -13,6 +13,19 @@ import { bytesOf, checkTarget, checkWhole, describeValue, typestrPlugin } from "
  * What `S<n>` and `U<n>` encode from: an array of strings (`S` also takes `Uint8Array`
  * elements). A string longer than `n` (characters for `U`, bytes for `S`) is an error, never
  * cut silently; `S` strings must be latin1 (code points up to U+00FF).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BytesDtype, defaultRegistry, NpyDtypeError, type StringInput } from "@npy/append-array";
+ *
+ * const s4 = defaultRegistry.resolve("|S4") as BytesDtype;
+ * const input: StringInput = ["ab", Uint8Array.of(0x63, 0x64, 0x65)];
+ * const bytes = new Uint8Array(8);
+ * s4.encodeInto(input, bytes);
+ * assert.deepEqual(s4.decode(bytes), ["ab", "cde"]);
+ * assert.throws(() => s4.encodeInto(["abcde"], bytes), NpyDtypeError); // never cut silently
+ * ```
  */
 export type StringInput = ArrayLike<string | Uint8Array>;
 
@@ -20,10 +33,37 @@ export type StringInput = ArrayLike<string | Uint8Array>;
  * What `V<n>` encodes from: an array of `Uint8Array` elements of at most `n` bytes each
  * (shorter ones are zero-padded), or one `Uint8Array` holding whole elements back to back
  * (written with no copy).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BytesDtype, defaultRegistry, type VoidInput } from "@npy/append-array";
+ *
+ * const v2 = defaultRegistry.resolve("|V2") as BytesDtype;
+ * const input: VoidInput = [Uint8Array.of(1), Uint8Array.of(2, 3)];
+ * const bytes = new Uint8Array(4);
+ * v2.encodeInto(input, bytes);
+ * assert.deepEqual(bytes, Uint8Array.of(1, 0, 2, 3)); // the short element is zero-padded
+ * const packed: VoidInput = Uint8Array.of(4, 5, 6, 7);
+ * assert.equal(v2.count(packed), 2); // two whole 2-byte elements
+ * ```
  */
 export type VoidInput = ArrayLike<Uint8Array> | Uint8Array;
 
-/** The codec the bytes plugin returns for `'|S5'`, `'<U3'` or `'|V8'`. */
+/**
+ * The codec the bytes plugin returns for `'|S5'`, `'<U3'` or `'|V8'`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type BytesDtype, defaultRegistry } from "@npy/append-array";
+ *
+ * const s5 = defaultRegistry.resolve("S5") as BytesDtype;
+ * assert.deepEqual([s5.descr, s5.kind, s5.size, s5.itemsize], ["|S5", "S", 5, 5]);
+ * const u3 = defaultRegistry.resolve("<U3") as BytesDtype;
+ * assert.deepEqual([u3.kind, u3.size, u3.itemsize], ["U", 3, 12]); // UCS-4: 4 bytes a character
+ * ```
+ */
 export interface BytesDtype extends Dtype<string[] | Uint8Array[]> {
   /** The canonical descr, e.g. `"|S5"`, `"<U3"`, `"|V8"`. */
   readonly descr: string;

@@ -21,7 +21,22 @@ import {
   typestrPlugin,
 } from "./_common.ts";
 
-/** One complex value as an object. */
+/**
+ * One complex value as an object.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComplexObject, defaultRegistry } from "@npy/append-array";
+ *
+ * const z: ComplexObject = { re: 0.5, im: -2 };
+ * const c8 = defaultRegistry.resolve(">c8");
+ * const bytes = new Uint8Array(8);
+ * c8.encodeInto([z], bytes);
+ * const [re, im] = c8.decode(bytes) as Float32Array;
+ * assert.deepEqual({ re, im }, z);
+ * ```
+ */
 export interface ComplexObject {
   /** Real part. */
   re: number;
@@ -34,6 +49,18 @@ export interface ComplexObject {
  * (strong: `Float64Array` into `c8` needs `"same_kind"`), or an array whose elements are
  * `[re, im]` pairs (arrays or 2-element float TypedArrays, as a record decodes a complex
  * field), `{ re, im }` objects or plain numbers (real values, weak).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComplexDtype, type ComplexInput, defaultRegistry } from "@npy/append-array";
+ *
+ * const input: ComplexInput = [[1, 2], { re: 3, im: 4 }, 5];
+ * const c16 = defaultRegistry.resolve("<c16") as ComplexDtype;
+ * const bytes = new Uint8Array(48);
+ * c16.encodeInto(input, bytes);
+ * assert.deepEqual(c16.decode(bytes), Float64Array.of(1, 2, 3, 4, 5, 0));
+ * ```
  */
 export type ComplexInput =
   | Float32Array
@@ -42,7 +69,23 @@ export type ComplexInput =
     number | bigint | readonly [number, number] | ComplexObject | Float32Array | Float64Array
   >;
 
-/** The codec the complex plugin returns for `'<c8'`, `'>c16'` and so on. */
+/**
+ * The codec the complex plugin returns for `'<c8'`, `'>c16'` and so on.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type ComplexDtype, defaultRegistry } from "@npy/append-array";
+ *
+ * const c16 = defaultRegistry.resolve("<c16") as ComplexDtype;
+ * assert.deepEqual([c16.descr, c16.itemsize, c16.littleEndian], ["<c16", 16, true]);
+ * const pairs = Float64Array.of(1, 2, 3, 4); // [re0, im0, re1, im1]
+ * assert.equal(c16.count(pairs), 2);
+ * const bytes = new Uint8Array(32);
+ * c16.encodeInto(pairs, bytes);
+ * assert.deepEqual(c16.decode(bytes), pairs);
+ * ```
+ */
 export interface ComplexDtype extends Dtype<Float32Array | Float64Array> {
   /** The canonical descr, e.g. `"<c16"`. */
   readonly descr: string;

@@ -43,6 +43,18 @@ export const NAT: bigint = -(2n ** 63n);
  * What the datetime dtype encodes from: a `BigInt64Array` of ticks (written with no copy when
  * in host order), another integer TypedArray, or an array of ticks (`bigint` or integer
  * `number`), `Date`s (`M8` with a unit only), and `null` or `NaN` for NaT.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DatetimeDtype, type DatetimeInput, defaultRegistry, NAT } from "@npy/append-array";
+ *
+ * const ms = defaultRegistry.resolve("<M8[ms]") as DatetimeDtype;
+ * const input: DatetimeInput = [0n, 1500, new Date(2000), null, NaN];
+ * const bytes = new Uint8Array(40);
+ * ms.encodeInto(input, bytes);
+ * assert.deepEqual([...ms.decode(bytes)], [0n, 1500n, 2000n, NAT, NAT]);
+ * ```
  */
 export type DatetimeInput =
   | BigInt64Array
@@ -54,7 +66,21 @@ export type DatetimeInput =
   | Uint16Array
   | Uint8Array;
 
-/** The codec the datetime plugin returns for `'<M8[ns]'`, `'>m8[10s]'`, `'<M8'`… */
+/**
+ * The codec the datetime plugin returns for `'<M8[ns]'`, `'>m8[10s]'`, `'<M8'`…
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type DatetimeDtype, defaultRegistry } from "@npy/append-array";
+ *
+ * const m8 = defaultRegistry.resolve(">m8[10us]") as DatetimeDtype;
+ * assert.deepEqual([m8.kind, m8.unit, m8.unitCount], ["m", "us", 10]);
+ * const day = defaultRegistry.resolve("<M8[D]") as DatetimeDtype;
+ * assert.equal(day.fromDate(new Date("1970-01-03T12:00:00Z")), 2n); // floored to the day
+ * assert.equal(day.toDate(2n)?.toISOString(), "1970-01-03T00:00:00.000Z");
+ * ```
+ */
 export interface DatetimeDtype extends Dtype<BigInt64Array> {
   /** The canonical descr, e.g. `"<M8[ns]"`. */
   readonly descr: string;

@@ -37,6 +37,19 @@ export type { AnyTypedArray, Float16ArrayLike } from "./_common.ts";
  * What the numeric dtype decodes to: the TypedArray of the descr's type. `'<f2'` gives a
  * `Float16Array` where the runtime has one (Deno, Bun, Node ≥ 24), else a `Float32Array` of
  * the same values.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type NumericArray, type NumericDtype } from "@npy/append-array";
+ *
+ * const i8 = defaultRegistry.resolve(">i8") as NumericDtype;
+ * const bytes = new Uint8Array(16);
+ * i8.encodeInto([-1n, 2], bytes);
+ * const values: NumericArray = i8.decode(bytes);
+ * assert.ok(values instanceof BigInt64Array);
+ * assert.deepEqual([...values], [-1n, 2n]);
+ * ```
  */
 export type NumericArray =
   | Int8Array
@@ -55,10 +68,39 @@ export type NumericArray =
  * What the numeric dtype encodes from: any TypedArray (strong: its element type must cast to
  * the descr under the casting rule) or an array of numbers, bigints or booleans (weak: each
  * value must fit).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type NumericDtype, type NumericInput } from "@npy/append-array";
+ *
+ * const i4 = defaultRegistry.resolve("<i4") as NumericDtype;
+ * const inputs: NumericInput[] = [Int16Array.of(-3, 7), [-3, 7n], [-3, 7.0]];
+ * const bytes = new Uint8Array(8);
+ * for (const input of inputs) {
+ *   i4.encodeInto(input, bytes);
+ *   assert.deepEqual(i4.decode(bytes), Int32Array.of(-3, 7));
+ * }
+ * ```
  */
 export type NumericInput = AnyTypedArray | ArrayLike<number | bigint | boolean>;
 
-/** The codec the numeric plugin returns for a descr such as `'<f4'` or `'>i8'`. */
+/**
+ * The codec the numeric plugin returns for a descr such as `'<f4'` or `'>i8'`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type NumericDtype } from "@npy/append-array";
+ *
+ * const u2 = defaultRegistry.resolve(">u2") as NumericDtype;
+ * assert.deepEqual([u2.kind, u2.itemsize, u2.littleEndian], ["u", 2, false]);
+ * const bytes = new Uint8Array(2);
+ * u2.encodeInto([258], bytes);
+ * assert.deepEqual([...bytes], [1, 2]); // big-endian
+ * assert.equal(u2.view(Uint16Array.of(258)), undefined); // not host order: no zero-copy view
+ * ```
+ */
 export interface NumericDtype extends Dtype<NumericArray> {
   /** The canonical descr, e.g. `"<f4"`, `"|u1"`. */
   readonly descr: string;

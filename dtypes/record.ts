@@ -17,16 +17,56 @@ import type {
 } from "../lib/registry.ts";
 import { checkTarget, checkWhole, describeValue, quoteDescr } from "./_common.ts";
 
-/** One record as a plain object: field name → value (a subarray field gives an array). */
+/**
+ * One record as a plain object: field name → value (a subarray field gives an array).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type RecordObject } from "@npy/append-array";
+ *
+ * const rec = defaultRegistry.resolve([["name", "<U8"], ["score", "<f8"]]);
+ * const row: RecordObject = { name: "Ada", score: 9.5 };
+ * const bytes = new Uint8Array(rec.itemsize);
+ * rec.encodeInto([row], bytes);
+ * assert.deepEqual(rec.decode(bytes), [row]);
+ * ```
+ */
 export type RecordObject = Record<string, unknown>;
 
 /**
  * Records as struct-of-arrays: field name → the field's decoded column (for a subarray field
  * of shape `s`, the column is flat: `n × prod(s)` values, row-major).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type RecordColumns } from "@npy/append-array";
+ *
+ * const rec = defaultRegistry.resolve([["t", "<i8"], ["xy", "<f4", [2]]]);
+ * const columns: RecordColumns = { t: BigInt64Array.of(1n, 2n), xy: Float32Array.of(0, 1, 2, 3) };
+ * const bytes = new Uint8Array(2 * rec.itemsize);
+ * rec.encodeInto(columns, bytes);
+ * assert.deepEqual(rec.decode(bytes, { layout: "columns" }), columns);
+ * ```
  */
 export type RecordColumns = Record<string, unknown>;
 
-/** One field of a record dtype, as the codec sees it. */
+/**
+ * One field of a record dtype, as the codec sees it.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type RecordDtype, type RecordField } from "@npy/append-array";
+ *
+ * const rec = defaultRegistry.resolve([["id", "<u2"], [["Position", "pos"], "<f4", [3]]]);
+ * const field: RecordField = (rec as RecordDtype).fields[1]!;
+ * assert.deepEqual([field.name, field.title, field.offset], ["pos", "Position", 2]);
+ * assert.deepEqual(field.shape, [3]);
+ * assert.equal(field.dtype.descr, "<f4");
+ * ```
+ */
 export interface RecordField {
   /** The field's name (the key in objects and columns). */
   readonly name: string;
@@ -40,7 +80,20 @@ export interface RecordField {
   readonly dtype: Dtype;
 }
 
-/** The codec the record plugin returns for a structured descr. */
+/**
+ * The codec the record plugin returns for a structured descr.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { defaultRegistry, type RecordDtype } from "@npy/append-array";
+ *
+ * const rec = defaultRegistry.resolve([["id", "<u4"], ["ok", "?"]]) as RecordDtype;
+ * assert.deepEqual(rec.descr, [["id", "<u4"], ["ok", "|b1"]]); // canonical type strings
+ * assert.equal(rec.itemsize, 5);
+ * assert.deepEqual(rec.fields.map((f) => f.name), ["id", "ok"]);
+ * ```
+ */
 export interface RecordDtype extends Dtype<RecordObject[] | RecordColumns> {
   /** The canonical descr: a list of fields with canonical type strings. */
   readonly descr: readonly DescrField[];
