@@ -8,7 +8,8 @@
 //   --quick (or BENCH_QUICK=1): a smoke run of well under a minute.
 //   --mem-size: bytes the memory check appends (default 4 GiB; 256 MiB with --quick).
 //   BENCH_DIR: where the temp files go (default: the OS temp dir). BENCH_BUFFER_SIZE: the
-//   bufferSize of the buffered contenders (default 1 MiB).
+//   bufferSize of the buffered contenders (default 1 MiB). BENCH_FILTER=REGEX: only the groups
+//   whose name matches. BENCH_TRIALS, BENCH_TIME (ms): trials per contender, time per trial.
 // Plain JavaScript, no dependencies: runs under Node >= 20, Deno and Bun.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -35,7 +36,7 @@ function parseArgs(argv) {
     const [key, value] = arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     if (key === "--help" || key === "-h") {
       console.log(
-        readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 12)
+        readFileSync(fileURLToPath(import.meta.url), "utf8").split("\n").slice(1, 14)
           .map((l) => l.replace(/^\/\/ ?/, "")).join("\n"),
       );
       process.exit(0);

@@ -74,8 +74,9 @@ const args = process.argv.slice(2);
 const outArg = args.find((a) => a.startsWith("--out="))?.slice(6);
 const onlyArg = args.find((a) => a.startsWith("--only="))?.slice(7);
 const only = onlyArg === undefined ? undefined : new Set(onlyArg.split(","));
-/** `--filter=REGEX`: only the groups whose name matches (e.g. `--filter="x 1$"`). */
-const filterArg = args.find((a) => a.startsWith("--filter="))?.slice(9);
+/** `--filter=REGEX` (or `BENCH_FILTER`): only the groups whose name matches, e.g. `x 1$`. */
+const filterArg = args.find((a) => a.startsWith("--filter="))?.slice(9) ??
+  process.env.BENCH_FILTER;
 const filter = filterArg === undefined ? undefined : new RegExp(filterArg);
 /** `bufferSize` of the buffered contenders (bytes). */
 const BUFFER_SIZE = Number(process.env.BENCH_BUFFER_SIZE ?? 1 << 20);
