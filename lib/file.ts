@@ -12,6 +12,9 @@ import * as nodePath from "node:path";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
+// Up to this size an async read or write is done synchronously: the thread-pool round trip
+// (15–20 µs here) would cost more than the transfer itself (about 1 µs for a small pread).
+const SMALL_IO = 1 << 20;
 
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";
@@ -188,6 +191,7 @@ export class NpyFile {
 
   /** Async twin of {@link NpyFile.readSync}. */
   async read(target: Uint8Array, position: number): Promise<number> {
+    if (target.length <= SMALL_IO) return this.readSync(target, position);
     let done = 0;
     while (done < target.length) {
       const n = await new Promise<number>((resolve, reject) =>
@@ -222,6 +226,7 @@ export class NpyFile {
 
   /** Async twin of {@link NpyFile.writeSync}. */
   async write(source: Uint8Array, position: number): Promise<void> {
+    if (source.length <= SMALL_IO) return this.writeSync(source, position);
     let done = 0;
     while (done < source.length) {
       done += await new Promise<number>((resolve, reject) =>
