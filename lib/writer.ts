@@ -219,6 +219,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #zeroD = false;
   #rowElems = 0;
   #rowBytes = 0;
+  #raw: { descr: Descr; source: Dtype; same: boolean } | undefined; // see #rawSource
 
   // The header on disk: its length, version, and a template whose shape digits change.
   #headerLength = 0;
@@ -845,6 +846,20 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     return this.#prepareSlow(chunk);
   }
 
+  /**
+   * The codec of raw-byte chunks in `descr`, and whether their bytes are already the file's.
+   * Remembered for the last descr seen: streams of raw chunks repeat one descr, and
+   * resolving a record descr builds a new codec each time.
+   */
+  #rawSource(descr: Descr | undefined, dtype: Dtype): { source: Dtype; same: boolean } {
+    if (descr === undefined) return { source: dtype, same: true };
+    if (this.#raw === undefined || this.#raw.descr !== descr) {
+      const source = descrEquals(descr, dtype.descr) ? dtype : this.#resolve(descr);
+      this.#raw = { descr, source, same: descrEquals(source.descr, dtype.descr) };
+    }
+    return this.#raw;
+  }
+
   #prepareSlow(chunk: unknown): Uint8Array {
     const where = this.#where;
     const path = this.path;
@@ -890,7 +905,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         values = nested.values;
         count = sizeOf(shape);
       } else if (parts.raw) {
-        const source = parts.descr === undefined ? dtype : this.#resolve(parts.descr);
+        const { source, same } = this.#rawSource(parts.descr, dtype);
         const elems = parts.values as Uint8Array;
         if (elems.length % source.itemsize !== 0) {
           throw new NpyShapeError(
@@ -900,7 +915,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
           );
         }
         count = elems.length / source.itemsize;
-        if (descrEquals(source.descr, dtype.descr)) encoded = elems;
+        if (same) encoded = elems;
         else values = source.decode(elems);
         flat = parts.flat;
         shape = flat ? [count] : parts.shape;
