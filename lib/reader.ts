@@ -35,6 +35,19 @@ import {
  * An array read from a `.npy` file: the header's facts and the decoded data.
  *
  * @typeParam T The decoded data, e.g. `Float32Array` for `"<f4"`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyArray, parseNpy } from "@npy/append-array";
+ *
+ * const bytes = encodeNpy(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
+ * const a = parseNpy(bytes) as NpyArray<Float32Array>;
+ * assert.equal(a.descr, "<f4");
+ * assert.deepEqual(a.shape, [2, 3]);
+ * assert.equal(a.fortranOrder, false);
+ * assert.deepEqual([...a.data], [1, 2, 3, 4, 5, 6]);
+ * ```
  */
 export interface NpyArray<T = unknown> {
   /** The dtype, as the file's header writes it. */
@@ -47,7 +60,37 @@ export interface NpyArray<T = unknown> {
   readonly data: T;
 }
 
-/** Options of {@link NpyReader.open}, {@link loadNpy} and {@link parseNpy}. */
+/**
+ * Options of {@link NpyReader.open}, {@link loadNpy} and {@link parseNpy}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import {
+ *   NpyReader,
+ *   type NpyReaderOptions,
+ *   NpyRecoveryError,
+ *   saveNpySync,
+ * } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "cut.npy");
+ * saveNpySync(path, { data: new Int32Array(8), shape: [4, 2] });
+ * truncateSync(path, 128 + 20); // two whole rows of 8 bytes, then half a row
+ * assert.throws(() => NpyReader.openSync(path), NpyRecoveryError);
+ * const options: NpyReaderOptions = { allowTruncated: true };
+ * {
+ *   using r = NpyReader.openSync(path, options);
+ *   assert.equal(r.rows, 4);
+ *   assert.equal(r.availableRows, 2);
+ *   assert.deepEqual(r.readSync(0, 2).shape, [2, 2]);
+ * }
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface NpyReaderOptions {
   /**
    * Where the codec for the file's descr comes from.
@@ -74,7 +117,29 @@ export interface NpyReaderOptions {
   allowTruncated?: boolean;
 }
 
-/** Options of {@link NpyReader.chunks} and {@link NpyReader.chunksSync}. */
+/**
+ * Options of {@link NpyReader.chunks} and {@link NpyReader.chunksSync}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { type NpyChunksOptions, NpyReader, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, Int16Array.of(0, 1, 2, 3, 4, 5, 6));
+ * const options: NpyChunksOptions = { rows: 2, start: 1, end: 6 };
+ * {
+ *   using r = NpyReader.openSync(path);
+ *   const chunks = [...r.chunksSync(options)].map((c) => [...(c.data as Int16Array)]);
+ *   assert.deepEqual(chunks, [[1, 2], [3, 4], [5]]);
+ * }
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface NpyChunksOptions {
   /**
    * Rows per chunk (the last chunk may be shorter).
@@ -490,7 +555,27 @@ export async function loadNpy(path: string, options: NpyReaderOptions = {}): Pro
   return await r.read();
 }
 
-/** Sync twin of {@link loadNpy}. */
+/**
+ * Sync twin of {@link loadNpy}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, { data: Uint8Array.of(1, 2, 3, 4), shape: [2, 2] });
+ * const a = loadNpySync(path);
+ * assert.equal(a.descr, "|u1");
+ * assert.deepEqual(a.shape, [2, 2]);
+ * assert.deepEqual(a.data, Uint8Array.of(1, 2, 3, 4));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function loadNpySync(path: string, options: NpyReaderOptions = {}): NpyArray {
   using r = NpyReader.openSync(path, { ...options, allowTruncated: false });
   return r.readSync();
@@ -548,6 +633,18 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
  * fortranOrder? }` whose `data` holds the elements flat in the file's order (column-major
  * when `fortranOrder`), or the flat values alone (a TypedArray, or anything the dtype's
  * codec counts) with the shape and descr in the options.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyChunk, parseNpy } from "@npy/append-array";
+ *
+ * const expected = encodeNpy(Float64Array.of(1, 2, 3));
+ * const same: NpyChunk[] = [[1, 2, 3], { data: [1, 2, 3], shape: [3] }, Float32Array.of(1, 2, 3)];
+ * for (const chunk of same) assert.deepEqual(encodeNpy(chunk, { descr: "<f8" }), expected);
+ * // A single value is a 0-d array.
+ * assert.deepEqual(parseNpy(encodeNpy(7, { descr: "<i4" })).shape, []);
+ * ```
  */
 export type NpyChunk =
   | NpyArrayLike
@@ -561,6 +658,23 @@ export type NpyChunk =
 
 /**
  * An array with its shape: `data` holds the elements flat, in the file's order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
+ *
+ * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
+ * const m: NpyArrayLike = {
+ *   data: [1, 4, 2, 5, 3, 6],
+ *   shape: [2, 3],
+ *   descr: "<i2",
+ *   fortranOrder: true,
+ * };
+ * const a = parseNpy(encodeNpy(m));
+ * assert.equal(a.fortranOrder, true);
+ * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
+ * ```
  */
 export interface NpyArrayLike {
   /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
@@ -573,7 +687,24 @@ export interface NpyArrayLike {
   readonly fortranOrder?: boolean;
 }
 
-/** Options of {@link encodeNpy} and {@link saveNpy}. */
+/**
+ * Options of {@link encodeNpy} and {@link saveNpy}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type EncodeNpyOptions, NpyDtypeError, parseHeader } from "@npy/append-array";
+ *
+ * const options: EncodeNpyOptions = { descr: ">i4", shape: [2, 2], version: 2 };
+ * const bytes = encodeNpy([1, 2, 3, 4], options);
+ * const header = parseHeader(bytes);
+ * assert.equal(header.version, 2);
+ * assert.deepEqual(header.shape, [2, 2]);
+ * assert.deepEqual(bytes.subarray(-4), Uint8Array.of(0, 0, 0, 4)); // big-endian
+ * // float64 -> int32 is not a "same_kind" cast.
+ * assert.throws(() => encodeNpy(Float64Array.of(1.5), { descr: "<i4" }), NpyDtypeError);
+ * ```
+ */
 export interface EncodeNpyOptions {
   /**
    * The dtype to write. Otherwise the chunk's own `descr`, else the native-endian descr of
@@ -736,7 +867,26 @@ export async function saveNpy(
   fsyncDirSync(path);
 }
 
-/** Sync twin of {@link saveNpy}. */
+/**
+ * Sync twin of {@link saveNpy}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "x.npy");
+ * saveNpySync(path, [[1, 2], [3, 4]], { descr: "<i4" });
+ * const a = loadNpySync(path);
+ * assert.deepEqual(a.shape, [2, 2]);
+ * assert.deepEqual(a.data, Int32Array.of(1, 2, 3, 4));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function saveNpySync(path: string, chunk: NpyChunk, options: EncodeNpyOptions = {}): void {
   const [header, data] = encodeParts(chunk, options, path);
   const temp = tempPathBeside(path);

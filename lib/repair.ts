@@ -27,7 +27,31 @@ import {
   truncatedError,
 } from "./_header_io.ts";
 
-/** Options shared by the repair functions. */
+/**
+ * Options shared by the repair functions.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import {
+ *   isAppendableSync,
+ *   NpyFormatError,
+ *   type RepairOptions,
+ *   saveNpySync,
+ * } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, new Float32Array(3));
+ * const strict: RepairOptions = { maxHeaderSize: 50 }; // this header's text is longer
+ * assert.throws(() => isAppendableSync(path, strict), NpyFormatError);
+ * assert.equal(isAppendableSync(path, { maxHeaderSize: 10_000 }), true);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface RepairOptions {
   /**
    * Refuse header texts longer than this many characters, as `numpy.load` does.
@@ -36,7 +60,27 @@ export interface RepairOptions {
   maxHeaderSize?: number;
 }
 
-/** Options of {@link recover}. */
+/**
+ * Options of {@link recover}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, type RecoverOptions, recoverSync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, { data: new Float32Array(12), shape: [4, 3] });
+ * truncateSync(path, 128 + 30); // two rows and half of the third
+ * const options: RecoverOptions = { zeroFill: true }; // keep the half row, zero-filled
+ * assert.deepEqual(recoverSync(path, options), { rows: 3, droppedBytes: 0, addedBytes: 6 });
+ * assert.deepEqual(loadNpySync(path).shape, [3, 3]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface RecoverOptions extends RepairOptions {
   /**
    * Take the file's writer lock (`<path>.lock`, as `NpyAppendArray` does) while repairing,
@@ -54,7 +98,27 @@ export interface RecoverOptions extends RepairOptions {
   zeroFill?: boolean;
 }
 
-/** What {@link recover} did. */
+/**
+ * What {@link recover} did.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, type RecoverResult, recoverSync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, Float64Array.of(1, 2));
+ * appendFileSync(path, new Uint8Array(Float64Array.of(3).buffer)); // header not rewritten
+ * const result: RecoverResult = recoverSync(path);
+ * assert.deepEqual(result, { rows: 3, droppedBytes: 0, addedBytes: 0 });
+ * assert.deepEqual(loadNpySync(path).data, Float64Array.of(1, 2, 3));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface RecoverResult {
   /** Rows along the growth axis now (1 for a 0-d array). */
   rows: number;
@@ -64,7 +128,28 @@ export interface RecoverResult {
   addedBytes: number;
 }
 
-/** Progress of {@link ensureAppendable}. */
+/**
+ * Progress of {@link ensureAppendable}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { encodeHeader, ensureAppendableSync, type RepairProgress } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "old.npy");
+ * const fields = { descr: "<f8", fortranOrder: false, shape: [4] };
+ * writeFileSync(path, encodeHeader(fields, { totalLength: 80 })); // old NumPy: no growth room
+ * appendFileSync(path, new Uint8Array(32));
+ * const seen: RepairProgress[] = [];
+ * ensureAppendableSync(path, { bufferSize: 16, onProgress: (p) => seen.push(p) });
+ * assert.deepEqual(seen, [{ bytesDone: 16, bytesTotal: 32 }, { bytesDone: 32, bytesTotal: 32 }]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface RepairProgress {
   /** Data bytes copied or moved so far. */
   bytesDone: number;
@@ -72,7 +157,33 @@ export interface RepairProgress {
   bytesTotal: number;
 }
 
-/** Options of {@link ensureAppendable}. */
+/**
+ * Options of {@link ensureAppendable}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import {
+ *   encodeHeader,
+ *   type EnsureAppendableOptions,
+ *   ensureAppendableSync,
+ *   loadNpySync,
+ * } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "old.npy");
+ * const fields = { descr: "<f8", fortranOrder: false, shape: [2] };
+ * writeFileSync(path, encodeHeader(fields, { totalLength: 80 })); // old NumPy: no growth room
+ * appendFileSync(path, new Uint8Array(Float64Array.of(1, 2).buffer));
+ * const options: EnsureAppendableOptions = { inPlace: true, bufferSize: 4096 }; // no temp copy
+ * assert.equal(ensureAppendableSync(path, options).changed, true);
+ * assert.deepEqual(loadNpySync(path).data, Float64Array.of(1, 2));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface EnsureAppendableOptions extends RepairOptions {
   /**
    * Take the file's writer lock (`<path>.lock`, as `NpyAppendArray` does) while repairing,
@@ -108,7 +219,32 @@ export interface EnsureAppendableOptions extends RepairOptions {
   bufferSize?: number;
 }
 
-/** What {@link ensureAppendable} did. */
+/**
+ * What {@link ensureAppendable} did.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import {
+ *   encodeHeader,
+ *   type EnsureAppendableResult,
+ *   ensureAppendableSync,
+ * } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "old.npy");
+ * const fields = { descr: "<i4", fortranOrder: false, shape: [0] };
+ * writeFileSync(path, encodeHeader(fields, { totalLength: 80 })); // old NumPy: no growth room
+ * const result: EnsureAppendableResult = ensureAppendableSync(path);
+ * assert.deepEqual(result, { changed: true, previousHeaderLength: 80, headerLength: 128 });
+ * // It has room now: a second call leaves the file untouched.
+ * assert.equal(ensureAppendableSync(path).changed, false);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface EnsureAppendableResult {
   /** `false` when the file already had room and was left untouched. */
   changed: boolean;
@@ -209,7 +345,26 @@ export function isAppendable(path: string, options: RepairOptions = {}): Promise
   return withHeader(path, options, (s) => hasGrowthRoom(s.header));
 }
 
-/** Sync twin of {@link isAppendable}. */
+/**
+ * Sync twin of {@link isAppendable}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { encodeHeader, isAppendableSync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const fields = { descr: "<i4", fortranOrder: false, shape: [0] };
+ * writeFileSync(join(dir, "old.npy"), encodeHeader(fields, { totalLength: 80 })); // old NumPy
+ * assert.equal(isAppendableSync(join(dir, "old.npy")), false);
+ * saveNpySync(join(dir, "new.npy"), new Int32Array(0));
+ * assert.equal(isAppendableSync(join(dir, "new.npy")), true);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function isAppendableSync(path: string, options: RepairOptions = {}): boolean {
   return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
 }
@@ -265,7 +420,28 @@ export function needsRecovery(path: string, options: RepairOptions = {}): Promis
   return withHeader(path, options, mismatch);
 }
 
-/** Sync twin of {@link needsRecovery}. */
+/**
+ * Sync twin of {@link needsRecovery}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { appendFileSync, mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { needsRecoverySync, recoverSync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, new Float64Array(2));
+ * assert.equal(needsRecoverySync(path), false);
+ * appendFileSync(path, new Uint8Array(8)); // a row written, the header not yet rewritten
+ * assert.equal(needsRecoverySync(path), true);
+ * recoverSync(path);
+ * assert.equal(needsRecoverySync(path), false);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function needsRecoverySync(path: string, options: RepairOptions = {}): boolean {
   return withHeaderSync(path, options, mismatch);
 }
@@ -411,7 +587,26 @@ async function recoverFile(path: string, options: RecoverOptions): Promise<Recov
   }
 }
 
-/** Sync twin of {@link recover}. */
+/**
+ * Sync twin of {@link recover}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, recoverSync, saveNpySync } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, Int16Array.of(1, 2, 3, 4));
+ * truncateSync(path, 128 + 5); // two whole values and half of the third
+ * assert.deepEqual(recoverSync(path), { rows: 2, droppedBytes: 1, addedBytes: 0 });
+ * assert.deepEqual(loadNpySync(path).data, Int16Array.of(1, 2));
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
   const lock = lockFor(path, "recover", options);
   try {
@@ -733,7 +928,35 @@ async function ensureAppendableFile(
   }
 }
 
-/** Sync twin of {@link ensureAppendable}. */
+/**
+ * Sync twin of {@link ensureAppendable}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import {
+ *   encodeHeader,
+ *   ensureAppendableSync,
+ *   loadNpySync,
+ *   NpyAppendArray,
+ * } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "old.npy");
+ * const fields = { descr: "<f8", fortranOrder: false, shape: [0, 2] };
+ * writeFileSync(path, encodeHeader(fields, { totalLength: 80 })); // old NumPy: no growth room
+ * ensureAppendableSync(path);
+ * {
+ *   using w = NpyAppendArray.openSync(path);
+ *   w.appendSync([[1, 2], [3, 4]]);
+ * }
+ * assert.deepEqual(loadNpySync(path).shape, [2, 2]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export function ensureAppendableSync(
   path: string,
   options: EnsureAppendableOptions = {},
