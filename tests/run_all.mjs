@@ -6,7 +6,8 @@
 //
 // Usage: node tests/run_all.mjs [--quick] [--skip=step,step] [--only=step,step]
 //   --quick  skips the slow packaging steps (publish dry run, tsc, publint, node-test)
-//   Steps: fmt lint check doc-lint publish deno-test readme bun-test tsc publint node-test
+//   Steps: fmt lint check doc-lint doc-examples publish deno-test readme bun-test tsc publint
+//          node-test
 //   The env var RUN_ALL_SKIP=step,step works like --skip.
 // No dependencies: plain Node >= 20, tools from node_modules/.bin.
 import { spawn } from "node:child_process";
@@ -24,6 +25,7 @@ const STEPS = [
   "lint",
   "check",
   "doc-lint",
+  "doc-examples",
   "publish",
   "deno-test",
   "readme",
@@ -181,6 +183,8 @@ await check("check", bin("deno"), [
   ...existing(["mod.ts", "cli.ts", "lib", "dtypes", "tests", "examples", "bench"]),
 ]);
 await check("doc-lint", bin("deno"), ["doc", "--lint", ...denoExports]);
+// Every exported symbol of the deno.json exports has a runnable @example.
+await check("doc-examples", process.execPath, ["tests/check_doc_examples.mjs"]);
 await check("publish", bin("deno"), ["publish", "--dry-run", "--allow-dirty", "--no-check"]);
 // Files come from deno.json "test.include": tests/*_test.ts plus JSDoc examples (--doc).
 await runner("deno-test", bin("deno"), ["test", "-A", "--doc", "--no-check"], parseDeno);
