@@ -48,7 +48,28 @@ const BLOCK_BYTES = 8 << 20;
 /** Rows printed (and read) per batch by `head` and `tail`. */
 const PRINT_BATCH_BYTES = 1 << 20;
 
-/** Where {@link main} writes and what it knows about the terminal. */
+/**
+ * Where {@link main} writes and what it knows about the terminal.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { saveNpySync } from "@npy/append-array";
+ * import { main, type MainOptions } from "@npy/append-array/cli";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, Float64Array.of(1, 2));
+ * let out = "";
+ * const options: MainOptions = { stdout: (text) => void (out += text), isTTY: false };
+ * assert.equal(await main(["head", path], options), 0);
+ * assert.equal(out, "0  1.0\n1  2.0\n");
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export interface MainOptions {
   /**
    * Receives standard output text (may return a promise to apply backpressure).
