@@ -20,7 +20,7 @@ import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type Descr, formatDescr, parseTypestr } from "./lib/descr.ts";
-import { NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
+import { NpyShapeError } from "./lib/errors.ts";
 import {
   fsyncDirSync,
   NpyFile,
@@ -31,7 +31,7 @@ import {
 } from "./lib/file.ts";
 import { encodeHeader, growthAxis, type NpyHeader } from "./lib/header.ts";
 import { readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
-import { ensureAppendable, hasGrowthRoom, recover } from "./lib/repair.ts";
+import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
 import { NpyAppendArray } from "./lib/writer.ts";
 import { defaultRegistry } from "./dtypes/mod.ts";
 import { floatToHalfBits, halfBitsToFloat } from "./dtypes/_half.ts";
@@ -1027,38 +1027,7 @@ function timedeltaText(ticks: bigint, unit: string | undefined, count: bigint): 
 // -----------------------------------------------------------------------------------------
 // recover, ensure-appendable
 
-interface RecoveryPlan {
-  rows: number;
-  droppedBytes: number;
-  addedBytes: number;
-}
-
-/** What `recover()` would do, from the header and the file size (as lib/repair.ts plans). */
-function planRecovery(f: Facts, zeroFill: boolean): RecoveryPlan {
-  const { header, dataBytes, actualBytes: dataLength, rowBytes } = f;
-  if (header.shape.length === 0 || rowBytes === 0) {
-    const keep = Math.min(dataLength, dataBytes);
-    if (keep < dataBytes && !zeroFill) {
-      throw new NpyRecoveryError(
-        `Cannot recover ${q(f.path)}: the only element of this 0-d array is cut ` +
-          `(${dataLength} of ${dataBytes} bytes); pass --zero-fill to fill it`,
-        { path: f.path, expectedBytes: dataBytes, actualBytes: dataLength },
-      );
-    }
-    return { rows: f.rows, droppedBytes: dataLength - keep, addedBytes: dataBytes - keep };
-  }
-  let rows = Math.floor(dataLength / rowBytes);
-  let keep = rows * rowBytes;
-  let added = 0;
-  if (zeroFill && keep < dataLength) {
-    rows += 1;
-    keep = dataLength;
-    added = rows * rowBytes - dataLength;
-  }
-  return { rows, droppedBytes: dataLength - keep, addedBytes: added };
-}
-
-function planText(before: number, plan: RecoveryPlan): string {
+function planText(before: number, plan: RecoverResult): string {
   const parts = [`${before} -> ${plan.rows} rows`];
   if (plan.droppedBytes > 0) parts.push(`${plan.droppedBytes} bytes dropped`);
   if (plan.addedBytes > 0) parts.push(`${plan.addedBytes} zero bytes added`);
@@ -1077,12 +1046,12 @@ async function runRecover(
     if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
     return EXIT_OK;
   }
-  const plan = planRecovery(f, zeroFill);
-  if (values["dry-run"] === true) {
-    await io.out(`would recover ${q(path)}: ${planText(f.rows, plan)} (dry run)\n`);
+  const dryRun = values["dry-run"] === true;
+  const done = await recover(path, { zeroFill, dryRun });
+  if (dryRun) {
+    await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
     return EXIT_OK;
   }
-  const done = await recover(path, { zeroFill });
   if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
   return EXIT_OK;
 }

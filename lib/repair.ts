@@ -96,6 +96,12 @@ export interface RecoverOptions extends RepairOptions {
    * @default {false}
    */
   zeroFill?: boolean;
+
+  /**
+   * Only work out what would be done: the result is the same, and nothing is written.
+   * @default {false}
+   */
+  dryRun?: boolean;
 }
 
 /**
@@ -560,7 +566,7 @@ async function recoverFile(path: string, options: RecoverOptions): Promise<Recov
   try {
     const state = await readHeader(file, options.maxHeaderSize);
     plan = planRecover(path, state, zeroFill);
-    if (plan.noop) return plan.result;
+    if (plan.noop || options.dryRun) return plan.result;
     file.closeSync();
     if (plan.fields !== undefined && plan.inPlace === undefined) {
       file = await NpyFile.open(path, "r");
@@ -623,7 +629,7 @@ function recoverFileSync(path: string, options: RecoverOptions): RecoverResult {
   try {
     const state = readHeaderSync(file, options.maxHeaderSize);
     plan = planRecover(path, state, zeroFill);
-    if (plan.noop) return plan.result;
+    if (plan.noop || options.dryRun) return plan.result;
     file.closeSync();
     if (plan.fields !== undefined && plan.inPlace === undefined) {
       file = NpyFile.openSync(path, "r");

@@ -179,3 +179,30 @@ test("recover() of a cut 0-d array needs zeroFill; a sound file is left untouche
     cleanup();
   }
 });
+
+test("recover({ dryRun }) reports what recover() then does, and writes nothing", async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const fields = { descr: "<i4", fortranOrder: false, shape: [4, 3] };
+    const header = encodeHeader(fields);
+    for (const zeroFill of [false, true]) {
+      const path = join(dir, `cut-${zeroFill}.npy`);
+      // 4 rows of 12 bytes claimed, 2 rows and 5 bytes there.
+      writeFileSync(path, new Uint8Array([...header, ...pattern(2 * 12 + 5, 7)]));
+      const before = readFileSync(path);
+      const planned = await recover(path, { zeroFill, dryRun: true });
+      assert.deepEqual(readFileSync(path), before, "a dry run writes nothing");
+      assert.deepEqual(recoverSync(path, { zeroFill, dryRun: true }), planned);
+      assert.deepEqual(
+        planned,
+        zeroFill
+          ? { rows: 3, droppedBytes: 0, addedBytes: 7 }
+          : { rows: 2, droppedBytes: 5, addedBytes: 0 },
+      );
+      assert.deepEqual(await recover(path, { zeroFill }), planned);
+      assert.equal(statSync(path).size, header.length + planned.rows * 12);
+    }
+  } finally {
+    cleanup();
+  }
+});
