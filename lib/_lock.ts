@@ -5,6 +5,11 @@
  * over; any other lock makes the second writer fail with an {@link NpyLockError} naming
  * the holder. The lock file is removed when the writer closes.
  *
+ * Taking over is done under a second, short-lived exclusive file, `<path>.lock.takeover`:
+ * of two processes that both found the same dead writer's lock, only the one holding it
+ * removes that lock, after reading it again; the other then finds the winner's lock. (A
+ * plain read-compare-remove let both remove and both win: the concurrency test found it.)
+ *
  * @module
  */
 
@@ -56,6 +61,30 @@ function isDead(pid: number): boolean {
   }
 }
 
+/**
+ * Removes the lock file if it still holds `existing`, under the takeover file
+ * `<lock>.takeover` (created exclusively), so that only one process removes a given stale
+ * lock.
+ * @returns `false` when another process holds the takeover file.
+ */
+function removeStale(lockPath: string, existing: string): boolean {
+  const takeoverPath = lockPath + ".takeover";
+  let takeover: NpyFile;
+  try {
+    takeover = NpyFile.openSync(takeoverPath, "wx+");
+  } catch (e) {
+    if ((e as { code?: string }).code === "EEXIST") return false;
+    throw e;
+  }
+  try {
+    if (readTextSync(lockPath) === existing) removeSync(lockPath);
+  } finally {
+    takeover.closeSync();
+    removeSync(takeoverPath);
+  }
+  return true;
+}
+
 /** A held lock. */
 export class WriterLock {
   readonly #lockPath: string;
@@ -87,8 +116,8 @@ export class WriterLock {
       token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
     };
     const text = JSON.stringify(record);
-    let unreadable = 0;
-    for (let attempt = 0; attempt < 100; attempt++) {
+    let unreadable = 0, busy = 0;
+    for (let attempt = 0; attempt < 200; attempt++) {
       let file: NpyFile;
       try {
         file = NpyFile.openSync(lockPath, "wx+");
@@ -135,7 +164,16 @@ export class WriterLock {
         }
         // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
         // someone else did so since we read it.
-        if (readTextSync(lockPath) === existing) removeSync(lockPath);
+        if (!removeStale(lockPath, existing)) {
+          // Another process is taking over right now (it takes microseconds): wait. A
+          // takeover file older than that was left by a process that died in between.
+          if (++busy > 20) {
+            removeSync(lockPath + ".takeover");
+            busy = 0;
+          }
+          sleepSync(2);
+          continue;
+        }
         unreadable = 0;
         continue;
       }

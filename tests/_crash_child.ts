@@ -7,9 +7,10 @@
  *   resumed and its lock taken over), prints `open <rows>`, then appends rows with known
  *   content (row i is {@link rowValues}) in chunks of 1..maxChunk rows and prints
  *   `ack <rows>` after each append returned. Past `maxRows` it idles until killed.
- * - `{ task: "race", path, at }`: waits until the clock reads `at` (ms), tries to open
- *   `path` for writing and prints `won` (then appends one row, waits for a line on stdin,
- *   and closes) or `lost <holder pid>` on an NpyLockError.
+ * - `{ task: "race", path }`: prints `ready`, reads a time (ms) from stdin, spins until the
+ *   clock reads it, tries to open `path` for writing and prints `won <pid>` (then appends
+ *   its pid as a row, waits for a line on stdin, and closes) or `lost <holder pid>` on an
+ *   NpyLockError.
  *
  * Lines go out with a synchronous write to fd 1, so a line the parent reads was printed
  * after the append it acknowledges had returned. Errors print `error <json>` and exit 1.
@@ -94,25 +95,47 @@ async function append(args: Record<string, unknown>): Promise<void> {
   for (;;) await sleep(1000);
 }
 
+const stdinLines: string[] = [];
+let stdinWaiter: (() => void) | undefined;
+let stdinText = "";
+let listening = false;
+
+/** The next line on stdin (one listener for the whole run: no pause and resume). */
+async function nextLine(): Promise<string> {
+  if (!listening) {
+    listening = true;
+    process.stdin.on("data", (d: Uint8Array) => {
+      stdinText += new TextDecoder().decode(d);
+      const parts = stdinText.split("\n");
+      stdinText = parts.pop()!;
+      stdinLines.push(...parts);
+      stdinWaiter?.();
+    });
+  }
+  while (stdinLines.length === 0) {
+    await new Promise<void>((resolve) => stdinWaiter = resolve);
+  }
+  stdinWaiter = undefined;
+  return stdinLines.shift()!;
+}
+
 async function race(args: Record<string, unknown>): Promise<void> {
-  const at = args.at as number;
-  while (Date.now() < at) { /* spin: both children start at the same moment */ }
+  say("ready");
+  const at = Number(await nextLine());
+  while (Date.now() < at) { /* spin: both children try at the same moment */ }
   let w: NpyAppendArray;
   try {
     w = NpyAppendArray.openSync(args.path as string, { descr: "<i8", shape: [1] });
   } catch (e) {
     if (!(e instanceof NpyLockError)) throw e;
     say(`lost ${e.holder?.pid}`);
-    return;
+    process.exit(0);
   }
   w.appendSync(BigInt64Array.of(BigInt(process.pid)));
   say(`won ${process.pid}`);
-  // Hold the file until the parent has seen both answers.
-  await new Promise<void>((resolve) => {
-    process.stdin.once("data", () => resolve());
-  });
+  await nextLine(); // hold the file until the parent has seen both answers
   w.closeSync();
-  process.stdin.pause();
+  process.exit(0);
 }
 
 const args = JSON.parse(process.argv[process.argv.length - 1]);

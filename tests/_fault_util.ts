@@ -87,9 +87,14 @@ export class Child {
     this.process.stderr!.on("data", (d: Uint8Array) => this.stderr += new TextDecoder().decode(d));
   }
 
-  /** Resolves with the first line (past or future) starting with `prefix`. */
-  waitFor(prefix: string, timeoutMs = 20_000): Promise<string> {
-    const seen = this.lines.find((l) => l.startsWith(prefix) || l.startsWith("error "));
+  /**
+   * Resolves with the first line (past or future) starting with `prefix` (or one of them)
+   * or with `error`; rejects when the child exits without one, or after `timeoutMs`.
+   */
+  waitFor(prefix: string | string[], timeoutMs = 20_000): Promise<string> {
+    const prefixes = [...(typeof prefix === "string" ? [prefix] : prefix), "error "];
+    const test = (l: string) => prefixes.some((p) => l.startsWith(p));
+    const seen = this.lines.find(test);
     if (seen !== undefined) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(
@@ -100,19 +105,21 @@ export class Child {
         clearTimeout(timer);
         resolve(line);
       };
-      this.#waiters.push({
-        test: (l) => l.startsWith(prefix) || l.startsWith("error "),
-        resolve: done,
-      });
+      this.#waiters.push({ test, resolve: done });
       this.exited.then(() => {
         setTimeout(() => {
           clearTimeout(timer);
-          const line = this.lines.find((l) => l.startsWith(prefix) || l.startsWith("error "));
+          const line = this.lines.find(test);
           if (line !== undefined) resolve(line);
           else reject(new Error(`child exited before "${prefix}": ${this.lines} ${this.stderr}`));
         }, 20);
       });
     });
+  }
+
+  /** Writes `line` to the child's stdin. */
+  send(line: string): void {
+    this.process.stdin!.write(line + "\n");
   }
 
   /** Kills the child with SIGKILL and waits for it to be gone. */
