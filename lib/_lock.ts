@@ -117,7 +117,7 @@ export class WriterLock {
     };
     const text = JSON.stringify(record);
     let unreadable = 0, busy = 0;
-    for (let attempt = 0; attempt < 200; attempt++) {
+    for (let attempt = 0; attempt < 400; attempt++) {
       let file: NpyFile;
       try {
         file = NpyFile.openSync(lockPath, "wx+");
@@ -166,8 +166,9 @@ export class WriterLock {
         // someone else did so since we read it.
         if (!removeStale(lockPath, existing)) {
           // Another process is taking over right now (it takes microseconds): wait. A
-          // takeover file older than that was left by a process that died in between.
-          if (++busy > 20) {
+          // takeover file still there after 200 ms was left by a process that died in
+          // between (or one stopped for that long: the only case where two could win).
+          if (++busy > 100) {
             removeSync(lockPath + ".takeover");
             busy = 0;
           }

@@ -8,7 +8,7 @@
 
 import { type Descr, descrEquals, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { NpyFile, removeSync } from "./file.ts";
+import { fsyncDirSync, NpyFile, removeSync } from "./file.ts";
 import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
@@ -329,6 +329,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
           }
         }
       }
+      // With sync "append" a power loss must not lose a new file's name either.
+      if (created && options.sync === "append") fsyncDirSync(path);
       const fortran = options.fortranOrder ?? false;
       writer = new NpyAppendArray(path, file, lock, created, options, fortran);
       if (file.sizeSync() > 0) {

@@ -28,6 +28,9 @@ export const RUNTIME: Runtime = "Deno" in globalThis
 /** Whether the long variants run (`NPY_LONG_TESTS=1`). */
 export const LONG: boolean = process.env.NPY_LONG_TESTS === "1";
 
+/** Test options: a time limit above bun's 5 s default, generous for the long variants. */
+export const LIMIT: { timeout: number } = { timeout: LONG ? 1_800_000 : 120_000 };
+
 const BUILT = fileURLToPath(import.meta.url).endsWith(".js");
 
 /**

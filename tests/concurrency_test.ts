@@ -13,7 +13,15 @@ import { join } from "node:path";
 import process from "node:process";
 import { loadNpySync, NpyAppendArray, NpyReader } from "../mod.ts";
 import { makeTempDir } from "./_util.ts";
-import { checkPrefixes, Child, LONG, type PrefixCheck, RUNTIME, seeded } from "./_fault_util.ts";
+import {
+  checkPrefixes,
+  Child,
+  LIMIT,
+  LONG,
+  type PrefixCheck,
+  RUNTIME,
+  seeded,
+} from "./_fault_util.ts";
 
 const RACES = LONG ? 100 : 20;
 
@@ -45,7 +53,7 @@ async function race(path: string): Promise<number> {
   }
 }
 
-test(`two processes racing to open one file: exactly one wins, ${RACES} races`, async () => {
+test(`two processes racing to open one file: exactly one wins, ${RACES} races`, LIMIT, async () => {
   const { dir, cleanup } = makeTempDir("npy-race-");
   try {
     // A pid that is free: a process that has exited.
@@ -84,12 +92,37 @@ test(`two processes racing to open one file: exactly one wins, ${RACES} races`, 
   }
 });
 
+test(
+  "a takeover file left by a process that died while taking over a lock is cleared",
+  LIMIT,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-takeover-");
+    try {
+      const path = join(dir, "t.npy");
+      const dead = spawnSync(process.execPath, ["--version"]).pid!;
+      writeFileSync(
+        path + ".lock",
+        JSON.stringify({ pid: dead, host: hostname(), runtime: "node 0", time: "x" }),
+      );
+      writeFileSync(path + ".lock.takeover", "");
+      const started = Date.now();
+      const w = NpyAppendArray.openSync(path, { descr: "<i8", shape: [1] });
+      w.closeSync();
+      assert.ok(Date.now() - started < 5_000);
+      assert.equal(existsSync(path + ".lock"), false);
+      assert.equal(existsSync(path + ".lock.takeover"), false);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
 /** Row i of the known content: [i, 2i, 3i, 4i]. */
 function row(i: number): BigInt64Array {
   return BigInt64Array.of(BigInt(i), BigInt(2 * i), BigInt(3 * i), BigInt(4 * i));
 }
 
-test("10 000 concurrent un-awaited appends on one writer land in call order", async () => {
+test("10 000 concurrent un-awaited appends on one writer land in call order", LIMIT, async () => {
   const base = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
   const dir = mkdtempSync(join(base, "npy-many-"));
   const checks: PrefixCheck[] = [];
@@ -139,57 +172,61 @@ test("10 000 concurrent un-awaited appends on one writer land in call order", as
   }
 });
 
-test("a reader polling refresh() while a writer in another process appends sees a consistent prefix", async () => {
-  const { dir, cleanup } = makeTempDir("npy-poll-");
-  const seconds = LONG ? 10 : 1.5;
-  try {
-    const path = join(dir, "live.npy");
-    const child = new Child(RUNTIME, {
-      task: "append",
-      path,
-      kind: "i8",
-      sync: "none",
-      api: "async",
-      maxChunk: 32,
-      maxRows: 1_000_000,
-      pauseEvery: 2,
-      seed: 3,
-    });
-    let polls = 0, last = 0, growths = 0, rowsRead = 0;
+test(
+  "a reader polling refresh() while a writer in another process appends sees a consistent prefix",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-poll-");
+    const seconds = LONG ? 10 : 1.5;
     try {
-      assert.ok((await child.waitFor("open")).startsWith("open"));
-      using r = NpyReader.openSync(path);
-      const rand = seeded(11);
-      const end = Date.now() + seconds * 1000;
-      while (Date.now() < end) {
-        const rows = polls % 2 === 0 ? await r.refresh() : r.refreshSync();
-        polls++;
-        assert.ok(rows >= last, `rows went back from ${last} to ${rows}`);
-        if (rows > last) growths++;
-        last = rows;
-        if (rows === 0) continue;
-        // The newest rows and a random older range: all as appended.
-        const starts = [Math.max(0, rows - 64), Math.floor(rand() * rows)];
-        for (const s of starts) {
-          const e = Math.min(rows, s + 64);
-          const data = r.readSync(s, e).data as BigInt64Array;
-          rowsRead += e - s;
-          for (let i = 0; i < data.length; i++) {
-            const want = BigInt((s + Math.floor(i / 4)) * ((i % 4) + 1));
-            if (data[i] !== want) assert.fail(`row ${s + Math.floor(i / 4)} read wrong`);
+      const path = join(dir, "live.npy");
+      const child = new Child(RUNTIME, {
+        task: "append",
+        path,
+        kind: "i8",
+        sync: "none",
+        api: "async",
+        maxChunk: 32,
+        maxRows: 1_000_000,
+        pauseEvery: 2,
+        seed: 3,
+      });
+      let polls = 0, last = 0, growths = 0, rowsRead = 0;
+      try {
+        assert.ok((await child.waitFor("open")).startsWith("open"));
+        using r = NpyReader.openSync(path);
+        const rand = seeded(11);
+        const end = Date.now() + seconds * 1000;
+        while (Date.now() < end) {
+          const rows = polls % 2 === 0 ? await r.refresh() : r.refreshSync();
+          polls++;
+          assert.ok(rows >= last, `rows went back from ${last} to ${rows}`);
+          if (rows > last) growths++;
+          last = rows;
+          if (rows === 0) continue;
+          // The newest rows and a random older range: all as appended.
+          const starts = [Math.max(0, rows - 64), Math.floor(rand() * rows)];
+          for (const s of starts) {
+            const e = Math.min(rows, s + 64);
+            const data = r.readSync(s, e).data as BigInt64Array;
+            rowsRead += e - s;
+            for (let i = 0; i < data.length; i++) {
+              const want = BigInt((s + Math.floor(i / 4)) * ((i % 4) + 1));
+              if (data[i] !== want) assert.fail(`row ${s + Math.floor(i / 4)} read wrong`);
+            }
           }
+          if (polls % 50 === 0) await sleep(1);
         }
-        if (polls % 50 === 0) await sleep(1);
+      } finally {
+        await child.kill();
       }
+      assert.ok(growths > 10, `the reader saw the file grow only ${growths} times`);
+      console.log(
+        `refresh (${RUNTIME}): ${polls} polls, the file grew ${growths} times to ${last} rows, ` +
+          `${rowsRead} rows read back as appended`,
+      );
     } finally {
-      await child.kill();
+      cleanup();
     }
-    assert.ok(growths > 10, `the reader saw the file grow only ${growths} times`);
-    console.log(
-      `refresh (${RUNTIME}): ${polls} polls, the file grew ${growths} times to ${last} rows, ` +
-        `${rowsRead} rows read back as appended`,
-    );
-  } finally {
-    cleanup();
-  }
-});
+  },
+);

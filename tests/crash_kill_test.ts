@@ -17,6 +17,7 @@ import {
   checkPrefixes,
   Child,
   childCommand,
+  LIMIT,
   LONG,
   type PrefixCheck,
   type RowKind,
@@ -159,16 +160,21 @@ function report(runtime: Runtime, t: Tally): string {
     `${t.takeovers} locks of killed writers taken over`;
 }
 
-test(`kill -9 at random moments: ${KILLS_PER_RUNTIME} ${RUNTIME} writers killed, no acknowledged row lost`, async () => {
-  const t = await killRun(RUNTIME, KILLS_PER_RUNTIME, 0x5eed);
-  assert.equal(t.kills, Math.ceil(KILLS_PER_RUNTIME / CHAIN) * CHAIN);
-  assert.ok(t.duringAppends >= t.kills / 2, `only ${t.duringAppends} kills hit appends`);
-  assert.ok(t.takeovers > 0);
-  console.log(report(RUNTIME, t));
-});
+test(
+  `kill -9 at random moments: ${KILLS_PER_RUNTIME} ${RUNTIME} writers killed, no acknowledged row lost`,
+  LIMIT,
+  async () => {
+    const t = await killRun(RUNTIME, KILLS_PER_RUNTIME, 0x5eed);
+    assert.equal(t.kills, Math.ceil(KILLS_PER_RUNTIME / CHAIN) * CHAIN);
+    assert.ok(t.duringAppends >= t.kills / 2, `only ${t.duringAppends} kills hit appends`);
+    assert.ok(t.takeovers > 0);
+    console.log(report(RUNTIME, t));
+  },
+);
 
 test("kill -9 with the other runtimes (NPY_LONG_TESTS=1): deno, bun and node children", {
   skip: !LONG,
+  ...LIMIT,
 }, async () => {
   for (const runtime of ["deno", "bun", "node"] as const) {
     if (runtime === RUNTIME) continue;

@@ -30,7 +30,7 @@ import {
   recoverSync,
 } from "../mod.ts";
 import { makeTempDir, ROOT } from "./_util.ts";
-import { LONG, seeded } from "./_fault_util.ts";
+import { LIMIT, LONG, seeded } from "./_fault_util.ts";
 
 const TYPED = [NpyFormatError, NpyDtypeError, NpyShapeError, NpyRecoveryError, NpyHeaderSpaceError];
 const isTyped = (e: unknown) => TYPED.some((C) => e instanceof C);
@@ -230,41 +230,47 @@ function saveCrasher(bytes: Uint8Array, why: string): string {
   return name;
 }
 
-test(`mutation fuzzer: ${MUTATIONS} mutated .npy files through parseHeader, parseNpy, NpyReader and recover`, () => {
-  const { dir, cleanup } = makeTempDir("npy-fuzz-");
-  try {
-    const files = corpus(dir);
-    const rand = seeded(LONG ? Date.now() : 0xf022);
-    const rssBefore = process.memoryUsage().rss;
-    const crashers: string[] = [];
-    const outcome = { typed: 0, ok: 0 };
-    for (let n = 0; n < MUTATIONS; n++) {
-      let bytes = files[Math.floor(rand() * files.length)];
-      for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) bytes = mutate(bytes, rand);
-      // Files for every 4th case: the file paths cost syscalls, the parsers do not.
-      const why = probe(bytes, dir, n % 4 === 0);
-      if (why !== undefined) crashers.push(`${saveCrasher(bytes, why)}: ${why}`);
-      try {
-        parseNpy(bytes);
-        outcome.ok++;
-      } catch {
-        outcome.typed++;
+test(
+  `mutation fuzzer: ${MUTATIONS} mutated .npy files through parseHeader, parseNpy, NpyReader and recover`,
+  LIMIT,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-fuzz-");
+    try {
+      const files = corpus(dir);
+      const seed = LONG ? Date.now() % 2 ** 31 : 0xf022;
+      const rand = seeded(seed);
+      const rssBefore = process.memoryUsage().rss;
+      const crashers: string[] = [];
+      const outcome = { typed: 0, ok: 0 };
+      for (let n = 0; n < MUTATIONS; n++) {
+        let bytes = files[Math.floor(rand() * files.length)];
+        for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) bytes = mutate(bytes, rand);
+        // Files for every 4th case: the file paths cost syscalls, the parsers do not.
+        const why = probe(bytes, dir, n % 4 === 0);
+        if (why !== undefined) crashers.push(`${saveCrasher(bytes, why)}: ${why}`);
+        try {
+          parseNpy(bytes);
+          outcome.ok++;
+        } catch {
+          outcome.typed++;
+        }
       }
+      const grown = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
+      assert.deepEqual(crashers, []);
+      assert.ok(grown < 512, `memory grew by ${grown.toFixed(0)} MiB`);
+      console.log(
+        `mutation fuzzer (seed ${seed}): ${MUTATIONS} cases from ${files.length} valid files, ` +
+          `${outcome.ok} ` +
+          `still parse, ${outcome.typed} typed errors, 0 crashers, 0 hangs (limit ` +
+          `${CASE_LIMIT_MS} ms), rss +${grown.toFixed(0)} MiB`,
+      );
+    } finally {
+      cleanup();
     }
-    const grown = (process.memoryUsage().rss - rssBefore) / 2 ** 20;
-    assert.deepEqual(crashers, []);
-    assert.ok(grown < 512, `memory grew by ${grown.toFixed(0)} MiB`);
-    console.log(
-      `mutation fuzzer: ${MUTATIONS} cases from ${files.length} valid files, ${outcome.ok} ` +
-        `still parse, ${outcome.typed} typed errors, 0 crashers, 0 hangs (limit ` +
-        `${CASE_LIMIT_MS} ms), rss +${grown.toFixed(0)} MiB`,
-    );
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
-test("crasher regression cases in tests/testdata/crashers replay cleanly", () => {
+test("crasher regression cases in tests/testdata/crashers replay cleanly", LIMIT, () => {
   const { dir, cleanup } = makeTempDir("npy-crashers-");
   try {
     const names = existsSync(CRASHERS)
@@ -298,7 +304,7 @@ const pyText = fc.letrec((tie) => ({
   ),
 })).value as fc.Arbitrary<string>;
 
-test("parseDescr on 4000 fast-check Python literals: a Descr or a typed error", () => {
+test("parseDescr on 4000 fast-check Python literals: a Descr or a typed error", LIMIT, () => {
   fc.assert(
     fc.property(pyText, (text) => {
       let descr: Descr;
@@ -314,31 +320,42 @@ test("parseDescr on 4000 fast-check Python literals: a Descr or a typed error", 
   );
 });
 
-test("parseHeader on 3000 fast-check header dicts: a header or a typed error, never past the input", () => {
-  const key = fc.constantFrom("'descr'", "'shape'", "'fortran_order'", "'x'", "descr", "'shape '");
-  const dict = fc.array(fc.tuple(key, pyText), { maxLength: 4 }).map((kv) =>
-    `{${kv.map(([k, v]) => `${k}: ${v}`).join(", ")}, }`
-  );
-  fc.assert(
-    fc.property(dict, fc.constantFrom(1, 2, 3), fc.integer({ min: -3, max: 3 }), (text, v, d) => {
-      const body = new TextEncoder().encode(text + "\n");
-      const fixed = v === 1 ? 10 : 12;
-      const bytes = new Uint8Array(fixed + body.length);
-      bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, v, 0]);
-      const view = new DataView(bytes.buffer);
-      if (v === 1) view.setUint16(8, Math.max(0, body.length + d), true);
-      else view.setUint32(8, Math.max(0, body.length + d), true);
-      bytes.set(body, fixed);
-      try {
-        const h = parseHeader(bytes);
-        assert.ok(h.headerLength <= bytes.length);
-      } catch (e) {
-        if (!isTyped(e)) throw e;
-      }
-    }),
-    { numRuns: 3000 },
-  );
-});
+test(
+  "parseHeader on 3000 fast-check header dicts: a header or a typed error, never past the input",
+  LIMIT,
+  () => {
+    const key = fc.constantFrom(
+      "'descr'",
+      "'shape'",
+      "'fortran_order'",
+      "'x'",
+      "descr",
+      "'shape '",
+    );
+    const dict = fc.array(fc.tuple(key, pyText), { maxLength: 4 }).map((kv) =>
+      `{${kv.map(([k, v]) => `${k}: ${v}`).join(", ")}, }`
+    );
+    fc.assert(
+      fc.property(dict, fc.constantFrom(1, 2, 3), fc.integer({ min: -3, max: 3 }), (text, v, d) => {
+        const body = new TextEncoder().encode(text + "\n");
+        const fixed = v === 1 ? 10 : 12;
+        const bytes = new Uint8Array(fixed + body.length);
+        bytes.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, v, 0]);
+        const view = new DataView(bytes.buffer);
+        if (v === 1) view.setUint16(8, Math.max(0, body.length + d), true);
+        else view.setUint32(8, Math.max(0, body.length + d), true);
+        bytes.set(body, fixed);
+        try {
+          const h = parseHeader(bytes);
+          assert.ok(h.headerLength <= bytes.length);
+        } catch (e) {
+          if (!isTyped(e)) throw e;
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  },
+);
 
 // -----------------------------------------------------------------------------------------
 // Hostile chunks
@@ -418,42 +435,48 @@ const HOSTILE: Array<[string, NpyAppendArrayOptions, Array<[string, unknown]>]> 
   ]],
 ];
 
-test(`hostile chunks: ${HOSTILE.reduce((n, [, , c]) => n + c.length, 0) * 2} bad appends get typed errors and leave the file unchanged, byte for byte`, async () => {
-  const { dir, cleanup } = makeTempDir("npy-hostile-append-");
-  let count = 0;
-  try {
-    for (const [name, options, chunks] of HOSTILE) {
-      const path = join(dir, "h.npy");
-      const w = await NpyAppendArray.open(path, { ...options, mode: "overwrite" });
-      const before = readFileSync(path);
-      for (const [label, chunk] of chunks) {
-        for (const api of ["appendSync", "append"] as const) {
-          let error: unknown;
-          try {
-            if (api === "appendSync") w.appendSync(chunk);
-            else await w.append(chunk);
-          } catch (e) {
-            error = e;
+test(
+  `hostile chunks: ${
+    HOSTILE.reduce((n, [, , c]) => n + c.length, 0) * 2
+  } bad appends get typed errors and leave the file unchanged, byte for byte`,
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-hostile-append-");
+    let count = 0;
+    try {
+      for (const [name, options, chunks] of HOSTILE) {
+        const path = join(dir, "h.npy");
+        const w = await NpyAppendArray.open(path, { ...options, mode: "overwrite" });
+        const before = readFileSync(path);
+        for (const [label, chunk] of chunks) {
+          for (const api of ["appendSync", "append"] as const) {
+            let error: unknown;
+            try {
+              if (api === "appendSync") w.appendSync(chunk);
+              else await w.append(chunk);
+            } catch (e) {
+              error = e;
+            }
+            assert.ok(error !== undefined, `${name}: ${api}(${label}) was accepted`);
+            assert.ok(
+              error instanceof NpyDtypeError || error instanceof NpyShapeError,
+              `${name}: ${api}(${label}) threw ${(error as Error)?.name}: ${
+                (error as Error)?.message
+              }`,
+            );
+            assert.match((error as Error).message, /^Cannot append to ".*h\.npy": /);
+            assert.deepEqual(readFileSync(path), before, `${name}: ${label} changed the file`);
+            count++;
           }
-          assert.ok(error !== undefined, `${name}: ${api}(${label}) was accepted`);
-          assert.ok(
-            error instanceof NpyDtypeError || error instanceof NpyShapeError,
-            `${name}: ${api}(${label}) threw ${(error as Error)?.name}: ${
-              (error as Error)?.message
-            }`,
-          );
-          assert.match((error as Error).message, /^Cannot append to ".*h\.npy": /);
-          assert.deepEqual(readFileSync(path), before, `${name}: ${label} changed the file`);
-          count++;
         }
+        // The writer is not poisoned by refused chunks.
+        assert.equal(w.rows, 0);
+        await w.close();
+        assert.deepEqual(readFileSync(path), before);
       }
-      // The writer is not poisoned by refused chunks.
-      assert.equal(w.rows, 0);
-      await w.close();
-      assert.deepEqual(readFileSync(path), before);
+      console.log(`hostile chunks: ${count} refused with typed errors, files unchanged`);
+    } finally {
+      cleanup();
     }
-    console.log(`hostile chunks: ${count} refused with typed errors, files unchanged`);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
