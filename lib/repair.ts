@@ -551,7 +551,8 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
  * ```
  */
 export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverResult> {
-  const lock = lockFor(path, "recover", options);
+  // A dry run writes nothing, the lock file included.
+  const lock = options.dryRun ? undefined : lockFor(path, "recover", options);
   try {
     return await recoverFile(path, options);
   } finally {
@@ -614,7 +615,8 @@ async function recoverFile(path: string, options: RecoverOptions): Promise<Recov
  * ```
  */
 export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
-  const lock = lockFor(path, "recover", options);
+  // A dry run writes nothing, the lock file included.
+  const lock = options.dryRun ? undefined : lockFor(path, "recover", options);
   try {
     return recoverFileSync(path, options);
   } finally {

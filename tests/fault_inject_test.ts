@@ -488,6 +488,9 @@ test(
       assert.throws(() => mod.recoverSync(path), refused);
       await assert.rejects(mod.ensureAppendable(path), refused);
       assert.throws(() => mod.ensureAppendableSync(path), refused);
+      // A dry run writes nothing, not even a lock file: it is allowed.
+      const dry = await mod.recover(path, { dryRun: true });
+      assert.deepEqual(dry, { rows: 3, droppedBytes: 1, addedBytes: 0 });
       assert.deepEqual(readFileSync(path), before);
       assert.equal(existsSync(path + ".lock"), true); // still the writer's
       await w.close();
