@@ -923,6 +923,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         shape = flat ? [count] : parts.shape;
         chunkFortran = parts.fortran;
       } else {
+        // The chunk's own descr, when it gives one, must at least be a dtype we know.
+        if (parts.descr !== undefined) this.#rawSource(parts.descr, dtype);
         values = parts.values;
         count = dtype.count(values, this.#encode);
         flat = parts.flat;

@@ -457,3 +457,19 @@ test(
     checkWithNumpy([{ name: "tight", path, expect: "np.arange(14, dtype='<f8')" }]);
   }),
 );
+
+test("an ndarray-like's own descr is checked: an unknown one is refused, a known spelling accepted", () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const path = join(dir, "like.npy");
+    using w = NpyAppendArray.openSync(path, { descr: "<f8" });
+    const before = readFileSync(path);
+    assert.throws(() => w.appendSync({ data: [1, 2], shape: [2], descr: "<q9" }), NpyDtypeError);
+    assert.deepEqual(readFileSync(path), before, "nothing written");
+    w.appendSync({ data: [1, 2], shape: [2], descr: "<f8" });
+    w.appendSync({ data: [3, 4], shape: [2], descr: "=f8" });
+    assert.equal(w.rows, 4);
+  } finally {
+    cleanup();
+  }
+});
