@@ -10,20 +10,7 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
-
-/** Any TypedArray. */
-export type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
+import { type AnyTypedArray as TypedArray, HOST_ORDER, typedInfo } from "../dtypes/_common.ts";
 
 /** An array with a shape, as many JS array libraries hand them out. */
 export interface NdArrayLike {
@@ -57,39 +44,11 @@ export interface ChunkParts {
   flat: boolean;
 }
 
-const LE = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-const O = LE ? "<" : ">";
-
 /** The descr a TypedArray's elements have, or `undefined` for a DataView. */
 export function typedArrayDescr(view: ArrayBufferView): string | undefined {
-  const name = Object.prototype.toString.call(view).slice(8, -1);
-  switch (name) {
-    case "Int8Array":
-      return "|i1";
-    case "Uint8Array":
-    case "Uint8ClampedArray":
-      return "|u1";
-    case "Int16Array":
-      return O + "i2";
-    case "Uint16Array":
-      return O + "u2";
-    case "Int32Array":
-      return O + "i4";
-    case "Uint32Array":
-      return O + "u4";
-    case "Float16Array":
-      return O + "f2";
-    case "Float32Array":
-      return O + "f4";
-    case "Float64Array":
-      return O + "f8";
-    case "BigInt64Array":
-      return O + "i8";
-    case "BigUint64Array":
-      return O + "u8";
-    default:
-      return undefined;
-  }
+  const t = typedInfo(view);
+  if (t === undefined) return undefined;
+  return t.size === 1 ? `|${t.kind}1` : `${HOST_ORDER}${t.kind}${t.size}`;
 }
 
 /** Whether `value` is a TypedArray (any ArrayBufferView but a DataView). */
