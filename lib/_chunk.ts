@@ -10,18 +10,11 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
+import type { NpyArrayLike } from "./reader.ts";
 import { type AnyTypedArray as TypedArray, HOST_ORDER, typedInfo } from "../dtypes/_common.ts";
 
-/** An array with a shape, as many JS array libraries hand them out. */
-export interface NdArrayLike {
-  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
-  readonly data: ArrayBufferView | ArrayLike<unknown>;
-  /** The full shape of the chunk. */
-  readonly shape: readonly number[];
-  /** The dtype of `data`; with `Uint8Array`/`DataView` data, the layout of raw bytes. */
-  readonly descr?: Descr;
-  /** `true` when `data` is column-major. @default {false} */
-  readonly fortranOrder?: boolean;
+/** An ndarray-like as `append` takes it: scijs `ndarray`s add strides and an offset. */
+export interface NdArrayLike extends NpyArrayLike {
   /** scijs `ndarray`: element strides per axis. */
   readonly stride?: readonly number[];
   /** scijs `ndarray`: index of the first element in `data`. */

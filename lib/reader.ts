@@ -679,11 +679,17 @@ export type NpyChunk =
 export interface NpyArrayLike {
   /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
   readonly data: ArrayBufferView | ArrayLike<unknown>;
-  /** The shape. */
+  /** The full shape. */
   readonly shape: readonly number[];
-  /** The dtype; inferred from a TypedArray when absent. */
+  /**
+   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
+   * `DataView` data, the layout of raw bytes.
+   */
   readonly descr?: Descr;
-  /** Whether `data` is column-major. */
+  /**
+   * Whether `data` is column-major.
+   * @default {false}
+   */
   readonly fortranOrder?: boolean;
 }
 
