@@ -124,6 +124,9 @@ function checkRows(path: string, rows: number, rowBytes: number): void {
 
 const MiB = 2 ** 20;
 const mib = (n: number | undefined) => n === undefined ? "n/a" : `${(n / MiB).toFixed(1)} MiB`;
+/** A signed change in MiB: `+1.5 MiB`, `-0.3 MiB`, `+0.0 MiB` for less than 0.05 MiB. */
+const deltaMib = (n: number | undefined) =>
+  n === undefined ? "n/a" : `${n <= -0.05 * 2 ** 20 ? "-" : "+"}${mib(Math.abs(n))}`;
 
 async function zeroCopy(dir: string): Promise<MemoryOutput["zeroCopy"]> {
   const path = join(dir, "zero-copy.npy");
@@ -184,12 +187,12 @@ async function zeroCopy(dir: string): Promise<MemoryOutput["zeroCopy"]> {
   checkRows(path, rows * appends, 64);
   fs.rmSync(path);
   progress(
-    `  zero-copy, ${appends} appends of ${mib(ZC_BYTES)}: writer peak RSS +${
-      mib(writer.hwmDelta)
-    }, arrayBuffers +${mib(writer.arrayBuffersDelta)}; writeSync loop peak RSS +${
-      mib(raw.hwmDelta)
-    }, arrayBuffers +${mib(raw.arrayBuffersDelta)}; control (a copy per append) peak RSS +${
-      mib(control.hwmDelta)
+    `  zero-copy, ${appends} appends of ${mib(ZC_BYTES)}: writer peak RSS ${
+      deltaMib(writer.hwmDelta)
+    }, arrayBuffers ${deltaMib(writer.arrayBuffersDelta)}; writeSync loop peak RSS ${
+      deltaMib(raw.hwmDelta)
+    }, arrayBuffers ${deltaMib(raw.arrayBuffersDelta)}; control (a copy per append) peak RSS ${
+      deltaMib(control.hwmDelta)
     }`,
   );
   return {

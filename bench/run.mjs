@@ -150,6 +150,9 @@ const fmtX = (x) => `${x >= 100 ? x.toFixed(0) : x >= 10 ? x.toFixed(1) : x.toFi
 const fmtBytes = (n) =>
   n >= 1 << 20 ? `${n / (1 << 20)} MiB` : n >= 1024 ? `${n / 1024} KiB` : `${n} B`;
 const mib = (n) => (n === undefined ? "n/a" : `${(n / 2 ** 20).toFixed(1)} MiB`);
+/** A signed change in MiB: `+1.5 MiB`, `-0.3 MiB`, `+0.0 MiB` for less than 0.05 MiB. */
+const deltaMib = (n) =>
+  n === undefined ? "n/a" : `${n <= -0.05 * 2 ** 20 ? "-" : "+"}${mib(Math.abs(n))}`;
 
 const runtimes = opts.runtimes.filter((r) => suites[r] !== undefined || memory[r] !== undefined);
 const rtInfo = (r) => suites[r]?.runtime ?? memory[r]?.runtime;
@@ -279,9 +282,9 @@ if (runtimes.some((r) => memory[r])) {
       const z = memory[r]?.zeroCopy;
       if (!z) return "n/a";
       const ok = z.writer.hwmDelta !== undefined && z.writer.hwmDelta < z.chunkBytes / 4;
-      return `+${mib(z.writer.hwmDelta)} with ${mib(z.chunkBytes)} chunks ${
+      return `${deltaMib(z.writer.hwmDelta)} with ${mib(z.chunkBytes)} chunks ${
         ok ? "✔" : "✘"
-      } (control +${mib(z.copyControl.hwmDelta)})`;
+      } (control ${deltaMib(z.copyControl.hwmDelta)})`;
     }),
   ]);
   targetRows.push([
@@ -290,9 +293,9 @@ if (runtimes.some((r) => memory[r])) {
       const f = memory[r]?.flat;
       if (!f) return "n/a";
       const growth = (f.end.hwm ?? f.rssMax) - f.start.rss;
-      return `${mib(f.end.hwm ?? f.rssMax)} for ${fmtBytes(f.bytes)} (+${mib(growth)} over start) ${
-        growth < 32 * 2 ** 20 ? "✔" : "✘"
-      }`;
+      return `${mib(f.end.hwm ?? f.rssMax)} for ${fmtBytes(f.bytes)} (${
+        deltaMib(growth)
+      } over start) ${growth < 32 * 2 ** 20 ? "✔" : "✘"}`;
     }),
   ]);
 }
@@ -405,11 +408,11 @@ if (runtimes.some((r) => memory[r])) {
     out(
       `| ${rtLabel(r)} | ${fmtBytes(f.bytes)} | ${(f.bytes / 2 ** 20 / f.seconds).toFixed(0)} | ${
         mib(f.start.rss)
-      } | ${mib(f.rssMax)} | ${mib(f.end.hwm)} | ${mib(f.end.rss)} | +${
-        mib(z.writer.hwmDelta)
-      } · +${mib(z.writer.arrayBuffersDelta)} (chunk ${mib(z.chunkBytes)}) | +${
-        mib(z.writeSync.hwmDelta)
-      } | +${mib(z.copyControl.hwmDelta)} |`,
+      } | ${mib(f.rssMax)} | ${mib(f.end.hwm)} | ${mib(f.end.rss)} | ${
+        deltaMib(z.writer.hwmDelta)
+      } · ${deltaMib(z.writer.arrayBuffersDelta)} (chunk ${mib(z.chunkBytes)}) | ${
+        deltaMib(z.writeSync.hwmDelta)
+      } | ${deltaMib(z.copyControl.hwmDelta)} |`,
     );
   }
   out();
