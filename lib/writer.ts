@@ -138,6 +138,16 @@ export interface NpyAppendArrayOptions {
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Runs `op` now, as a promise: settled already, or rejected with what it threw. */
+function settle(op: () => void): Promise<void> {
+  try {
+    op();
+    return RESOLVED;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
 function noop(): void {}
 
 function quote(path: string): string {
@@ -403,12 +413,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (this.#queue === undefined && this.#sync !== "append") {
       // Nothing queued: write now (two positional writes take microseconds; an awaited
       // fs.promises write would cost ten times more).
-      try {
-        this.#commitSync(this.#prepare(chunk), this.#lastRows);
-        return RESOLVED;
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      return settle(() => this.#commitSync(this.#prepare(chunk), this.#lastRows));
     }
     let bytes: Uint8Array;
     try {
@@ -466,12 +471,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   flush(): Promise<void> {
     if (this.#closed) return this.#queue ?? RESOLVED;
     if (this.#queue === undefined && this.#sync !== "append") {
-      try {
-        this.#flushNowSync();
-        return RESOLVED;
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      return settle(() => this.#flushNowSync());
     }
     return this.#enqueue(() => this.#flushNow());
   }
@@ -492,12 +492,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (this.#closed) return this.#queue ?? RESOLVED;
     this.#closed = true;
     if (this.#queue === undefined) {
-      try {
-        this.#closeNow();
-        return RESOLVED;
-      } catch (e) {
-        return Promise.reject(e);
-      }
+      return settle(() => this.#closeNow());
     }
     return this.#enqueue(() => this.#closeNow());
   }
