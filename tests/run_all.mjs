@@ -238,7 +238,7 @@ console.log("\n=== summary");
 for (const { name, ok, detail, ms } of report) {
   const time = `${(ms / 1000).toFixed(1)}s`.padStart(6);
   const status = ok === undefined ? "skip" : ok ? "ok  " : "FAIL";
-  console.log(`${status} ${name.padEnd(10)} ${time}  ${detail}`);
+  console.log(`${status} ${name.padEnd(12)} ${time}  ${detail}`);
 }
 console.log(`total ${((performance.now() - started) / 1000).toFixed(1)}s`);
 console.log(`${passed} passed, ${failed} failed`);
