@@ -381,27 +381,31 @@ export function reverseAxes(
     const outArr = new A(out.buffer) as Uint32Array;
     for (let k = 0; k < n; k++) {
       outArr[k] = inArr[src];
-      for (let ax = nd - 1; ax >= 0; ax--) {
-        if (++index[ax] < oShape[ax]) {
-          src += oStride[ax];
-          break;
-        }
-        index[ax] = 0;
-        src -= oStride[ax] * (oShape[ax] - 1);
-      }
+      src = nextSource(index, oShape, oStride, src);
     }
     return out;
   }
   for (let k = 0; k < n; k++) {
     out.set(bytes.subarray(src * itemsize, (src + 1) * itemsize), k * itemsize);
-    for (let ax = nd - 1; ax >= 0; ax--) {
-      if (++index[ax] < oShape[ax]) {
-        src += oStride[ax];
-        break;
-      }
-      index[ax] = 0;
-      src -= oStride[ax] * (oShape[ax] - 1);
-    }
+    src = nextSource(index, oShape, oStride, src);
   }
   return out;
+}
+
+/**
+ * Steps the output position `index` (C order over `oShape`) by one element and returns the
+ * matching source element: `src` moved by the strides of the axes that changed.
+ */
+function nextSource(
+  index: number[],
+  oShape: readonly number[],
+  oStride: readonly number[],
+  src: number,
+): number {
+  for (let ax = index.length - 1; ax >= 0; ax--) {
+    if (++index[ax] < oShape[ax]) return src + oStride[ax];
+    index[ax] = 0;
+    src -= oStride[ax] * (oShape[ax] - 1);
+  }
+  return src;
 }
