@@ -4,12 +4,7 @@
 // check counts as one test, a runner contributes the counts it reports. Exits non-zero when
 // anything failed or a runner ran no tests.
 //
-// Usage: node tests/run_all.mjs [--quick] [--skip=step,step] [--only=step,step]
-//   --quick  skips the slow packaging steps (publish dry run, tsc, publint, node-test)
-//   Steps: fmt lint check doc-lint doc-examples publish deno-test readme bun-test tsc publint
-//          node-test
-//   The env var RUN_ALL_SKIP=step,step works like --skip.
-// No dependencies: plain Node >= 20, tools from node_modules/.bin.
+// No dependencies: plain Node >= 20, tools from node_modules/.bin. `--help` prints the usage.
 import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -32,19 +27,35 @@ const STEPS = [
   "bun-test",
   "tsc",
   "publint",
+  "pack",
   "node-test",
 ];
-const QUICK_SKIP = ["publish", "tsc", "publint", "node-test"];
+const QUICK_SKIP = ["publish", "tsc", "publint", "pack", "node-test"];
+
+const USAGE = `Usage: node tests/run_all.mjs [--quick] [--skip=step,step] [--only=step,step]
+
+Runs the static checks and the test suite under Deno, Bun and Node (on the tsc build), and
+ends with one line "N passed, N failed". Exits 1 when anything failed.
+
+  --quick          skip the slow packaging steps (${QUICK_SKIP.join(", ")})
+  --skip=a,b       skip these steps (the env var RUN_ALL_SKIP=a,b does the same)
+  --only=a,b       run only these steps
+  -h, --help       print this help and exit
+
+Steps, in order: ${STEPS.join(" ")}`;
 
 function parseArgs(argv) {
   const skip = new Set((process.env.RUN_ALL_SKIP ?? "").split(",").filter(Boolean));
   let only;
   for (const arg of argv) {
-    if (arg === "--quick") QUICK_SKIP.forEach((s) => skip.add(s));
+    if (arg === "--help" || arg === "-h") {
+      console.log(USAGE);
+      process.exit(0);
+    } else if (arg === "--quick") QUICK_SKIP.forEach((s) => skip.add(s));
     else if (arg.startsWith("--skip=")) arg.slice(7).split(",").forEach((s) => skip.add(s));
     else if (arg.startsWith("--only=")) only = new Set(arg.slice(7).split(","));
     else {
-      console.error(`Cannot run: unknown argument "${arg}"`);
+      console.error(`Cannot run: unknown argument "${arg}" (see --help)`);
       process.exit(2);
     }
   }
@@ -209,12 +220,15 @@ await runner("bun-test", bin("bun"), ["test", "./tests/"], parseBun);
 let built = false;
 if (enabled("tsc")) {
   rmSync("dist", { recursive: true, force: true });
-  built = await check("tsc", process.execPath, [bin("tsc"), "-p", "tsconfig.build.json"]);
+  built = await check("tsc", process.execPath, ["build.mjs"]);
 } else {
   built = existsSync("dist/mod.js");
 }
 if (built) {
   await check("publint", process.execPath, [bin("publint"), "--strict"]);
+  // The npm tarball, installed into a scratch project: its files, its types under a plain
+  // es2022 tsconfig with skipLibCheck off, and an import by package name under Node.
+  await check("pack", process.execPath, ["tests/check_pack.mjs"]);
   const dir = "dist/tests";
   const files = existsSync(dir)
     ? readdirSync(dir).filter((f) => f.endsWith("_test.js")).sort().map((f) => join(dir, f))
@@ -227,7 +241,7 @@ if (built) {
     await runner("node-test", process.execPath, args, parseNode);
   }
 } else {
-  for (const name of ["publint", "node-test"]) {
+  for (const name of ["publint", "pack", "node-test"]) {
     if (enabled(name)) {
       report.push({ name, ok: undefined, detail: "skipped: no dist build", ms: 0 });
     }
