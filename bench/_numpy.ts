@@ -8,7 +8,7 @@
 
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { delimiter, dirname, join } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 
@@ -33,8 +33,13 @@ export class NumpyServer {
   #buffer = "";
   readonly #waiting: Array<(line: string) => void> = [];
   #exited: Error | undefined;
-  /** Python and NumPy versions. */
-  info: { python: string; numpy: string } = { python: "?", numpy: "?" };
+  /** Python and NumPy versions, and which npy-append-array the "append" trials run. */
+  info: { python: string; numpy: string; npa: string } = { python: "?", numpy: "?", npa: "?" };
+
+  /** Whether the "append" trials run the real Python package (not the re-implementation). */
+  get realPackage(): boolean {
+    return this.info.npa.includes("the real package");
+  }
 
   private constructor(child: ChildProcess) {
     this.#child = child;
@@ -63,8 +68,16 @@ export class NumpyServer {
     const probe = spawnSync("python3", ["-c", "import numpy"], { stdio: "ignore" });
     if (probe.status !== 0) return undefined;
     const script = join(repoRoot(), "bench", "numpy_baseline.py");
+    // The real Python package, when its copy is beside the repository (or BENCH_NPA_PATH).
+    const npa = process.env.BENCH_NPA_PATH ??
+      join(repoRoot(), "..", "shared", "anchors", "npy-append-array-0.9.19");
+    const env = { ...process.env };
+    if (existsSync(join(npa, "npy_append_array"))) {
+      env.PYTHONPATH = [npa, env.PYTHONPATH].filter(Boolean).join(delimiter);
+    }
     const child = spawn("python3", [script, dir, ...(quick ? ["--quick"] : [])], {
       stdio: ["pipe", "pipe", "inherit"],
+      env,
     });
     const server = new NumpyServer(child);
     server.info = JSON.parse(await server.#next());

@@ -14,14 +14,17 @@ then requests and answers:
   {"op": "quit"}
 
 Trials ("name"):
-  - "append":         what the Python `npy-append-array` package (0.9.x) does per append, with
-                      its default rewrite_header_on_append=True: seek to the end, `tofile` the
-                      (flattened) array, then seek to 0 and rewrite the whole header in place,
-                      padded to the old header length. PyPI is not reachable on the benchmark
-                      machines, so `PackageStyleAppender` below re-implements those steps call
-                      for call (same file object, same NumPy calls, same header text building;
-                      the files it writes are byte-identical to np.save's).
+  - "append":         the Python `npy-append-array` package (0.9.x) appending with its default
+                      rewrite_header_on_append=True: seek to the end, `tofile` the (flattened)
+                      array, then seek to 0 and rewrite the whole header in place. This is the
+                      REAL package when it can be imported (bench/_numpy.ts puts the copy in
+                      ../shared/anchors/npy-append-array-0.9.19 on PYTHONPATH, or the folder
+                      BENCH_NPA_PATH names); otherwise `PackageStyleAppender` below, which
+                      re-implements those steps call for call (same file object, same NumPy
+                      calls, same header text building). The first answer says which ("npa").
   - "appendNoHeader": the same with rewrite_header_on_append=False (header written at close).
+  - "appendReimpl", "appendNoHeaderReimpl": the re-implementation, also when the real package is
+                      there, so that the two can be compared in one run.
   - "save":           what users do without an appender: keep every chunk in a list, then
                       `np.concatenate` and `np.save` once at the end (all in memory); up to
                       64 MiB (4 MiB with --quick) per trial.
@@ -42,6 +45,21 @@ import numpy as np
 from numpy.lib import format as npformat
 
 GROWTH_AXIS_MAX_DIGITS = 21
+
+try:
+    import npy_append_array as _real_package
+    from npy_append_array import NpyAppendArray as RealAppender
+except ImportError:  # not on PYTHONPATH: the re-implementation stands in
+    _real_package = None
+    RealAppender = None
+
+
+def package_info():
+    """Which appender the "append" trials use, for the benchmark report."""
+    if RealAppender is None:
+        return {"npa": "re-implementation (the npy-append-array package is not importable)"}
+    where = os.path.dirname(os.path.dirname(os.path.abspath(_real_package.__file__)))
+    return {"npa": f"npy-append-array (the real package, from {os.path.basename(where)})"}
 
 
 class PackageStyleAppender:
@@ -145,10 +163,10 @@ def check_file(path, rows, row_shape, dtype):
     del m
 
 
-def append_trial(path, chunk, dtype, seconds, rewrite):
+def append_trial(path, chunk, dtype, seconds, rewrite, appender):
     if os.path.exists(path):
         os.unlink(path)
-    app = PackageStyleAppender(path, rewrite_header_on_append=rewrite)
+    app = appender(path, rewrite_header_on_append=rewrite)
     app.append(chunk)  # creates the file (untimed)
     app.append(chunk)  # warm
     n = 0
@@ -209,6 +227,15 @@ def read_trial(path, rows, n, seconds, rng):
     return count / elapsed
 
 
+# trial name -> (rewrite_header_on_append, use the real package when importable)
+APPEND_TRIALS = {
+    "append": (True, True),
+    "appendNoHeader": (False, True),
+    "appendReimpl": (True, False),
+    "appendNoHeaderReimpl": (False, False),
+}
+
+
 def serve(out_dir, quick):
     """One JSON request per stdin line, one JSON answer per stdout line (see the docstring)."""
     path = os.path.join(out_dir, "numpy-baseline.npy")
@@ -216,7 +243,7 @@ def serve(out_dir, quick):
     cases = {}
     read_rows = 0
     rng = np.random.default_rng(7)
-    answer({"python": sys.version.split()[0], "numpy": np.__version__})
+    answer({"python": sys.version.split()[0], "numpy": np.__version__, **package_info()})
     for line in sys.stdin:
         req = json.loads(line)
         op = req["op"]
@@ -233,8 +260,15 @@ def serve(out_dir, quick):
                 limit = (4 << 20) if quick else (64 << 20)
                 count = max(1, min(200_000, limit // chunk.nbytes))
                 rate = save_trial(path, chunk, dtype, count)
+            elif name in APPEND_TRIALS:
+                rewrite, real = APPEND_TRIALS[name]
+                if real and RealAppender is not None:
+                    appender = RealAppender
+                else:
+                    appender = PackageStyleAppender
+                rate = append_trial(path, chunk, dtype, seconds, rewrite, appender)
             else:
-                rate = append_trial(path, chunk, dtype, seconds, name == "append")
+                raise ValueError(f"unknown trial {name!r}")
             answer({"opsPerSec": rate})
         elif op == "readFile":
             read_rows = int(req["rows"])

@@ -206,7 +206,9 @@ out(
 );
 out(
   `Runtimes: ${runtimes.map((r) => `${rtLabel(r)} (${rtInfo(r).engine})`).join(", ")}${
-    numpyInfo ? `; NumPy ${numpyInfo.numpy} on Python ${numpyInfo.python}` : ""
+    numpyInfo
+      ? `; NumPy ${numpyInfo.numpy} on Python ${numpyInfo.python}; npa: ${numpyInfo.npa ?? "?"}`
+      : ""
   }.`,
 );
 const anySuite = Object.values(suites)[0];
@@ -360,7 +362,8 @@ table(
   "append",
   "Appends",
   "Cells: appends/s · MB/s · paired ratio to the writeSync loop of the same bytes in the same " +
-    "runtime (**ws**, the ceiling) · to NumPy the `npy-append-array` way (**npa**: `tofile`, " +
+    "runtime (**ws**, the ceiling) · to the Python `npy-append-array` package (**npa**: the " +
+    "real package when ../shared/anchors has it, else its re-implementation in bench/; `tofile`, " +
     "then the header rewritten in place, per append) · to NumPy `np.save` once at the end " +
     "(**save**: chunks kept in a list, then `np.concatenate` + `np.save`, up to 64 MiB). Small " +
     "chunks are appended in loops of up to 1024 per timed call (≤ 64 KiB per call).",
