@@ -98,6 +98,7 @@ export {
   type NpyChunksOptions,
   NpyReader,
   type NpyReaderOptions,
+  type NpyReadOptions,
   parseNpy,
   saveNpy,
   saveNpySync,

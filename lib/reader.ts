@@ -118,6 +118,44 @@ export interface NpyReaderOptions {
 }
 
 /**
+ * Options of {@link NpyReader.read} and {@link NpyReader.readSync} (and of `chunks`): how this
+ * call decodes records, overriding the reader's own `layout`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyAppendArray, NpyReader, type NpyReadOptions } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "points.npy");
+ * {
+ *   using w = NpyAppendArray.openSync(path, { descr: [["x", "<f4"], ["n", "<i2"]] });
+ *   w.appendSync([{ x: 0.5, n: 1 }, { x: 1.5, n: 2 }, { x: 2.5, n: 3 }]);
+ * }
+ * {
+ *   using r = NpyReader.openSync(path);
+ *   const columns: NpyReadOptions = { layout: "columns" };
+ *   assert.deepEqual(r.readSync(-2, undefined, columns).data, {
+ *     x: Float32Array.of(1.5, 2.5),
+ *     n: Int16Array.of(2, 3),
+ *   });
+ *   assert.deepEqual(r.readSync(0, 1).data, [{ x: 0.5, n: 1 }]);
+ * }
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export interface NpyReadOptions {
+  /**
+   * For records: `"objects"` or `"columns"` (see {@link DecodeOptions}).
+   * @default {the reader's `layout` option}
+   */
+  layout?: DecodeOptions["layout"];
+}
+
+/**
  * Options of {@link NpyReader.chunks} and {@link NpyReader.chunksSync}.
  *
  * @example
@@ -140,19 +178,19 @@ export interface NpyReaderOptions {
  * rmSync(dir, { recursive: true });
  * ```
  */
-export interface NpyChunksOptions {
+export interface NpyChunksOptions extends NpyReadOptions {
   /**
    * Rows per chunk (the last chunk may be shorter).
    * @default {as many rows as fit in 16 MiB, at least 1}
    */
   rows?: number;
   /**
-   * First row to read.
+   * First row to read; a negative one counts from the end.
    * @default {0}
    */
   start?: number;
   /**
-   * Row to stop before.
+   * Row to stop before; a negative one counts from the end.
    * @default {the row count when iteration starts}
    */
   end?: number;
@@ -329,16 +367,27 @@ export class NpyReader implements Disposable, AsyncDisposable {
     return Math.min(this.rows, whole);
   }
 
-  #plan(start: number | undefined, end: number | undefined): ReadPlan {
-    const { header } = this.#state;
+  /**
+   * The rows `[start, end)` as non-negative indices. Negative ones count from the end, as in
+   * a Python slice; unlike a slice, a range reaching outside the array is an error, not cut.
+   */
+  #range(start: number | undefined, end: number | undefined): [number, number] {
     const rows = this.rows;
-    const s = start ?? 0, e = end ?? rows;
+    const fromEnd = (i: number) => (i < 0 && i >= -rows ? rows + i : i);
+    const s = fromEnd(start ?? 0), e = fromEnd(end ?? rows);
     if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
       throw new RangeError(
-        `Cannot read rows [${start}, ${end}) of ${quote(this.path)}: the valid range is ` +
-          `[0, ${rows}) (integers, start <= end)`,
+        `Cannot read rows [${start ?? 0}, ${end ?? rows}) of ${quote(this.path)}: the valid ` +
+          `range is [0, ${rows}) (integers, start <= end; negative ones count from the end, ` +
+          `down to -${rows})`,
       );
     }
+    return [s, e];
+  }
+
+  #plan(start: number | undefined, end: number | undefined): ReadPlan {
+    const { header } = this.#state;
+    const [s, e] = this.#range(start, end);
     if (header.shape.length === 0 && (s !== 0 || e !== 1)) {
       throw new RangeError(
         `Cannot read rows [${s}, ${e}) of ${quote(this.path)}: a 0-d array has only the ` +
@@ -368,7 +417,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     };
   }
 
-  #finish(plan: ReadPlan, n: number): NpyArray {
+  #finish(plan: ReadPlan, n: number, options: NpyReadOptions): NpyArray {
     if (n < plan.bytes.length) {
       // The file shrank since the header was read.
       throw truncatedError(
@@ -383,37 +432,38 @@ export class NpyReader implements Disposable, AsyncDisposable {
       descr: header.descr,
       shape: plan.shape,
       fortranOrder: header.fortranOrder,
-      data: this.#dtype.decode(plan.bytes, { layout: this.#layout }),
+      data: this.#dtype.decode(plan.bytes, { layout: options.layout ?? this.#layout }),
     };
   }
 
   /**
    * Reads rows `[start, end)` along the growth axis. Allocates only those rows' bytes.
+   * Negative indices count from the end, as in a Python slice: `read(-2)` reads the last two
+   * rows. Unlike a slice, a range that reaches outside the array throws instead of being cut.
    *
    * @param start First row.
    * @param end Row to stop before.
+   * @param options `layout` for records (defaults to the reader's).
    * @returns The rows, shaped `[end - start, ...]` (C order) or `[..., end - start]`
    *   (Fortran order, data column-major).
-   * @throws {RangeError} When the range is outside `[0, rows)`.
+   * @throws {RangeError} When the range is outside `[-rows, rows]` or `start > end`.
    * @throws {NpyRecoveryError} When the rows are not all in the file.
    */
-  async read(start?: number, end?: number): Promise<NpyArray> {
+  async read(start?: number, end?: number, options: NpyReadOptions = {}): Promise<NpyArray> {
     const plan = this.#plan(start, end);
-    return this.#finish(plan, await this.#file.read(plan.bytes, plan.position));
+    return this.#finish(plan, await this.#file.read(plan.bytes, plan.position), options);
   }
 
   /** Sync twin of {@link NpyReader.read}. */
-  readSync(start?: number, end?: number): NpyArray {
+  readSync(start?: number, end?: number, options: NpyReadOptions = {}): NpyArray {
     const plan = this.#plan(start, end);
-    return this.#finish(plan, this.#file.readSync(plan.bytes, plan.position));
+    return this.#finish(plan, this.#file.readSync(plan.bytes, plan.position), options);
   }
 
-  #ranges(options: NpyChunksOptions): Array<[number, number]> | "scalar" {
-    if (this.#state.header.shape.length === 0) return "scalar";
-    const start = options.start ?? 0;
-    const end = options.end ?? this.rows;
-    this.#plan(start, start); // validates start
-    if (!Number.isSafeInteger(end) || end < start || end > this.rows) this.#plan(start, end);
+  #ranges(options: NpyChunksOptions): Array<[number, number]> {
+    // A 0-d array is read whole, once: its scalar is row [0, 1).
+    if (this.#state.header.shape.length === 0) return [[0, 1]];
+    const [start, end] = this.#range(options.start, options.end);
     const step = options.rows ?? Math.max(1, Math.floor(CHUNK_BYTES / Math.max(1, this.rowBytes)));
     if (!Number.isSafeInteger(step) || step < 1) {
       throw new RangeError(
@@ -429,27 +479,17 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * Reads rows in chunks of `rows`, each a fresh {@link NpyArray}. The range is fixed when
    * iteration starts: rows appended later are not included.
    *
-   * @param options `rows` per chunk, `start`, `end`.
+   * @param options `rows` per chunk, `start`, `end`, `layout`.
    * @returns An async iterator of chunks.
    * @throws {RangeError} When the range or the chunk size is invalid.
    */
   async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
-    const ranges = this.#ranges(options);
-    if (ranges === "scalar") {
-      yield await this.read();
-      return;
-    }
-    for (const [s, e] of ranges) yield await this.read(s, e);
+    for (const [s, e] of this.#ranges(options)) yield await this.read(s, e, options);
   }
 
   /** Sync twin of {@link NpyReader.chunks}. */
   *chunksSync(options: NpyChunksOptions = {}): Generator<NpyArray, void, undefined> {
-    const ranges = this.#ranges(options);
-    if (ranges === "scalar") {
-      yield this.readSync();
-      return;
-    }
-    for (const [s, e] of ranges) yield this.readSync(s, e);
+    for (const [s, e] of this.#ranges(options)) yield this.readSync(s, e, options);
   }
 
   #update(state: FileHeader): number {

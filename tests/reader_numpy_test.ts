@@ -163,8 +163,10 @@ function rowsOf(shape: number[], order: "C" | "F"): number {
 
 function rangesFor(rows: number, chunk: number): Array<[number, number]> {
   const set = new Map<string, [number, number]>();
+  // Negative indices count from the end (NumPy slices them the same way in PY_SLICES).
   const add = (s: number, e: number) => {
-    if (0 <= s && s <= e && e <= rows) set.set(`${s},${e}`, [s, e]);
+    const [ns, ne] = [s < 0 ? rows + s : s, e < 0 ? rows + e : e];
+    if (0 <= ns && ns <= ne && ne <= rows) set.set(`${s},${e}`, [s, e]);
   };
   add(0, rows);
   add(0, 0);
@@ -176,6 +178,13 @@ function rangesFor(rows: number, chunk: number): Array<[number, number]> {
   add(Math.floor(rows / 2), Math.floor(rows / 2) + 1);
   for (let s = 0; s < rows; s += chunk) add(s, Math.min(rows, s + chunk));
   for (let s = 1; s < rows - 1; s += chunk) add(s, Math.min(rows - 1, s + chunk));
+  add(-1, rows);
+  add(-2, rows);
+  add(rows - 2, rows - 1);
+  add(-rows, rows);
+  add(-3, -1);
+  add(1, -1);
+  add(-rows, -rows + 2);
   return [...set.values()];
 }
 
@@ -319,7 +328,19 @@ test("NpyReader.read/readSync/chunks match NumPy slicing for every dtype family"
         assert.match(err.message, /f\d+\.npy/);
         return true;
       });
-      await assert.rejects(r.read(-1, 1), RangeError);
+      // Negative indices: from the end, down to -rows; beyond that an error, not a cut.
+      if (rows > 1) expect(-2, rows, await r.read(-2));
+      if (rows > 0) expect(-rows, rows, rs.readSync(-rows));
+      await assert.rejects(r.read(-rows - 1), RangeError);
+      await assert.rejects(r.read(-1, 1 - rows - 1), RangeError);
+      if (rows > 2) {
+        let n = 0;
+        for (const c of rs.chunksSync({ rows: 1, start: -2 })) {
+          expect(rows - 2 + n, rows - 1 + n, c);
+          n++;
+        }
+        assert.equal(n, 2, label);
+      }
       assert.throws(() => rs.readSync(2, 1), RangeError);
       assert.throws(() => rs.readSync(0.5, 1), RangeError);
       assert.throws(() => [...rs.chunksSync({ rows: 0 })], RangeError);
