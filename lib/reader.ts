@@ -21,6 +21,7 @@ import {
 import type { Casting, DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
+import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
   quote,
@@ -198,6 +199,20 @@ export interface NpyChunksOptions extends NpyReadOptions {
 
 const CHUNK_BYTES = 16 << 20;
 
+const READER_OPTIONS = {
+  registry: true,
+  layout: true,
+  maxHeaderSize: true,
+  allowTruncated: true,
+} as const satisfies OptionKeys<NpyReaderOptions>;
+const READ_OPTIONS = { layout: true } as const satisfies OptionKeys<NpyReadOptions>;
+const CHUNKS_OPTIONS = {
+  ...READ_OPTIONS,
+  rows: true,
+  start: true,
+  end: true,
+} as const satisfies OptionKeys<NpyChunksOptions>;
+
 interface ReadPlan {
   position: number;
   bytes: Uint8Array;
@@ -277,6 +292,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * @throws {NpyRecoveryError} When the data is shorter than the header claims.
    */
   static async open(path: string, options: NpyReaderOptions = {}): Promise<NpyReader> {
+    checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
     const file = await NpyFile.open(path, "r");
     try {
       return new NpyReader(file, await readHeader(file, options.maxHeaderSize), options);
@@ -288,6 +304,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
 
   /** Sync twin of {@link NpyReader.open}. */
   static openSync(path: string, options: NpyReaderOptions = {}): NpyReader {
+    checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
     const file = NpyFile.openSync(path, "r");
     try {
       return new NpyReader(file, readHeaderSync(file, options.maxHeaderSize), options);
@@ -450,17 +467,20 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * @throws {NpyRecoveryError} When the rows are not all in the file.
    */
   async read(start?: number, end?: number, options: NpyReadOptions = {}): Promise<NpyArray> {
+    checkOptionKeys(options, READ_OPTIONS, `read ${quote(this.path)}`);
     const plan = this.#plan(start, end);
     return this.#finish(plan, await this.#file.read(plan.bytes, plan.position), options);
   }
 
   /** Sync twin of {@link NpyReader.read}. */
   readSync(start?: number, end?: number, options: NpyReadOptions = {}): NpyArray {
+    checkOptionKeys(options, READ_OPTIONS, `read ${quote(this.path)}`);
     const plan = this.#plan(start, end);
     return this.#finish(plan, this.#file.readSync(plan.bytes, plan.position), options);
   }
 
   #ranges(options: NpyChunksOptions): Array<[number, number]> {
+    checkOptionKeys(options, CHUNKS_OPTIONS, `read chunks of ${quote(this.path)}`);
     // A 0-d array is read whole, once: its scalar is row [0, 1).
     if (this.#state.header.shape.length === 0) return [[0, 1]];
     const [start, end] = this.#range(options.start, options.end);
@@ -484,12 +504,14 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * @throws {RangeError} When the range or the chunk size is invalid.
    */
   async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
-    for (const [s, e] of this.#ranges(options)) yield await this.read(s, e, options);
+    const { layout } = options;
+    for (const [s, e] of this.#ranges(options)) yield await this.read(s, e, { layout });
   }
 
   /** Sync twin of {@link NpyReader.chunks}. */
   *chunksSync(options: NpyChunksOptions = {}): Generator<NpyArray, void, undefined> {
-    for (const [s, e] of this.#ranges(options)) yield this.readSync(s, e, options);
+    const { layout } = options;
+    for (const [s, e] of this.#ranges(options)) yield this.readSync(s, e, { layout });
   }
 
   #update(state: FileHeader): number {
@@ -645,6 +667,7 @@ export function loadNpySync(path: string, options: NpyReaderOptions = {}): NpyAr
  * ```
  */
 export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
+  checkOptionKeys(options, READER_OPTIONS, "parse the .npy bytes");
   const { maxHeaderSize, layout } = options;
   const header = parseHeader(bytes, { maxHeaderSize });
   const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);

@@ -15,6 +15,7 @@ import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { recoverSync } from "./repair.ts";
 import { WriterLock } from "./_lock.ts";
+import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type ChunkParts,
   flattenNested,
@@ -1227,7 +1228,23 @@ function withPath(e: unknown, path: string, dtype?: Dtype, casting?: Casting): u
   return e;
 }
 
+const WRITER_OPTIONS = {
+  mode: true,
+  descr: true,
+  shape: true,
+  fortranOrder: true,
+  registry: true,
+  casting: true,
+  rewriteHeaderOnAppend: true,
+  sync: true,
+  bufferSize: true,
+  lock: true,
+  onRecovery: true,
+  maxHeaderSize: true,
+} as const satisfies OptionKeys<NpyAppendArrayOptions>;
+
 function checkOptions(where: string, options: NpyAppendArrayOptions): void {
+  checkOptionKeys(options, WRITER_OPTIONS, `open ${where}`);
   const bad = (name: string, value: unknown, expected: string): never => {
     throw new TypeError(
       `Cannot open ${where}: options.${name} is ${JSON.stringify(value)} (expected ${expected})`,
