@@ -53,6 +53,14 @@ export function closest(word: string, candidates: Iterable<string>): string | un
  */
 export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 
+// The Python package's argument names, and what they are here.
+const PYTHON_NAMES: Readonly<Record<string, string>> = {
+  delete_if_exists: `mode: "overwrite"`,
+  rewrite_header_on_append: "rewriteHeaderOnAppend",
+  zerofill_incomplete: "zeroFill",
+  inplace: "inPlace",
+};
+
 /**
  * Refuses an options object with a key the API does not know, so that a misspelt or renamed
  * option fails loudly instead of silently running with its default.
@@ -74,6 +82,13 @@ export function checkOptionKeys(
   }
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
+    const python = PYTHON_NAMES[key];
+    if (python !== undefined && Object.hasOwn(known, python.split(":")[0])) {
+      throw new TypeError(
+        `Cannot ${action}: unknown option ${JSON.stringify(key)}: that is the Python ` +
+          `package's name; here it is ${python}`,
+      );
+    }
     const guess = closest(key, Object.keys(known));
     throw new TypeError(
       `Cannot ${action}: unknown option ${JSON.stringify(key)}` +

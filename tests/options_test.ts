@@ -62,7 +62,7 @@ test("NpyAppendArray.open/openSync refuse an unknown option before touching the 
     assert.equal(existsSync(fresh), false, "no file made");
     assert.equal(existsSync(fresh + ".lock"), false, "no lock taken");
     // An existing file stays byte-identical; a key that is nothing like an option lists them,
-    // and the Python package's snake_case names find their camelCase twins.
+    // and the Python package's argument names are named for what they are here.
     const old = join(dir, "old.npy");
     saveNpySync(old, Float32Array.of(1, 2, 3));
     const before = readFileSync(old);
@@ -76,7 +76,16 @@ test("NpyAppendArray.open/openSync refuse an unknown option before touching the 
           old,
           { rewrite_header_on_append: false } as Record<string, unknown>,
         ),
-      unknownOption("rewrite_header_on_append", "rewriteHeaderOnAppend"),
+      /unknown option "rewrite_header_on_append": .*Python.* here it is rewriteHeaderOnAppend/,
+    );
+    assert.throws(
+      () => NpyAppendArray.openSync(old, { delete_if_exists: true } as Record<string, unknown>),
+      (err: unknown) => {
+        assert.ok(err instanceof TypeError);
+        assert.match(err.message, /unknown option "delete_if_exists": that is the Python/);
+        assert.match(err.message, /here it is mode: "overwrite"/);
+        return true;
+      },
     );
     assert.deepEqual(readFileSync(old), before);
     // Every documented option is accepted.
