@@ -674,37 +674,39 @@ async function readGroups(): Promise<void> {
         if (seen !== READ_ROWS) throw new Error("Cannot accept the readSync loop: short");
       },
     };
-    const chunks: Contender = {
-      name: "chunks()",
-      opsPerCall: 1,
-      bytesPerOp: total,
-      async: true,
-      before: async () => void (r = await NpyReader.open(path)),
-      async call() {
-        seen = 0;
-        for await (const c of r!.chunks({ rows: 65536 })) seen += c.shape[0];
-      },
-      async after() {
-        await r!.close();
-        if (seen !== READ_ROWS) throw new Error("Cannot accept chunks(): short");
-      },
+    // chunks() and chunksSync(), with a fresh buffer per chunk or one reused buffer.
+    const chunked = (async: boolean, reuse: boolean): Contender => {
+      const name = `${async ? "chunks" : "chunksSync"}(${reuse ? "{ reuse: true }" : ""})`;
+      const options = { rows: 65536, reuse };
+      return {
+        name,
+        opsPerCall: 1,
+        bytesPerOp: total,
+        async,
+        before: async () =>
+          void (r = async ? await NpyReader.open(path) : NpyReader.openSync(path)),
+        call: async
+          ? async () => {
+            seen = 0;
+            for await (const c of r!.chunks(options)) seen += c.shape[0];
+          }
+          : () => {
+            seen = 0;
+            for (const c of r!.chunksSync(options)) seen += c.shape[0];
+          },
+        after() {
+          r!.closeSync();
+          if (seen !== READ_ROWS) throw new Error(`Cannot accept ${name}: short`);
+        },
+      };
     };
-    const chunksSync: Contender = {
-      name: "chunksSync()",
-      opsPerCall: 1,
-      bytesPerOp: total,
-      async: false,
-      before: () => void (r = NpyReader.openSync(path)),
-      call() {
-        seen = 0;
-        for (const c of r!.chunksSync({ rows: 65536 })) seen += c.shape[0];
-      },
-      after() {
-        r!.closeSync();
-        if (seen !== READ_ROWS) throw new Error("Cannot accept chunksSync(): short");
-      },
-    };
-    const contenders = [raw, chunks, chunksSync];
+    const contenders = [
+      raw,
+      chunked(true, false),
+      chunked(false, false),
+      chunked(true, true),
+      chunked(false, true),
+    ];
     if (numpy !== undefined) {
       contenders.push(numpyContender(NUMPY.load, { op: "readTrial", n: 0 }));
     }

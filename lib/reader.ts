@@ -195,6 +195,14 @@ export interface NpyChunksOptions extends NpyReadOptions {
    * @default {the row count when iteration starts}
    */
   end?: number;
+  /**
+   * Read every chunk into one buffer instead of a new one each time: memory stays at one chunk
+   * however large the file, and reading runs at the speed of a plain read loop (no fresh pages
+   * to fault in). The price: a chunk's `data` may be a view of that buffer, valid only until the
+   * next chunk is asked for. Copy what you keep (`data.slice()`).
+   * @default {false}
+   */
+  reuse?: boolean;
 }
 
 const CHUNK_BYTES = 16 << 20;
@@ -211,6 +219,7 @@ const CHUNKS_OPTIONS = {
   rows: true,
   start: true,
   end: true,
+  reuse: true,
 } as const satisfies OptionKeys<NpyChunksOptions>;
 
 interface ReadPlan {
@@ -402,7 +411,8 @@ export class NpyReader implements Disposable, AsyncDisposable {
     return [s, e];
   }
 
-  #plan(start: number | undefined, end: number | undefined): ReadPlan {
+  /** Where and what to read for rows `[start, end)`; into `buffer` when it is given. */
+  #plan(start: number | undefined, end: number | undefined, buffer?: Uint8Array): ReadPlan {
     const { header } = this.#state;
     const [s, e] = this.#range(start, end);
     if (header.shape.length === 0 && (s !== 0 || e !== 1)) {
@@ -427,7 +437,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     else shape = [e - s, ...header.shape.slice(1)];
     return {
       position: header.headerLength + s * rowBytes,
-      bytes: new Uint8Array((e - s) * rowBytes),
+      bytes: buffer?.subarray(0, (e - s) * rowBytes) ?? new Uint8Array((e - s) * rowBytes),
       shape,
       s,
       e,
@@ -505,13 +515,28 @@ export class NpyReader implements Disposable, AsyncDisposable {
    */
   async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
     const { layout } = options;
-    for (const [s, e] of this.#ranges(options)) yield await this.read(s, e, { layout });
+    for (const plan of this.#chunkPlans(options)) {
+      yield this.#finish(plan, await this.#file.read(plan.bytes, plan.position), { layout });
+    }
   }
 
   /** Sync twin of {@link NpyReader.chunks}. */
   *chunksSync(options: NpyChunksOptions = {}): Generator<NpyArray, void, undefined> {
     const { layout } = options;
-    for (const [s, e] of this.#ranges(options)) yield this.readSync(s, e, { layout });
+    for (const plan of this.#chunkPlans(options)) {
+      yield this.#finish(plan, this.#file.readSync(plan.bytes, plan.position), { layout });
+    }
+  }
+
+  /** The read plans of `chunks`, all into one buffer when the caller allows its reuse. */
+  *#chunkPlans(options: NpyChunksOptions): Generator<ReadPlan, void, undefined> {
+    const ranges = this.#ranges(options);
+    // The first chunk is the longest: the others fit in its buffer.
+    const [first] = ranges;
+    const buffer = options.reuse === true && first !== undefined
+      ? new Uint8Array((first[1] - first[0]) * this.rowBytes)
+      : undefined;
+    for (const [s, e] of ranges) yield this.#plan(s, e, buffer);
   }
 
   #update(state: FileHeader): number {

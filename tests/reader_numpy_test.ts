@@ -177,6 +177,7 @@ function rangesFor(rows: number, chunk: number): Array<[number, number]> {
   add(2, 5);
   add(Math.floor(rows / 2), Math.floor(rows / 2) + 1);
   for (let s = 0; s < rows; s += chunk) add(s, Math.min(rows, s + chunk));
+  for (let s = 0; s < rows; s += 2) add(s, Math.min(rows, s + 2)); // chunks of 2 (reuse)
   for (let s = 1; s < rows - 1; s += chunk) add(s, Math.min(rows - 1, s + chunk));
   add(-1, rows);
   add(-2, rows);
@@ -305,6 +306,14 @@ test("NpyReader.read/readSync/chunks match NumPy slicing for every dtype family"
       let s = 0;
       for await (const c of r.chunks({ rows: 3 })) {
         const e = Math.min(rows, s + 3);
+        expect(s, e, c);
+        s = e;
+      }
+      assert.equal(s, rows, label);
+      // The same through one reused buffer (each chunk is checked before the next is read).
+      s = 0;
+      for await (const c of r.chunks({ rows: 2, reuse: true })) {
+        const e = Math.min(rows, s + 2);
         expect(s, e, c);
         s = e;
       }
