@@ -21,14 +21,8 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type Descr, formatDescr, parseTypestr } from "./lib/descr.ts";
 import { NpyShapeError } from "./lib/errors.ts";
-import {
-  fsyncDirSync,
-  NpyFile,
-  realPathSync,
-  removeSync,
-  renameSync,
-  tempPathBeside,
-} from "./lib/file.ts";
+import { fileError, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
+import { envVar } from "./lib/_permissions.ts";
 import { encodeHeader, growthAxis, type NpyHeader } from "./lib/header.ts";
 import { readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
@@ -375,7 +369,7 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
       return EXIT_INTERRUPTED;
     }
     io.err(prefix + errorLine(e) + "\n");
-    if (process.env.NPY_DEBUG && e instanceof Error && e.stack) io.err(e.stack + "\n");
+    if (envVar("NPY_DEBUG") && e instanceof Error && e.stack) io.err(e.stack + "\n");
     return EXIT_FAILURE;
   }
 }
@@ -428,31 +422,16 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
   return signal?.aborted === true && (e === signal.reason || (e as Error)?.name === "AbortError");
 }
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EISDIR: "is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-  EEXIST: "the file exists",
-  ENOSPC: "no space left on the device",
-  EROFS: "read-only file system",
-  EMFILE: "too many open files",
-  EBUSY: "the file is busy",
-};
-
 /** One line for an error: ours are worded already; system errors get the file's name. */
 function errorLine(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
-  const { code, path, syscall } = e as NodeJS.ErrnoException;
-  if (typeof code === "string" && ERRNO_TEXT[code] && !e.message.startsWith("Cannot")) {
-    const verb = syscall === "rename" || syscall === "open" || syscall === "read"
-      ? syscall
-      : "access";
-    const where = typeof path === "string" ? ` ${JSON.stringify(path)}` : "";
-    return `Cannot ${verb}${where}: ${ERRNO_TEXT[code]}`;
-  }
-  return e.message.replace(/\s*\n\s*/g, " ");
+  const { path, syscall } = e as NodeJS.ErrnoException;
+  const verb = syscall === "rename" || syscall === "open" || syscall === "read"
+    ? syscall
+    : "access";
+  const where = typeof path === "string" ? `${verb} ${q(path)}` : verb;
+  const worded = fileError(e, where, path ?? "") as Error;
+  return worded.message.replace(/\s*\n\s*/g, " ");
 }
 
 // -----------------------------------------------------------------------------------------
@@ -1165,44 +1144,38 @@ async function runConcat(
   const fields = { descr: h.descr, fortranOrder: h.fortranOrder, shape };
   const header = encodeHeader(fields, { path: out });
   const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
-  const temp = tempPathBeside(out);
   const bar = new ProgressBar(io, "concat");
-  const target = await NpyFile.open(temp, "wx+");
   try {
-    await target.write(header, 0);
-    let position = header.length;
-    const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
-    for (const f of inputs) {
-      const source = await NpyFile.open(f.path, "r");
-      try {
-        for (let done = 0; done < f.dataBytes;) {
-          io.signal?.throwIfAborted();
-          const chunk = buffer.subarray(0, Math.min(buffer.length, f.dataBytes - done));
-          const n = await source.read(chunk, f.header.headerLength + done);
-          if (n < chunk.length) {
-            throw new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`);
+    // Into a temp file renamed over OUT, holding OUT's writer lock: a live writer's file is
+    // never replaced under it.
+    await replaceFile(out, { action: `write ${q(out)}` }, async (target) => {
+      await target.write(header, 0);
+      let position = header.length;
+      const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
+      for (const f of inputs) {
+        const source = await NpyFile.open(f.path, "r");
+        try {
+          for (let done = 0; done < f.dataBytes;) {
+            io.signal?.throwIfAborted();
+            const chunk = buffer.subarray(0, Math.min(buffer.length, f.dataBytes - done));
+            const n = await source.read(chunk, f.header.headerLength + done);
+            if (n < chunk.length) {
+              throw new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`);
+            }
+            await target.write(chunk, position);
+            position += n;
+            done += n;
+            bar.update(position - header.length, total);
           }
-          await target.write(chunk, position);
-          position += n;
-          done += n;
-          bar.update(position - header.length, total);
+        } finally {
+          source.closeSync();
         }
-      } finally {
-        source.closeSync();
       }
-    }
-    io.signal?.throwIfAborted();
-    target.fsyncSync();
-    target.closeSync();
-    renameSync(temp, out);
-  } catch (e) {
-    target.closeSync();
-    removeSync(temp);
-    throw e;
+      io.signal?.throwIfAborted();
+    });
   } finally {
     bar.clear();
   }
-  fsyncDirSync(out);
   if (!quiet) {
     await io.out(
       `wrote ${q(out)}: ${rows} rows from ${inputs.length} files, shape ${tupleText(shape)}, ` +

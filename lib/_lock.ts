@@ -5,6 +5,12 @@
  * over; any other lock makes the second writer fail with an {@link NpyLockError} naming
  * the holder. The lock file is removed when the writer closes.
  *
+ * Without broad permissions (Deno's `--allow-read=. --allow-write=.`) the host name and the
+ * liveness of a process may be out of reach: the host name is then read from
+ * `/proc/sys/kernel/hostname` where that may be read, else recorded as `""` (unknown); a
+ * lock whose holder cannot be shown dead (another or an unknown host, no way to signal or
+ * look up the process) is never taken over, and the error says to remove it by hand.
+ *
  * Taking over is done under a second, short-lived exclusive file, `<path>.lock.takeover`:
  * of two processes that both found the same dead writer's lock, only the one holding it
  * removes that lock, after reading it again; the other then finds the winner's lock. (A
@@ -16,7 +22,8 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
-import { NpyFile, readTextSync, removeSync } from "./file.ts";
+import { createError, existsSync, NpyFile, readTextSync, removeSync } from "./file.ts";
+import { permitted } from "./_permissions.ts";
 
 interface LockRecord extends NpyLockHolder {
   readonly token: string;
@@ -50,15 +57,39 @@ function parseRecord(text: string): LockRecord | undefined {
   return undefined;
 }
 
-/** Whether process `pid` on this host has exited. */
-function isDead(pid: number): boolean {
-  if (pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as { code?: string }).code === "ESRCH";
+/** Where Linux keeps the host name, for a process not permitted to ask for it. */
+const HOSTNAME_FILE = "/proc/sys/kernel/hostname";
+
+/** This machine's name; `""` when this process may not learn it. */
+function hostName(): string {
+  if (permitted({ name: "sys", kind: "hostname" })) return hostname();
+  if (permitted({ name: "read", path: HOSTNAME_FILE })) {
+    try {
+      return readTextSync(HOSTNAME_FILE)?.trim() ?? "";
+    } catch {
+      return "";
+    }
   }
+  return "";
+}
+
+/** Whether process `pid` on this host has exited; `undefined` when this cannot be told. */
+function isDead(pid: number): boolean | undefined {
+  if (pid === process.pid) return false;
+  if (permitted({ name: "run" })) {
+    try {
+      process.kill(pid, 0);
+      return false;
+    } catch (e) {
+      return (e as { code?: string }).code === "ESRCH" ? true : undefined;
+    }
+  }
+  // Deno without --allow-run: Linux lists live processes (zombies too) under /proc.
+  const entry = `/proc/${pid}`;
+  if (permitted({ name: "read", path: entry }) && existsSync("/proc/self")) {
+    return !existsSync(entry);
+  }
+  return undefined;
 }
 
 /**
@@ -83,6 +114,28 @@ function removeStale(lockPath: string, existing: string): boolean {
     removeSync(takeoverPath);
   }
   return true;
+}
+
+/** The error for a lock another writer holds; `alive`: that writer is known to run. */
+function heldError(
+  action: string,
+  path: string,
+  lockPath: string,
+  holder: NpyLockHolder,
+  alive: boolean,
+): NpyLockError {
+  const host = holder.host === "" ? "an unnamed host" : `host "${holder.host}"`;
+  const who = `pid ${holder.pid} (${holder.runtime}) on ${host} since ${holder.time}`;
+  return new NpyLockError(
+    `Cannot ${action}: another writer holds the file: ${who}. Close that writer first${
+      alive ? "" : `, or remove "${lockPath}" if that process is gone`
+    }`,
+    {
+      path,
+      lockPath,
+      holder: { pid: holder.pid, host: holder.host, runtime: holder.runtime, time: holder.time },
+    },
+  );
 }
 
 /** A held lock. */
@@ -110,7 +163,7 @@ export class WriterLock {
     const time = new Date().toISOString();
     const record: LockRecord = {
       pid: process.pid,
-      host: hostname(),
+      host: hostName(),
       runtime: runtimeName(),
       time,
       token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
@@ -123,7 +176,8 @@ export class WriterLock {
         file = NpyFile.openSync(lockPath, "wx+");
       } catch (e) {
         const code = (e as { code?: string }).code;
-        if (code === "ENOENT") throw e; // the directory is missing: the file cannot be made
+        // The directory is missing: the file cannot be made. Name it, not the lock.
+        if (code === "ENOENT") throw createError(e, action, path);
         if (code !== "EEXIST") {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
@@ -140,27 +194,10 @@ export class WriterLock {
             sleepSync(5);
             continue;
           }
-        } else if (holder.host !== record.host || !isDead(holder.pid)) {
-          const who = `pid ${holder.pid} (${holder.runtime}) on host "${holder.host}" since ` +
-            holder.time;
-          throw new NpyLockError(
-            `Cannot ${action}: another writer holds the file: ${who}. Close that writer ` +
-              `first${
-                holder.host !== record.host
-                  ? `, or remove "${lockPath}" if that process is gone`
-                  : ""
-              }`,
-            {
-              path,
-              lockPath,
-              holder: {
-                pid: holder.pid,
-                host: holder.host,
-                runtime: holder.runtime,
-                time: holder.time,
-              },
-            },
-          );
+        } else {
+          const sameHost = holder.host !== "" && holder.host === record.host;
+          const dead = sameHost ? isDead(holder.pid) : undefined;
+          if (dead !== true) throw heldError(action, path, lockPath, holder, dead === false);
         }
         // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
         // someone else did so since we read it.

@@ -9,6 +9,7 @@
 
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
+import { WriterLock } from "./_lock.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
@@ -300,11 +301,6 @@ export function tempPathBeside(path: string): string {
   return nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${random}.tmp`);
 }
 
-/** Renames `from` to `to`, atomically replacing `to` when both are on one file system. */
-export function renameSync(from: string, to: string): void {
-  fs.renameSync(from, to);
-}
-
 /** Removes `path`; a missing file is not an error. */
 export function removeSync(path: string): void {
   fs.rmSync(path, { force: true });
@@ -348,4 +344,238 @@ export function realPathSync(path: string): string | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** Whether something (a file, a directory) exists at `path`; `false` when it cannot be told. */
+export function existsSync(path: string): boolean {
+  try {
+    return fs.existsSync(path);
+  } catch {
+    return false;
+  }
+}
+
+// -----------------------------------------------------------------------------------------
+// System errors, worded
+
+/** What the system error codes mean, in words. */
+const ERRNO_TEXT: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EPERM: "operation not permitted",
+  EISDIR: "it is a directory",
+  ENOTDIR: "a part of the path is not a directory",
+  EEXIST: "the file exists",
+  ENOSPC: "no space left on the device",
+  EDQUOT: "the disk quota is exceeded",
+  EROFS: "read-only file system",
+  EIO: "input/output error",
+  EMFILE: "too many open files",
+  ENFILE: "too many open files in the system",
+  EBUSY: "the file is busy",
+  ETXTBSY: "the file is busy",
+  ELOOP: "too many levels of symbolic links",
+  ENAMETOOLONG: "the name is too long",
+  EFBIG: "the file is too large",
+};
+
+/**
+ * A system error reworded to name the user's file: `Cannot <action>: <reason> (<code>)`.
+ * It keeps `code` and `syscall`, and the original error as `cause` (which may name a lock
+ * or temp file: the message never does).
+ */
+class FileSystemError extends Error {
+  /** The system error code: `ENOENT`, `EACCES`…. */
+  readonly code: string;
+  /** The call that failed: `open`, `rename`…. */
+  readonly syscall: string | undefined;
+  /** The user's file. */
+  readonly path: string;
+
+  constructor(message: string, code: string, path: string, cause: NodeJS.ErrnoException) {
+    super(message, { cause });
+    this.name = "Error";
+    this.code = code;
+    this.syscall = cause.syscall;
+    this.path = path;
+  }
+}
+
+/**
+ * The error to throw for `e`, raised while trying to `action` the user's file at `path`
+ * (`action` names it: `open "a.npy" for appending`). A raw system error (a `code` and a
+ * `syscall`, as `node:fs` throws them; its message may name a lock or temp file, or no file
+ * at all) becomes `Cannot <action>: <reason> (<code>)`; any other error is returned as is.
+ *
+ * @param reason Words for the reason, when the caller knows better than the code
+ *   (`the directory "d" does not exist`).
+ */
+export function fileError(e: unknown, action: string, path: string, reason?: string): unknown {
+  if (!(e instanceof Error) || e instanceof FileSystemError) return e;
+  const { code, syscall } = e as NodeJS.ErrnoException;
+  if (typeof code !== "string" || typeof syscall !== "string") return e;
+  const text = reason ?? ERRNO_TEXT[code] ?? e.message.replace(/^[A-Z]+: |, .*$/g, "");
+  return new FileSystemError(
+    `Cannot ${action}: ${text} (${code})`,
+    code,
+    path,
+    e as NodeJS.ErrnoException,
+  );
+}
+
+/**
+ * {@link fileError} for a file that could not be created at `path`: an `ENOENT` then means
+ * that its directory is missing, and says so.
+ */
+export function createError(e: unknown, action: string, path: string): unknown {
+  const missing = (e as { code?: unknown })?.code === "ENOENT";
+  const dir = nodePath.dirname(path);
+  return fileError(e, action, path, missing ? `the directory "${dir}" does not exist` : undefined);
+}
+
+// -----------------------------------------------------------------------------------------
+// Atomic replace
+
+/**
+ * Options of {@link Replacement.beginSync}.
+ */
+export interface ReplaceOptions {
+  /** What the replace does, for errors; names the file: `write "out.npy"`. */
+  action: string;
+  /**
+   * Hold `path`'s writer lock (as `NpyAppendArray` takes it) from the start until the
+   * rename: a live writer makes the replace fail with its `NpyLockError`. `false` when the
+   * caller holds the lock already, or locking is off.
+   * @default {true}
+   */
+  lock?: boolean;
+  /**
+   * Permission bits of the new file.
+   * @default {the runtime's default for a new file}
+   */
+  mode?: number;
+}
+
+/**
+ * A file being replaced atomically: the new content goes into a temp file beside it (same
+ * directory, so the rename is atomic), which {@link Replacement.commitSync} flushes and
+ * renames over the file, then flushes the directory. Unless told otherwise it holds the
+ * file's writer lock throughout, so it never replaces a file a live writer holds (whose
+ * later appends would go to the unlinked old file). A crash at any point leaves the old
+ * file or the new one. The one way this library replaces a file.
+ */
+export class Replacement {
+  /** The temp file: write the new content here. */
+  readonly file: NpyFile;
+  readonly #path: string;
+  readonly #temp: string;
+  readonly #action: string;
+  readonly #lock: WriterLock | undefined;
+
+  private constructor(
+    path: string,
+    temp: string,
+    file: NpyFile,
+    action: string,
+    lock: WriterLock | undefined,
+  ) {
+    this.#path = path;
+    this.#temp = temp;
+    this.file = file;
+    this.#action = action;
+    this.#lock = lock;
+  }
+
+  /**
+   * Creates the temp file beside `path` and takes `path`'s writer lock.
+   * @throws {NpyLockError} When a live writer holds `path` (nothing is left behind).
+   * @throws A system error worded for `path` when the temp file cannot be created.
+   */
+  static beginSync(path: string, options: ReplaceOptions): Replacement {
+    const temp = tempPathBeside(path);
+    let file: NpyFile;
+    try {
+      file = NpyFile.openSync(temp, "wx+");
+    } catch (e) {
+      throw createError(e, options.action, path);
+    }
+    let lock: WriterLock | undefined;
+    try {
+      if (options.lock !== false) lock = WriterLock.acquireSync(path, options.action);
+      if (options.mode !== undefined) file.chmodSync(options.mode);
+    } catch (e) {
+      file.closeSync();
+      removeSync(temp);
+      throw e;
+    }
+    return new Replacement(path, temp, file, options.action, lock);
+  }
+
+  /** Flushes the temp file, renames it over the file, flushes the directory, unlocks. */
+  commitSync(): void {
+    try {
+      this.file.fsyncSync();
+      this.file.closeSync();
+      fs.renameSync(this.#temp, this.#path);
+    } catch (e) {
+      this.abortSync();
+      throw fileError(e, this.#action, this.#path);
+    }
+    try {
+      fsyncDirSync(this.#path);
+    } finally {
+      this.#lock?.releaseSync();
+    }
+  }
+
+  /** Removes the temp file and unlocks; the file is untouched. Idempotent. */
+  abortSync(): void {
+    try {
+      this.file.closeSync();
+    } catch {
+      // Closing a temp file we are about to remove: nothing depends on it.
+    }
+    removeSync(this.#temp);
+    this.#lock?.releaseSync();
+  }
+}
+
+/**
+ * Replaces `path` atomically with what `fill` writes into the temp file (see
+ * {@link Replacement}); when `fill` throws, `path` is untouched.
+ * @returns What `fill` returned.
+ */
+export function replaceFileSync<T>(
+  path: string,
+  options: ReplaceOptions,
+  fill: (file: NpyFile) => T,
+): T {
+  const replacement = Replacement.beginSync(path, options);
+  let result: T;
+  try {
+    result = fill(replacement.file);
+  } catch (e) {
+    replacement.abortSync();
+    throw e;
+  }
+  replacement.commitSync();
+  return result;
+}
+
+/** Async twin of {@link replaceFileSync}: `fill` may write asynchronously. */
+export async function replaceFile<T>(
+  path: string,
+  options: ReplaceOptions,
+  fill: (file: NpyFile) => Promise<T>,
+): Promise<T> {
+  const replacement = Replacement.beginSync(path, options);
+  let result: T;
+  try {
+    result = await fill(replacement.file);
+  } catch (e) {
+    replacement.abortSync();
+    throw e;
+  }
+  replacement.commitSync();
+  return result;
 }

@@ -9,7 +9,7 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
+import { NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -916,13 +916,16 @@ export function encodeNpy(chunk: NpyChunk, options: EncodeNpyOptions = {}): Uint
 
 /**
  * Writes an array to `path` as `np.save` does, atomically: into a temp file beside it,
- * flushed, then renamed over `path` — a crash leaves the old file or the new one.
+ * flushed, then renamed over `path` — a crash leaves the old file or the new one. It holds
+ * the file's writer lock meanwhile, so it never replaces a file an `NpyAppendArray` (in
+ * any process) has open.
  *
  * @param path The file to write (replaced if it exists).
  * @param chunk An ndarray-like `{ data, shape, descr?, fortranOrder? }` or flat values.
  * @param options As {@link encodeNpy}.
  * @throws {NpyDtypeError} When the descr is unknown or the values cannot be cast to it.
  * @throws {NpyShapeError} When the shape does not match the number of elements.
+ * @throws {NpyLockError} When a live writer holds the file (it is left untouched).
  *
  * @example
  * ```ts
@@ -945,20 +948,10 @@ export async function saveNpy(
   options: EncodeNpyOptions = {},
 ): Promise<void> {
   const [header, data] = encodeParts(chunk, options, path);
-  const temp = tempPathBeside(path);
-  const file = await NpyFile.open(temp, "wx+");
-  try {
+  await replaceFile(path, { action: `write ${quote(path)}` }, async (file) => {
     await file.write(header, 0);
     await file.write(data, header.length);
-    file.fsyncSync();
-    file.closeSync();
-    renameSync(temp, path);
-  } catch (e) {
-    file.closeSync();
-    removeSync(temp);
-    throw e;
-  }
-  fsyncDirSync(path);
+  });
 }
 
 /**
@@ -983,18 +976,8 @@ export async function saveNpy(
  */
 export function saveNpySync(path: string, chunk: NpyChunk, options: EncodeNpyOptions = {}): void {
   const [header, data] = encodeParts(chunk, options, path);
-  const temp = tempPathBeside(path);
-  const file = NpyFile.openSync(temp, "wx+");
-  try {
+  replaceFileSync(path, { action: `write ${quote(path)}` }, (file) => {
     file.writeSync(header, 0);
     file.writeSync(data, header.length);
-    file.fsyncSync();
-    file.closeSync();
-    renameSync(temp, path);
-  } catch (e) {
-    file.closeSync();
-    removeSync(temp);
-    throw e;
-  }
-  fsyncDirSync(path);
+  });
 }

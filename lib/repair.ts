@@ -9,7 +9,7 @@
 
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { WriterLock } from "./_lock.ts";
-import { fsyncDirSync, NpyFile, removeSync, renameSync, tempPathBeside } from "./file.ts";
+import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -382,13 +382,7 @@ function lockFor(
   options: { lock?: boolean },
 ): WriterLock | undefined {
   if (options.lock === false) return undefined;
-  try {
-    return WriterLock.acquireSync(path, `${action} ${quote(path)}`);
-  } catch (e) {
-    // A missing directory: report the file, not its lock.
-    if ((e as { code?: string }).code === "ENOENT") NpyFile.openSync(path, "r").closeSync();
-    throw e;
-  }
+  return WriterLock.acquireSync(path, action);
 }
 
 function mismatch(s: FileHeader): boolean {
@@ -551,10 +545,13 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
  * ```
  */
 export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+  const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
-  const lock = options.dryRun ? undefined : lockFor(path, "recover", options);
+  const lock = options.dryRun ? undefined : lockFor(path, action, options);
   try {
     return await recoverFile(path, options);
+  } catch (e) {
+    throw fileError(e, action, path);
   } finally {
     lock?.releaseSync();
   }
@@ -572,7 +569,7 @@ async function recoverFile(path: string, options: RecoverOptions): Promise<Recov
     if (plan.fields !== undefined && plan.inPlace === undefined) {
       file = await NpyFile.open(path, "r");
       const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
-      await rewriteCopy(file, state, plan.fields, keep, {});
+      await rewriteCopy(file, state, plan.fields, keep, { action: `recover ${quote(path)}` });
       return plan.result;
     }
     file = await NpyFile.open(path, "r+");
@@ -615,10 +612,13 @@ async function recoverFile(path: string, options: RecoverOptions): Promise<Recov
  * ```
  */
 export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
+  const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
-  const lock = options.dryRun ? undefined : lockFor(path, "recover", options);
+  const lock = options.dryRun ? undefined : lockFor(path, action, options);
   try {
     return recoverFileSync(path, options);
+  } catch (e) {
+    throw fileError(e, action, path);
   } finally {
     lock?.releaseSync();
   }
@@ -636,7 +636,7 @@ function recoverFileSync(path: string, options: RecoverOptions): RecoverResult {
     if (plan.fields !== undefined && plan.inPlace === undefined) {
       file = NpyFile.openSync(path, "r");
       const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
-      rewriteCopySync(file, state, plan.fields, keep, {});
+      rewriteCopySync(file, state, plan.fields, keep, { action: `recover ${quote(path)}` });
       return plan.result;
     }
     file = NpyFile.openSync(path, "r+");
@@ -659,12 +659,14 @@ function recoverFileSync(path: string, options: RecoverOptions): RecoverResult {
 }
 
 interface CopyOptions {
+  /** What the copy is for, in errors: `recover "a.npy"`. */
+  action: string;
   onProgress?: (progress: RepairProgress) => void;
   signal?: AbortSignal;
   bufferSize?: number;
 }
 
-function bufferFor(options: CopyOptions, total: number): Uint8Array {
+function bufferFor(options: { bufferSize?: number }, total: number): Uint8Array {
   const size = options.bufferSize ?? BUFFER_SIZE;
   if (!Number.isSafeInteger(size) || size < 1) {
     throw new RangeError(`Cannot repair: bufferSize must be a positive integer, not ${size}`);
@@ -673,10 +675,9 @@ function bufferFor(options: CopyOptions, total: number): Uint8Array {
 }
 
 /**
- * Writes a new file beside `src`'s path holding `header` then `keep` data bytes of `src`
- * (zero-extended to the new shape's size), flushes it, renames it over the original and
- * flushes the directory. On any error or abort the temp file is removed and the original
- * is untouched. Closes `src`.
+ * Replaces `src`'s file atomically ({@link replaceFile}; the caller holds the lock) with
+ * `header` then `keep` data bytes of `src` (zero-extended to the new shape's size). On any
+ * error or abort the temp file is removed and the original is untouched. Closes `src`.
  */
 async function rewriteCopy(
   src: NpyFile,
@@ -687,10 +688,8 @@ async function rewriteCopy(
 ): Promise<Uint8Array> {
   const path = src.path;
   const header = encodeHeader(fields, { path });
-  const temp = tempPathBeside(path);
-  const out = await NpyFile.open(temp, "wx+");
-  try {
-    out.chmodSync(src.modeSync());
+  const replace = { action: options.action, lock: false, mode: src.modeSync() };
+  await replaceFile(path, replace, async (out) => {
     await out.write(header, 0);
     const buffer = bufferFor(options, keep);
     for (let done = 0; done < keep;) {
@@ -706,16 +705,8 @@ async function rewriteCopy(
     }
     options.signal?.throwIfAborted();
     out.truncateSync(header.length + dataByteLength(fields));
-    out.fsyncSync();
-    out.closeSync();
     src.closeSync();
-    renameSync(temp, path);
-  } catch (e) {
-    out.closeSync();
-    removeSync(temp);
-    throw e;
-  }
-  fsyncDirSync(path);
+  });
   return header;
 }
 
@@ -728,10 +719,8 @@ function rewriteCopySync(
 ): Uint8Array {
   const path = src.path;
   const header = encodeHeader(fields, { path });
-  const temp = tempPathBeside(path);
-  const out = NpyFile.openSync(temp, "wx+");
-  try {
-    out.chmodSync(src.modeSync());
+  const replace = { action: options.action, lock: false, mode: src.modeSync() };
+  replaceFileSync(path, replace, (out) => {
     out.writeSync(header, 0);
     const buffer = bufferFor(options, keep);
     for (let done = 0; done < keep;) {
@@ -747,16 +736,8 @@ function rewriteCopySync(
     }
     options.signal?.throwIfAborted();
     out.truncateSync(header.length + dataByteLength(fields));
-    out.fsyncSync();
-    out.closeSync();
     src.closeSync();
-    renameSync(temp, path);
-  } catch (e) {
-    out.closeSync();
-    removeSync(temp);
-    throw e;
-  }
-  fsyncDirSync(path);
+  });
   return header;
 }
 
@@ -896,9 +877,12 @@ export async function ensureAppendable(
   path: string,
   options: EnsureAppendableOptions = {},
 ): Promise<EnsureAppendableResult> {
-  const lock = lockFor(path, "make appendable", options);
+  const action = `make ${quote(path)} appendable`;
+  const lock = lockFor(path, action, options);
   try {
     return await ensureAppendableFile(path, options);
+  } catch (e) {
+    throw fileError(e, action, path);
   } finally {
     lock?.releaseSync();
   }
@@ -914,7 +898,10 @@ async function ensureAppendableFile(
     if (!plan.result.changed) return plan.result;
     options.signal?.throwIfAborted();
     if (!options.inPlace) {
-      await rewriteCopy(file, plan.state, plan.fields, plan.state.dataBytes, options);
+      await rewriteCopy(file, plan.state, plan.fields, plan.state.dataBytes, {
+        ...options,
+        action: `make ${quote(path)} appendable`,
+      });
       return plan.result;
     }
     const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
@@ -969,9 +956,12 @@ export function ensureAppendableSync(
   path: string,
   options: EnsureAppendableOptions = {},
 ): EnsureAppendableResult {
-  const lock = lockFor(path, "make appendable", options);
+  const action = `make ${quote(path)} appendable`;
+  const lock = lockFor(path, action, options);
   try {
     return ensureAppendableFileSync(path, options);
+  } catch (e) {
+    throw fileError(e, action, path);
   } finally {
     lock?.releaseSync();
   }
@@ -987,7 +977,10 @@ function ensureAppendableFileSync(
     if (!plan.result.changed) return plan.result;
     options.signal?.throwIfAborted();
     if (!options.inPlace) {
-      rewriteCopySync(file, plan.state, plan.fields, plan.state.dataBytes, options);
+      rewriteCopySync(file, plan.state, plan.fields, plan.state.dataBytes, {
+        ...options,
+        action: `make ${quote(path)} appendable`,
+      });
       return plan.result;
     }
     const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);

@@ -8,12 +8,12 @@
 
 import { type Descr, descrEquals, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { fsyncDirSync, NpyFile, removeSync } from "./file.ts";
+import { createError, fileError, fsyncDirSync, NpyFile, removeSync } from "./file.ts";
 import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
-import { recoverSync } from "./repair.ts";
+import { hasGrowthRoom, recoverSync } from "./repair.ts";
 import { WriterLock } from "./_lock.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
@@ -227,7 +227,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #dtype: Dtype | undefined;
   #declaredDescr: Descr | undefined;
   #rowShape: number[] | undefined;
-  #zeroD = false;
   #rowElems = 0;
   #rowBytes = 0;
   #raw: { descr: Descr; source: Dtype; same: boolean } | undefined; // see #rawSource
@@ -336,7 +335,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
             created = true;
             break;
           } catch (e) {
-            if (errnoCode(e) !== "EEXIST") throw e;
+            if (errnoCode(e) !== "EEXIST") {
+              throw createError(e, `open ${where} for appending`, path);
+            }
           }
         }
       }
@@ -354,7 +355,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       if (writer !== undefined) writer.#file.closeSync();
       file?.closeSync();
       lock?.releaseSync();
-      throw e;
+      // A system error (EACCES, EISDIR…) names the user's file, in our words.
+      throw fileError(e, `open ${where} for appending`, path);
     }
   }
 
@@ -389,7 +391,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * `undefined` until the row shape is known.
    */
   get shape(): number[] | undefined {
-    if (this.#zeroD) return [];
     const r = this.#rowShape;
     if (r === undefined) return undefined;
     return this.#fortran ? [...r, this.#rows] : [this.#rows, ...r];
@@ -580,9 +581,11 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#headerLength = header.headerLength;
     this.#version = header.version;
     if (header.shape.length === 0) {
-      this.#zeroD = true;
-      this.#rows = this.#rowsWritten = this.#rowsInHeader = 1;
-      return;
+      throw new NpyShapeError(
+        `Cannot open ${this.#where} for appending: it holds a 0-d array (a single value), ` +
+          `which has no axis to grow along`,
+        { path: this.path, actual: [] },
+      );
     }
     const rowShape = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
     if (options.shape !== undefined) {
@@ -598,9 +601,27 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#setRowShape(rowShape);
     const rows = rowsOf(header);
     this.#rows = this.#rowsWritten = this.#rowsInHeader = rows;
+    // Fail now, not hours later at the append that adds a digit, when the header cannot
+    // be rewritten in place for every row count (NumPy < 1.24 and other tools write such
+    // headers). The `npy append` command accepts the same files.
+    if (!hasGrowthRoom(header)) {
+      const fields = {
+        descr: header.descr,
+        fortranOrder: header.fortranOrder,
+        shape: header.shape,
+      };
+      throw new NpyHeaderSpaceError(
+        `Cannot open ${this.#where} for appending: its header has no room to grow (it was ` +
+          `written by NumPy < 1.24 or another tool); run ensureAppendable() or ` +
+          `npy ensure-appendable ${this.#where} first`,
+        {
+          path: this.path,
+          needed: encodeHeader(fields, { path: this.path }).length,
+          available: header.headerLength,
+        },
+      );
+    }
     this.#buildTemplate();
-    // Fail now, not at the first append, when the header cannot hold one more row.
-    this.#checkRoom(rows + 1);
   }
 
   /** A new (empty) file: declare what the options say; write the header when complete. */
@@ -655,11 +676,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   // The header
 
   #fields(rows: number): HeaderFields {
-    const shape = this.#zeroD
-      ? []
-      : this.#fortran
-      ? [...this.#rowShape!, rows]
-      : [rows, ...this.#rowShape!];
+    const shape = this.#fortran ? [...this.#rowShape!, rows] : [rows, ...this.#rowShape!];
     return { descr: this.#declaredDescr!, fortranOrder: this.#fortran, shape };
   }
 
@@ -680,7 +697,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#hdr = undefined;
     this.#fastLimit = -1;
     this.#digits = 0;
-    if (this.#zeroD) return;
     const r = this.#rowShape!;
     const prefix =
       `{'descr': ${formatDescr(this.#declaredDescr!)}, 'fortran_order': ${
@@ -762,7 +778,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
 
   /** Throws {@link NpyHeaderSpaceError} (before any write) when `rows` do not fit. */
   #checkRoom(rows: number): void {
-    if (this.#zeroD || this.#rowShape === undefined || this.#headerLength === 0) return;
+    if (this.#rowShape === undefined || this.#headerLength === 0) return;
     if (rows <= this.#fastLimit) return;
     try {
       this.#headerBytes(rows);
@@ -806,13 +822,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       throw new Error(`Cannot append to ${this.#where}: an earlier write failed`, {
         cause: this.#failed,
       });
-    }
-    if (this.#zeroD) {
-      throw new NpyShapeError(
-        `Cannot append to ${this.#where}: the file holds a 0-d array (its first chunk was ` +
-          `a single value), which cannot grow`,
-        { path: this.path, expected: [] },
-      );
     }
   }
 
@@ -940,17 +949,24 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // 3. The rows: checked against the file's row shape, or fixing it.
     let rowShape = this.#rowShape;
     let rows: number;
-    let zeroD = false;
     const fortran = this.#fortran;
-    if (rowShape === undefined) {
-      if (shape.length === 0) {
-        zeroD = true;
-        rowShape = [];
-        rows = 1;
-      } else {
-        rowShape = fortran ? shape.slice(0, -1) : shape.slice(1);
-        rows = fortran ? shape[shape.length - 1] : shape[0];
+    if (shape.length === 0) {
+      // A lone value (a number, a record, an ndarray-like of shape ()): one row, when the
+      // file's rows are single values. A file never starts 0-d: it could not grow.
+      if (rowShape !== undefined && rowShape.length > 0) {
+        const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
+        throw new NpyShapeError(
+          `Cannot append to ${where}: the chunk is a single value (shape ()), but the ` +
+            `file's rows have shape ${shapeText(rowShape)}: expected a chunk of shape ` +
+            `(${dims.join(", ")})`,
+          { path, expected: fortran ? [...rowShape, 0] : [0, ...rowShape], actual: [] },
+        );
       }
+      shape = [1];
+    }
+    if (rowShape === undefined) {
+      rowShape = fortran ? shape.slice(0, -1) : shape.slice(1);
+      rows = fortran ? shape[shape.length - 1] : shape[0];
     } else if (flat) {
       const rowElems = this.#rowElems;
       if (rowElems === 0 || count % rowElems !== 0) {
@@ -994,16 +1010,11 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       this.#dtype = dtype;
       this.#declaredDescr = dtype.descr;
     }
-    if (first) {
-      this.#zeroD = zeroD;
-      this.#setRowShape(rowShape);
-    }
+    if (first) this.#setRowShape(rowShape);
     this.#rowBytes = this.#rowElems * itemsize;
     if (this.#headerLength === 0) {
       this.#startHeader();
-      // A 0-row header describes no data: it may go first. (A 0-d header claims its one
-      // element, so it waits for the data.)
-      if (!zeroD) this.#writeHeader();
+      this.#writeHeader(); // a 0-row header describes no data: it may go first
     }
     this.#lastRows = rows;
     this.#rows += rows;
