@@ -363,7 +363,7 @@ const ERRNO_TEXT: Record<string, string> = {
   ENOENT: "no such file or directory",
   EACCES: "permission denied",
   EPERM: "operation not permitted",
-  EISDIR: "it is a directory",
+  EISDIR: "is a directory",
   ENOTDIR: "a part of the path is not a directory",
   EEXIST: "the file exists",
   ENOSPC: "no space left on the device",

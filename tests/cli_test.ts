@@ -236,7 +236,7 @@ test("info --json: one array for scripts; a bad file gets an error entry and exi
   assert.equal(
     run.err,
     `npy info: Cannot open ${JSON.stringify(p("missing.npy"))}: no such file ` +
-      `or directory\n`,
+      `or directory (ENOENT)\n`,
   );
   const [rec, missing, zerod] = JSON.parse(run.out);
   assert.equal(rec.version, "1.0");
@@ -570,7 +570,7 @@ test(`as a program under ${runtime}: bad file exits 1, bad flag exits 2, one lin
   const bad = spawnNpy(["head", p("missing.npy")]);
   assert.equal(bad.status, 1);
   assert.equal(bad.stdout, "");
-  assert.match(bad.stderr, /^npy head: Cannot open ".*missing\.npy": no such file or directory\n$/);
+  assert.match(bad.stderr, /^npy head: Cannot open ".*missing\.npy": no such file or directory \(ENOENT\)\n$/);
   const flag = spawnNpy(["concat", "--frobnicate", "a", "b"]);
   assert.equal(flag.status, 2);
   assert.match(

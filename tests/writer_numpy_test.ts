@@ -6,9 +6,9 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { copyFileSync, readFileSync } from "node:fs";
+import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { NpyAppendArray, NpyHeaderSpaceError } from "../mod.ts";
+import { ensureAppendableSync, NpyAppendArray, NpyHeaderSpaceError } from "../mod.ts";
 import { encodeHeader } from "../lib/header.ts";
 import { writeFileSync } from "node:fs";
 import { makeTempDir, runPython } from "./_util.ts";
@@ -339,12 +339,13 @@ test("files declared up front exist with 0 rows and load as empty arrays", async
   }
 });
 
-test("a header without growth room: appends while the digits fit, then NpyHeaderSpaceError", () => {
+test("open() refuses a header without growth room at once; after ensureAppendable() it appends", () => {
   const { dir, cleanup } = makeTempDir();
   try {
-    const path = join(dir, "tight.npy");
+    // 1. The smallest header that holds (3,): no growth room, no alignment padding. It
+    //    could take 6 more rows before a digit is added: open() refuses it all the same.
+    const tight = join(dir, "tight.npy");
     const fields = { descr: "<f8", fortranOrder: false, shape: [3] };
-    // The smallest header that holds (3,): no growth room, no alignment padding.
     let header: Uint8Array | undefined;
     for (let n = 40; header === undefined; n++) {
       try {
@@ -356,19 +357,55 @@ test("a header without growth room: appends while the digits fit, then NpyHeader
     const file = new Uint8Array(header.length + 24);
     file.set(header);
     file.set(new Uint8Array(Float64Array.of(1, 2, 3).buffer), header.length);
-    writeFileSync(path, file);
-    const w = NpyAppendArray.openSync(path);
-    w.appendSync([4, 5, 6, 7, 8, 9]); // (9,): one digit, still fits
-    const before = readFileSync(path);
-    assert.throws(() => w.appendSync([10]), (e) => {
-      assert.ok(e instanceof NpyHeaderSpaceError);
-      assert.match(e.message, /ensureAppendable/);
-      assert.match(e.message, /tight\.npy/);
-      return true;
-    });
-    assert.deepEqual(readFileSync(path), before);
+    writeFileSync(tight, file);
+    // 2. What old NumPy wrote: its own header code without the growth room NumPy >= 1.24
+    //    adds, aligned to 16 bytes (9 spaces of padding here), made by NumPy itself.
+    const old = join(dir, "old.npy");
+    runPython(
+      `from numpy.lib import _format_impl as f
+f.ARRAY_ALIGN = 16
+a = np.arange(198, dtype='<i4').reshape(99, 2)
+d = f.header_data_from_array_1_0(a)
+text = "{" + "".join("'%s': %s, " % (k, repr(v)) for k, v in sorted(d.items())) + "}"
+with open(json.load(sys.stdin), "wb") as fp:
+    fp.write(f._wrap_header(text, (1, 0)))
+    fp.write(a.tobytes())
+print("null")`,
+      old,
+    );
+    for (const [path, name] of [[tight, "tight"], [old, "old"]]) {
+      const before = readFileSync(path);
+      for (
+        const open of [
+          () => NpyAppendArray.openSync(path),
+          () => NpyAppendArray.openSync(path, { lock: false }),
+        ]
+      ) {
+        assert.throws(open, (e) => {
+          assert.ok(e instanceof NpyHeaderSpaceError);
+          assert.equal(e.path, path);
+          assert.ok(e.needed > e.available, `${e.needed} > ${e.available}`);
+          assert.match(e.message, new RegExp(`^Cannot open ".*${name}\\.npy" for appending: `));
+          assert.match(e.message, /ensureAppendable\(\)/);
+          assert.match(e.message, /npy ensure-appendable/);
+          return true;
+        });
+      }
+      assert.deepEqual(readFileSync(path), before);
+      assert.equal(existsSync(path + ".lock"), false);
+    }
+    ensureAppendableSync(tight);
+    ensureAppendableSync(old);
+    const w = NpyAppendArray.openSync(tight);
+    w.appendSync([4, 5, 6, 7, 8, 9, 10]); // (10,): a digit more, in place
     w.closeSync();
-    checkWithNumpy([{ name: "tight", path, expect: "np.arange(1, 10, dtype='<f8')" }]);
+    const o = NpyAppendArray.openSync(old);
+    o.appendSync(Int32Array.of(198, 199));
+    o.closeSync();
+    checkWithNumpy([
+      { name: "tight", path: tight, expect: "np.arange(1, 11, dtype='<f8')" },
+      { name: "old", path: old, expect: "np.arange(200, dtype='<i4').reshape(100, 2)" },
+    ]);
   } finally {
     cleanup();
   }

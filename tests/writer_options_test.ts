@@ -160,20 +160,18 @@ test(
 );
 
 test(
-  "the first chunk decides; a 0-d first chunk cannot grow; junk first chunks are refused",
+  "the first chunk decides; a lone value is one row; junk first chunks are refused",
   withDir((dir) => {
     const zero = join(dir, "zero.npy");
     const w = NpyAppendArray.openSync(zero);
-    w.appendSync(42);
-    assert.deepEqual(w.shape, []);
-    assert.throws(() => w.appendSync(43), (e) => {
-      assert.ok(e instanceof NpyShapeError);
-      assert.match(e.message, /0-d array/);
-      return true;
-    });
+    w.appendSync(42); // a lone number: one row of a 1-D file, never a 0-d array
+    assert.deepEqual(w.shape, [1]);
+    w.appendSync(43);
+    w.appendSync([44, 45]);
+    assert.deepEqual(w.shape, [4]);
     w.closeSync();
     const again = NpyAppendArray.openSync(zero);
-    assert.throws(() => again.appendSync([1]), /0-d array/);
+    again.appendSync(46);
     again.closeSync();
     for (const [i, junk] of [undefined, Symbol("s"), () => 1, {}, [], [[]]].entries()) {
       const path = join(dir, `junk-${i}.npy`);
@@ -191,7 +189,7 @@ test(
     r.appendSync(new DataView(Float32Array.of(3).buffer));
     r.closeSync();
     checkWithNumpy([
-      { name: "0-d", path: zero, expect: "np.array(42.0)" },
+      { name: "lone values", path: zero, expect: "np.arange(42.0, 47.0)" },
       { name: "raw", path: raw, expect: "np.array([1, 2, 3], dtype='<f4')" },
     ]);
   }),
