@@ -22,6 +22,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { type Descr, formatDescr, parseTypestr } from "./lib/descr.ts";
 import { NpyShapeError } from "./lib/errors.ts";
 import { fileError, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
+import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
 import { encodeHeader, growthAxis, type NpyHeader } from "./lib/header.ts";
 import { readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
@@ -1020,19 +1021,26 @@ async function runRecover(
   quiet: boolean,
 ): Promise<number> {
   const zeroFill = values["zero-fill"] === true;
-  const f = await inspect(path);
-  if (!needsRecovery(f)) {
-    if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
-    return EXIT_OK;
-  }
   const dryRun = values["dry-run"] === true;
-  const done = await recover(path, { zeroFill, dryRun });
-  if (dryRun) {
-    await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
+  // The lock first: a live writer's file may look cut (rows written, header not yet), and
+  // must not be recovered under it. A dry run writes nothing and needs no lock.
+  const lock = dryRun ? undefined : WriterLock.acquireSync(path, `recover ${q(path)}`);
+  try {
+    const f = await inspect(path);
+    if (!needsRecovery(f)) {
+      if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
+      return EXIT_OK;
+    }
+    const done = await recover(path, { zeroFill, dryRun, lock: false });
+    if (dryRun) {
+      await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
+      return EXIT_OK;
+    }
+    if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
     return EXIT_OK;
+  } finally {
+    lock?.releaseSync();
   }
-  if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
-  return EXIT_OK;
 }
 
 async function runEnsureAppendable(
@@ -1191,6 +1199,16 @@ async function runAppend(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
+  // The lock first, so that a live writer's file is reported as held, not checked.
+  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`);
+  try {
+    return await appendLocked(out, ins, io, quiet);
+  } finally {
+    lock.releaseSync();
+  }
+}
+
+async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean): Promise<number> {
   const target = await inspect(out);
   const inputs = await inspectAll(ins);
   checkJoinable("append", target, inputs);
@@ -1211,7 +1229,7 @@ async function runAppend(
   const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
   const bar = new ProgressBar(io, "append");
   let appended = 0;
-  const writer = await NpyAppendArray.open(out, { mode: "append" });
+  const writer = await NpyAppendArray.open(out, { mode: "append", lock: false }); // held
   try {
     let doneBytes = 0;
     const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
