@@ -1,0 +1,243 @@
+/**
+ * System errors name the user's file, never a lock or temp file: each reads
+ * `Cannot <verb> "<the user's path>": <reason> (<code>)` and keeps `code` and `cause`. For
+ * a missing directory, a directory in the file's place, and (for real, in a child run as
+ * the unprivileged user `nobody`, since root may write anything) a read-only file and a
+ * read-only directory; through the writer, saveNpy, recover, ensureAppendable and the `npy`
+ * command.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import process from "node:process";
+import { main } from "../cli.ts";
+import {
+  ensureAppendable,
+  ensureAppendableSync,
+  NpyAppendArray,
+  recover,
+  recoverSync,
+  saveNpy,
+  saveNpySync,
+} from "../mod.ts";
+import { makeTempDir } from "./_util.ts";
+import { childCommand, writerModuleUrl } from "./_writer_util.ts";
+
+type Attempt = [what: string, verb: string, run: () => unknown];
+
+/** Runs each attempt; returns what it threw (or `undefined`), as plain data. */
+async function failures(attempts: Attempt[]) {
+  const out = [];
+  for (const [what, verb, run] of attempts) {
+    let error: (Error & { code?: string; cause?: { code?: string } }) | undefined;
+    try {
+      await run();
+    } catch (e) {
+      error = e as Error & { code?: string; cause?: { code?: string } };
+    }
+    out.push({
+      what,
+      verb,
+      message: error?.message,
+      code: error?.code,
+      causeCode: error?.cause?.code,
+    });
+  }
+  return out;
+}
+
+type Failure = Awaited<ReturnType<typeof failures>>[number];
+
+function checkWorded(f: Failure, path: string, code: string): void {
+  const quoted = JSON.stringify(path).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  assert.ok(f.message !== undefined, `${f.what}: did not fail`);
+  assert.match(f.message, new RegExp(`^Cannot ${f.verb} ${quoted}.*: .*\\(${code}\\)$`), f.what);
+  assert.doesNotMatch(f.message, /\.lock|\.tmp/, `${f.what} names a lock or temp file`);
+  assert.equal(f.code, code, `${f.what}: code`);
+  assert.equal(f.causeCode, code, `${f.what}: cause`);
+}
+
+async function npy(args: string[]) {
+  let err = "";
+  const code = await main(args, { stdout: () => {}, stderr: (t) => void (err += t) });
+  return { code, err };
+}
+
+test("a missing directory: the error names the user's file and the directory, not the lock", async () => {
+  const { dir, cleanup } = makeTempDir("npy-nodir-");
+  try {
+    const path = join(dir, "no", "such", "x.npy");
+    const results = await failures([
+      ["open()", "open", () => NpyAppendArray.open(path)],
+      ["openSync()", "open", () => NpyAppendArray.openSync(path, { descr: "<f8" })],
+      ["open({ lock: false })", "open", () => NpyAppendArray.open(path, { lock: false })],
+      ["overwrite", "open", () => NpyAppendArray.openSync(path, { mode: "overwrite" })],
+      ["saveNpy()", "write", () => saveNpy(path, [1, 2])],
+      ["saveNpySync()", "write", () => saveNpySync(path, [1, 2])],
+      ["recover()", "recover", () => recover(path)],
+      ["recoverSync()", "recover", () => recoverSync(path)],
+      ["ensureAppendable()", "make", () => ensureAppendable(path)],
+      ["ensureAppendableSync()", "make", () => ensureAppendableSync(path)],
+    ]);
+    for (const f of results) {
+      checkWorded(f, path, "ENOENT");
+      assert.match(f.message!, /the directory ".*no[/\\]such" does not exist|no such file/);
+    }
+    assert.match(results[0].message!, /for appending: the directory ".*such" does not exist/);
+    assert.equal(existsSync(join(dir, "no")), false);
+    // The command: one line naming OUT.
+    const a = join(dir, "a.npy");
+    saveNpySync(a, [1, 2]);
+    for (const args of [["concat", path, a], ["append", path, a], ["recover", path]]) {
+      const run = await npy(args);
+      assert.equal(run.code, 1);
+      assert.match(run.err, new RegExp(`^npy ${args[0]}: Cannot \\w+ ${JSON.stringify(path)}`));
+      assert.doesNotMatch(run.err, /\.lock|\.tmp/);
+      assert.match(run.err, /\(ENOENT\)\n$/);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test("a directory in the file's place: EISDIR naming it, no lock or temp file left", async () => {
+  const { dir, cleanup } = makeTempDir("npy-isdir-");
+  try {
+    const path = join(dir, "d.npy");
+    mkdirSync(path);
+    const results = await failures([
+      ["open()", "open", () => NpyAppendArray.open(path)],
+      ["openSync({ lock: false })", "open", () => NpyAppendArray.openSync(path, { lock: false })],
+      ["saveNpy()", "write", () => saveNpy(path, [1, 2])],
+      ["saveNpySync()", "write", () => saveNpySync(path, [1, 2])],
+      ["recover()", "recover", () => recover(path)],
+      ["ensureAppendableSync()", "make", () => ensureAppendableSync(path)],
+    ]);
+    for (const f of results) checkWorded(f, path, "EISDIR");
+    const a = join(dir, "a.npy");
+    saveNpySync(a, [1, 2]);
+    const run = await npy(["concat", "--force", path, a]);
+    assert.equal(run.code, 1);
+    assert.match(run.err, /^npy concat: Cannot write ".*d\.npy": is a directory \(EISDIR\)\n$/);
+    assert.deepEqual(readdirSync(dir).sort(), ["a.npy", "d.npy"]);
+  } finally {
+    cleanup();
+  }
+});
+
+/** Whether this process may run a child as `nobody` (root, with setpriv). */
+function canDropPrivileges(): boolean {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) return false;
+  return spawnSync("setpriv", ["--version"]).status === 0;
+}
+
+test(
+  "a read-only file and a read-only directory, for real (a child run as nobody): EACCES naming the file",
+  { skip: canDropPrivileges() ? false : "needs root and setpriv to run a child as nobody" },
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-eacces-");
+    try {
+      chmodSync(dir, 0o755);
+      const file = join(dir, "ro.npy"); // root's, 0644: nobody may read it, not write it
+      saveNpySync(file, { data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] });
+      writeFileSync(join(dir, "cut.npy"), Buffer.concat([readFileSync(file), Buffer.of(1, 2)]));
+      const before = readFileSync(file);
+      mkdirSync(join(dir, "work"), { mode: 0o777 });
+      chmodSync(join(dir, "work"), 0o777);
+      const newFile = join(dir, "new.npy"); // in a directory nobody may not write to
+      const inWork = join(dir, "work", "ro.npy"); // read-only, in a directory nobody may write
+      saveNpySync(inWork, { data: Float64Array.of(1, 2), shape: [1, 2] });
+      const modUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "mod.$1");
+      const cliUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "cli.$1");
+      const script = join(dir, "work", "child.mjs");
+      writeFileSync(
+        script,
+        `
+import * as lib from ${JSON.stringify(modUrl)};
+import { main } from ${JSON.stringify(cliUrl)};
+const attempts = [
+  ["open() a read-only file", ${JSON.stringify(file)}, () => lib.NpyAppendArray.open(${
+          JSON.stringify(file)
+        }, { lock: false })],
+  ["open() a read-only file, locked", ${JSON.stringify(inWork)}, () => lib.NpyAppendArray.open(${
+          JSON.stringify(inWork)
+        })],
+  ["overwrite a read-only file", ${JSON.stringify(file)}, () => lib.NpyAppendArray.openSync(${
+          JSON.stringify(file)
+        }, { mode: "overwrite", lock: false })],
+  ["recover() a read-only file", ${JSON.stringify(join(dir, "cut.npy"))}, () => lib.recover(${
+          JSON.stringify(join(dir, "cut.npy"))
+        }, { lock: false })],
+  ["saveNpy() into a read-only directory", ${JSON.stringify(newFile)}, () => lib.saveNpy(${
+          JSON.stringify(newFile)
+        }, [1])],
+  ["saveNpySync() over a file in a read-only directory", ${
+          JSON.stringify(file)
+        }, () => lib.saveNpySync(${JSON.stringify(file)}, [1])],
+];
+const out = [];
+for (const [what, path, run] of attempts) {
+  try {
+    await run();
+    out.push({ what, path });
+  } catch (e) {
+    out.push({ what, path, message: e.message, code: e.code, causeCode: e.cause?.code });
+  }
+}
+let err = "";
+const code = await main(["concat", ${JSON.stringify(newFile)}, ${
+          JSON.stringify(file)
+        }], { stdout: () => {}, stderr: (t) => void (err += t) });
+out.push({ what: "npy concat", code, err });
+console.log(JSON.stringify(out));
+`,
+      );
+      const [cmd, args] = childCommand(script);
+      const home = join(dir, "work");
+      const r = spawnSync(
+        "setpriv",
+        ["--reuid=65534", "--regid=65534", "--clear-groups", cmd, ...args],
+        {
+          encoding: "utf8",
+          cwd: home,
+          env: { ...process.env, HOME: home, DENO_DIR: join(home, ".deno"), NO_COLOR: "1" },
+        },
+      );
+      assert.equal(r.status, 0, `child failed (${r.status}): ${r.stderr}`);
+      const results = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      const verbs: Record<string, string> = {
+        "open() a read-only file": "open",
+        "open() a read-only file, locked": "open",
+        "overwrite a read-only file": "open",
+        "recover() a read-only file": "recover",
+        "saveNpy() into a read-only directory": "write",
+        "saveNpySync() over a file in a read-only directory": "write",
+      };
+      for (const f of results.slice(0, -1)) {
+        checkWorded({ ...f, verb: verbs[f.what] }, f.path, "EACCES");
+        assert.match(f.message, /: permission denied \(EACCES\)$/);
+      }
+      const cli = results[results.length - 1];
+      assert.equal(cli.code, 1);
+      assert.match(
+        cli.err,
+        /^npy concat: Cannot write ".*new\.npy": permission denied \(EACCES\)\n$/,
+      );
+      assert.deepEqual(readFileSync(file), before);
+      assert.equal(existsSync(newFile), false);
+      assert.deepEqual(readdirSync(dir).sort(), ["cut.npy", "ro.npy", "work"]);
+      assert.equal(existsSync(inWork + ".lock"), false); // taken, and released on the error
+    } finally {
+      cleanup();
+    }
+  },
+);
