@@ -5,11 +5,11 @@
  * over; any other lock makes the second writer fail with an {@link NpyLockError} naming
  * the holder. The lock file is removed when the writer closes.
  *
- * Without broad permissions (Deno's `--allow-read=. --allow-write=.`) the host name and the
+ * Without broad permissions (Deno's `--allow-read --allow-write`) the host name and the
  * liveness of a process may be out of reach: the host name is then read from
- * `/proc/sys/kernel/hostname` where that may be read, else recorded as `""` (unknown); a
- * lock whose holder cannot be shown dead (another or an unknown host, no way to signal or
- * look up the process) is never taken over, and the error says to remove it by hand.
+ * `/etc/hostname` where that may be read, else recorded as `""` (unknown); a lock whose
+ * holder cannot be shown dead (another or an unknown host, no `--allow-run` to signal the
+ * process) is never taken over, and the error says to remove it by hand.
  *
  * Taking over is done under a second, short-lived exclusive file, `<path>.lock.takeover`:
  * of two processes that both found the same dead writer's lock, only the one holding it
@@ -22,7 +22,7 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
-import { createError, existsSync, NpyFile, readTextSync, removeSync } from "./file.ts";
+import { createError, NpyFile, readTextSync, removeSync } from "./file.ts";
 import { permitted } from "./_permissions.ts";
 
 interface LockRecord extends NpyLockHolder {
@@ -57,8 +57,8 @@ function parseRecord(text: string): LockRecord | undefined {
   return undefined;
 }
 
-/** Where Linux keeps the host name, for a process not permitted to ask for it. */
-const HOSTNAME_FILE = "/proc/sys/kernel/hostname";
+/** The host name, for a process not permitted to ask the system for it. */
+const HOSTNAME_FILE = "/etc/hostname";
 
 /** This machine's name; `""` when this process may not learn it. */
 function hostName(): string {
@@ -76,21 +76,17 @@ function hostName(): string {
 /** Whether process `pid` on this host has exited; `undefined` when this cannot be told. */
 function isDead(pid: number): boolean | undefined {
   if (pid === process.pid) return false;
-  if (permitted({ name: "run" })) {
-    try {
-      process.kill(pid, 0);
-      return false;
-    } catch (e) {
-      return (e as { code?: string }).code === "ESRCH" ? true : undefined;
-    }
+  if (!permitted({ name: "run" })) return undefined; // Deno without --allow-run
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === "ESRCH" ? true : undefined;
   }
-  // Deno without --allow-run: Linux lists live processes (zombies too) under /proc.
-  const entry = `/proc/${pid}`;
-  if (permitted({ name: "read", path: entry }) && existsSync("/proc/self")) {
-    return !existsSync(entry);
-  }
-  return undefined;
 }
+
+/** The texts of the locks this process holds: a lock among them is ours, and alive. */
+const HELD = new Set<string>();
 
 /**
  * Removes the lock file if it still holds `existing`, under the takeover file
@@ -196,7 +192,7 @@ export class WriterLock {
           }
         } else {
           const sameHost = holder.host !== "" && holder.host === record.host;
-          const dead = sameHost ? isDead(holder.pid) : undefined;
+          const dead = HELD.has(existing) ? false : sameHost ? isDead(holder.pid) : undefined;
           if (dead !== true) throw heldError(action, path, lockPath, holder, dead === false);
         }
         // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
@@ -220,6 +216,7 @@ export class WriterLock {
       } finally {
         file.closeSync();
       }
+      HELD.add(text);
       return new WriterLock(lockPath, text);
     }
     throw new NpyLockError(
@@ -232,6 +229,7 @@ export class WriterLock {
   releaseSync(): void {
     if (!this.#held) return;
     this.#held = false;
+    HELD.delete(this.#text);
     if (readTextSync(this.#lockPath) === this.#text) removeSync(this.#lockPath);
   }
 }

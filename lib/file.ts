@@ -346,15 +346,6 @@ export function realPathSync(path: string): string | undefined {
   }
 }
 
-/** Whether something (a file, a directory) exists at `path`; `false` when it cannot be told. */
-export function existsSync(path: string): boolean {
-  try {
-    return fs.existsSync(path);
-  } catch {
-    return false;
-  }
-}
-
 // -----------------------------------------------------------------------------------------
 // System errors, worded
 
