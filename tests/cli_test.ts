@@ -570,7 +570,10 @@ test(`as a program under ${runtime}: bad file exits 1, bad flag exits 2, one lin
   const bad = spawnNpy(["head", p("missing.npy")]);
   assert.equal(bad.status, 1);
   assert.equal(bad.stdout, "");
-  assert.match(bad.stderr, /^npy head: Cannot open ".*missing\.npy": no such file or directory \(ENOENT\)\n$/);
+  assert.match(
+    bad.stderr,
+    /^npy head: Cannot open ".*missing\.npy": no such file or directory \(ENOENT\)\n$/,
+  );
   const flag = spawnNpy(["concat", "--frobnicate", "a", "b"]);
   assert.equal(flag.status, 2);
   assert.match(
@@ -615,3 +618,64 @@ if (runtime === "node") {
     assert.notEqual(runtime, "node");
   });
 }
+
+test("npy append and NpyAppendArray accept the same files, and append the same bytes", async () => {
+  // Made by NumPy: its own header (room to grow), the same without growth room and 16-byte
+  // aligned (NumPy < 1.24), a 0-d array, a cut file, and a header with room but no alignment.
+  runPython(
+    `from numpy.lib import _format_impl as f
+d = json.load(sys.stdin)["dir"]
+p = lambda n: d + "/" + n
+a = np.arange(6, dtype='<i4').reshape(3, 2)
+np.save(p("agree-roomy.npy"), a)
+np.save(p("agree-zerod.npy"), np.int32(7))
+np.save(p("agree-cut.npy"), a)
+with open(p("agree-cut.npy"), "ab") as fp: fp.write(b"\\x01\\x02")
+np.save(p("agree-in.npy"), np.array([[10, 11]], dtype='<i4'))
+h = f.header_data_from_array_1_0(a)
+text = "{" + "".join("'%s': %s, " % (k, repr(v)) for k, v in sorted(h.items())) + "}"
+for name, align, extra in [("agree-old.npy", 16, 0), ("agree-unaligned.npy", 1, 40)]:
+    f.ARRAY_ALIGN = align
+    with open(p(name), "wb") as fp:
+        fp.write(f._wrap_header(text + " " * extra, (1, 0)))
+        fp.write(a.tobytes())
+f.ARRAY_ALIGN = 64
+print("null")`,
+    { dir },
+  );
+  const accepted: string[] = [];
+  for (const name of ["roomy", "old", "zerod", "cut", "unaligned"]) {
+    const viaCli = p(`agree-${name}.npy`), viaLib = p(`agree-${name}-lib.npy`);
+    copyFileSync(viaCli, viaLib);
+    const before = readFileSync(viaCli);
+    const run = await npy(["append", viaCli, p("agree-in.npy")]);
+    let libError: unknown;
+    try {
+      const w = await NpyAppendArray.open(viaLib);
+      await w.append({ data: Int32Array.of(10, 11), shape: [1, 2] });
+      await w.close();
+    } catch (e) {
+      libError = e;
+    }
+    assert.equal(run.code === 0, libError === undefined, `${name}: ${run.err} / ${libError}`);
+    if (run.code === 0) {
+      accepted.push(name);
+      assert.deepEqual(readFileSync(viaCli), readFileSync(viaLib), name);
+    } else {
+      assertOneLine(run, 1, /^npy append: Cannot /);
+      assert.deepEqual(readFileSync(viaCli), before, name);
+      assert.deepEqual(readFileSync(viaLib), before, name);
+    }
+  }
+  assert.deepEqual(accepted, ["roomy", "unaligned"]);
+  const loaded = runPython(
+    `d = json.load(sys.stdin)["dir"]
+print(json.dumps([np.load(d + "/" + n, mmap_mode="r").tolist() for n in
+    ["agree-roomy.npy", "agree-unaligned-lib.npy"]]))`,
+    { dir },
+  );
+  assert.deepEqual(loaded, [[[0, 1], [2, 3], [4, 5], [10, 11]], [[0, 1], [2, 3], [4, 5], [
+    10,
+    11,
+  ]]]);
+});

@@ -481,7 +481,10 @@ test(
       const refused = (e: Error) => {
         assert.ok(e instanceof NpyLockError);
         assert.equal(e.holder?.pid, (globalThis as { process?: { pid: number } }).process?.pid);
-        assert.match(e.message, /^Cannot (recover|make) ".*held\.npy"( appendable)?: another writer/);
+        assert.match(
+          e.message,
+          /^Cannot (recover|make) ".*held\.npy"( appendable)?: another writer/,
+        );
         return true;
       };
       await assert.rejects(mod.recover(path), refused);

@@ -26,7 +26,7 @@ import {
   NpyShapeError,
   parseHeader,
 } from "../mod.ts";
-import { makeTempDir } from "./_util.ts";
+import { makeTempDir, runPython } from "./_util.ts";
 import { checkWithNumpy } from "./_writer_util.ts";
 
 function headerShape(path: string): readonly number[] {
@@ -471,3 +471,85 @@ test("an ndarray-like's own descr is checked: an unknown one is refused, a known
     cleanup();
   }
 });
+
+test(
+  "a lone record or scalar is one row; append never makes a 0-d file; a 0-d file is refused at open",
+  withDir(async (dir) => {
+    const p = (name: string) => join(dir, name);
+    // A record file: lone records are rows, as are arrays of them.
+    const rec = await NpyAppendArray.open(p("rec.npy"), {
+      descr: [["t", "<i8"], ["x", "<f8", [2]]],
+    });
+    await rec.append({ t: 1n, x: [1, 2] });
+    assert.deepEqual(rec.shape, [1]);
+    rec.appendSync({ t: 2n, x: [3, 4] });
+    await rec.append([{ t: 3n, x: [5, 6] }, { t: 4n, x: [7, 8] }]);
+    await rec.close();
+    // Records inferred from a lone plain object, then more of them.
+    const inferred = NpyAppendArray.openSync(p("inferred.npy"));
+    inferred.appendSync({ a: 1, b: true });
+    inferred.appendSync({ a: 2, b: false });
+    assert.deepEqual(inferred.shape, [2]);
+    inferred.closeSync();
+    // Scalars: a number, a bigint, a 0-d ndarray-like, in a new file, C and Fortran order.
+    const num = NpyAppendArray.openSync(p("num.npy"));
+    num.appendSync(5);
+    num.appendSync({ data: Float64Array.of(6), shape: [] });
+    num.appendSync([7, 8]);
+    assert.deepEqual(num.shape, [4]);
+    num.closeSync();
+    const big = NpyAppendArray.openSync(p("big.npy"), { fortranOrder: true });
+    big.appendSync(9n);
+    big.appendSync(BigInt64Array.of(10n, 11n));
+    big.closeSync();
+    const declared = NpyAppendArray.openSync(p("declared.npy"), { descr: "<i2", shape: [] });
+    declared.appendSync(3);
+    declared.appendSync(Int16Array.of(4));
+    declared.closeSync();
+    // A lone value where rows have elements: a clear error, the file unchanged.
+    const rows = NpyAppendArray.openSync(p("rows.npy"), { descr: "<f4", shape: [0, 3] });
+    rows.appendSync([[1, 2, 3]]);
+    const before = readFileSync(p("rows.npy"));
+    for (const lone of [5, { data: Float32Array.of(5), shape: [] }]) {
+      assert.throws(() => rows.appendSync(lone), (e) => {
+        assert.ok(e instanceof NpyShapeError);
+        assert.match(
+          e.message,
+          /^Cannot append to ".*rows\.npy": the chunk is a single value \(shape \(\)\), but the file's rows have shape \(3,\): expected a chunk of shape \(k, 3\)$/,
+        );
+        assert.deepEqual(e.actual, []);
+        return true;
+      });
+    }
+    rows.closeSync();
+    assert.deepEqual(readFileSync(p("rows.npy")), before);
+    checkWithNumpy([
+      {
+        name: "records",
+        path: p("rec.npy"),
+        expect: "np.array([(1, [1, 2]), (2, [3, 4]), (3, [5, 6]), (4, [7, 8])], " +
+          "dtype=[('t', '<i8'), ('x', '<f8', (2,))])",
+      },
+      {
+        name: "inferred",
+        path: p("inferred.npy"),
+        expect: "np.array([(1.0, True), (2.0, False)], dtype=[('a', '<f8'), ('b', '|b1')])",
+      },
+      { name: "scalars", path: p("num.npy"), expect: "np.array([5., 6., 7., 8.])" },
+      { name: "fortran", path: p("big.npy"), expect: "np.array([9, 10, 11], dtype='<i8')" },
+      { name: "declared", path: p("declared.npy"), expect: "np.array([3, 4], dtype='<i2')" },
+      { name: "rows", path: p("rows.npy"), expect: "np.array([[1, 2, 3]], dtype='<f4')" },
+    ]);
+    // A 0-d file (only saveNpy writes one; here NumPy): refused at open, unchanged.
+    const zero = p("zero.npy");
+    runPython(`np.save(json.load(sys.stdin), np.float64(42)); print("null")`, zero);
+    const saved = readFileSync(zero);
+    assert.throws(() => NpyAppendArray.openSync(zero), (e) => {
+      assert.ok(e instanceof NpyShapeError);
+      assert.match(e.message, /^Cannot open ".*zero\.npy" for appending: it holds a 0-d array/);
+      return true;
+    });
+    assert.deepEqual(readFileSync(zero), saved);
+    assert.equal(existsSync(zero + ".lock"), false);
+  }),
+);
