@@ -31,7 +31,7 @@ function deno(flags: string[], args: string[], cwd: string, env: Record<string, 
 
 test(
   "npy under deno --allow-read --allow-write: errors print as one line, commands work",
-  { skip },
+  { skip, timeout: 120_000 },
   () => {
     const { dir, cleanup } = makeTempDir("npy-perm-cli-");
     try {
@@ -107,7 +107,7 @@ console.log(JSON.stringify(out));
 
 test(
   "a library script under deno --allow-read=. --allow-write=. and --allow-read --allow-write",
-  { skip },
+  { skip, timeout: 120_000 },
   () => {
     // A pid that is surely dead: a child that has exited.
     const gone = spawnSync(process.execPath, ["--version"]);

@@ -142,7 +142,10 @@ function canDropPrivileges(): boolean {
 
 test(
   "a read-only file and a read-only directory, for real (a child run as nobody): EACCES naming the file",
-  { skip: canDropPrivileges() ? false : "needs root and setpriv to run a child as nobody" },
+  {
+    skip: canDropPrivileges() ? false : "needs root and setpriv to run a child as nobody",
+    timeout: 120_000,
+  },
   () => {
     const { dir, cleanup } = makeTempDir("npy-eacces-");
     try {

@@ -90,68 +90,72 @@ async function npy(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-test("npy commands that write and saveNpy refuse a file a live writer in another process holds", async () => {
-  const { dir, cleanup } = makeTempDir("npy-held-");
-  try {
-    const out = join(dir, "out.npy");
-    const a = join(dir, "a.npy"), b = join(dir, "b.npy");
-    saveNpySync(a, { data: BigInt64Array.of(100n, 101n), shape: [1, 2] });
-    saveNpySync(b, { data: BigInt64Array.of(200n, 201n, 202n, 203n), shape: [2, 2] });
-    const holder = await startHolder(dir, out);
-    const before = readFileSync(out);
-    const holderText = new RegExp(`another writer holds the file: pid ${holder.pid} \\(`);
-    const commands = [
-      ["concat", "--force", out, a, b],
-      ["append", out, a],
-      ["recover", out],
-      ["recover", "--zero-fill", out],
-      ["ensure-appendable", out],
-      ["ensure-appendable", "--in-place", out],
-    ];
-    for (const args of commands) {
-      const run = await npy(args);
-      const what = `npy ${args.join(" ")}`;
-      assert.equal(run.code, 1, `${what}: exit ${run.code} ${run.out} ${run.err}`);
-      assert.equal(run.out, "", what);
-      assert.equal(run.err.split("\n").length, 2, `${what}: one line: ${run.err}`);
-      assert.match(run.err, new RegExp(`^npy ${args[0]}: Cannot .*"${out}"`), what);
-      assert.match(run.err, holderText, what);
-      assert.deepEqual(readFileSync(out), before, `${what} changed the file`);
+test(
+  "npy commands that write and saveNpy refuse a file a live writer in another process holds",
+  { timeout: 120_000 },
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-held-");
+    try {
+      const out = join(dir, "out.npy");
+      const a = join(dir, "a.npy"), b = join(dir, "b.npy");
+      saveNpySync(a, { data: BigInt64Array.of(100n, 101n), shape: [1, 2] });
+      saveNpySync(b, { data: BigInt64Array.of(200n, 201n, 202n, 203n), shape: [2, 2] });
+      const holder = await startHolder(dir, out);
+      const before = readFileSync(out);
+      const holderText = new RegExp(`another writer holds the file: pid ${holder.pid} \\(`);
+      const commands = [
+        ["concat", "--force", out, a, b],
+        ["append", out, a],
+        ["recover", out],
+        ["recover", "--zero-fill", out],
+        ["ensure-appendable", out],
+        ["ensure-appendable", "--in-place", out],
+      ];
+      for (const args of commands) {
+        const run = await npy(args);
+        const what = `npy ${args.join(" ")}`;
+        assert.equal(run.code, 1, `${what}: exit ${run.code} ${run.out} ${run.err}`);
+        assert.equal(run.out, "", what);
+        assert.equal(run.err.split("\n").length, 2, `${what}: one line: ${run.err}`);
+        assert.match(run.err, new RegExp(`^npy ${args[0]}: Cannot .*"${out}"`), what);
+        assert.match(run.err, holderText, what);
+        assert.deepEqual(readFileSync(out), before, `${what} changed the file`);
+      }
+      // A dry run writes nothing: it reports, and needs no lock.
+      const dry = await npy(["recover", "--dry-run", out]);
+      assert.equal(dry.code, 0, dry.err);
+      for (const save of [() => saveNpySync(out, [1, 2]), () => saveNpy(out, [1, 2])]) {
+        await assert.rejects(async () => await save(), (e) => {
+          assert.ok(e instanceof NpyLockError);
+          assert.equal(e.holder?.pid, holder.pid);
+          assert.match(e.message, /^Cannot write ".*out\.npy": another writer holds the file/);
+          return true;
+        });
+      }
+      await assert.rejects(recover(out), NpyLockError);
+      assert.deepEqual(readFileSync(out), before);
+      assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), []);
+      // The writer goes on and closes: every row it appended is in the file.
+      await holder.finish();
+      assert.equal(existsSync(out + ".lock"), false);
+      checkWithNumpy([{
+        name: "held",
+        path: out,
+        expect: "np.arange(10, dtype='<i8').reshape(5, 2)",
+      }]);
+      // Once released, the commands work again.
+      const appended = await npy(["append", out, a]);
+      assert.equal(appended.code, 0, appended.err);
+      const joined = await npy(["concat", "--force", out, out, b]);
+      assert.equal(joined.code, 0, joined.err);
+      checkWithNumpy([{
+        name: "after",
+        path: out,
+        expect: "np.concatenate([np.arange(10).reshape(5, 2), [[100, 101]], " +
+          "np.arange(200, 204).reshape(2, 2)]).astype('<i8')",
+      }]);
+    } finally {
+      cleanup();
     }
-    // A dry run writes nothing: it reports, and needs no lock.
-    const dry = await npy(["recover", "--dry-run", out]);
-    assert.equal(dry.code, 0, dry.err);
-    for (const save of [() => saveNpySync(out, [1, 2]), () => saveNpy(out, [1, 2])]) {
-      await assert.rejects(async () => await save(), (e) => {
-        assert.ok(e instanceof NpyLockError);
-        assert.equal(e.holder?.pid, holder.pid);
-        assert.match(e.message, /^Cannot write ".*out\.npy": another writer holds the file/);
-        return true;
-      });
-    }
-    await assert.rejects(recover(out), NpyLockError);
-    assert.deepEqual(readFileSync(out), before);
-    assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), []);
-    // The writer goes on and closes: every row it appended is in the file.
-    await holder.finish();
-    assert.equal(existsSync(out + ".lock"), false);
-    checkWithNumpy([{
-      name: "held",
-      path: out,
-      expect: "np.arange(10, dtype='<i8').reshape(5, 2)",
-    }]);
-    // Once released, the commands work again.
-    const appended = await npy(["append", out, a]);
-    assert.equal(appended.code, 0, appended.err);
-    const joined = await npy(["concat", "--force", out, out, b]);
-    assert.equal(joined.code, 0, joined.err);
-    checkWithNumpy([{
-      name: "after",
-      path: out,
-      expect: "np.concatenate([np.arange(10).reshape(5, 2), [[100, 101]], " +
-        "np.arange(200, 204).reshape(2, 2)]).astype('<i8')",
-    }]);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
