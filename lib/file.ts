@@ -4,6 +4,12 @@
  * which Deno, Bun and Node all provide. Positional reads and writes are looped until
  * complete (a single call may be short, and is capped at 2 GiB).
  *
+ * Two jobs live here too because every caller needs them the same way: {@link Replacement},
+ * the one atomic replace (temp file, fsync, writer lock, rename, directory fsync) behind
+ * `saveNpy`, the copying repairs and `npy concat`; and {@link fileError}, which words a
+ * system error for the user's file (`Cannot write "out.npy": permission denied (EACCES)`)
+ * rather than for the lock or temp file the system call was about.
+ *
  * @module
  */
 
@@ -296,7 +302,7 @@ function isErrno(e: unknown, ...codes: string[]): boolean {
  * A fresh name beside `path` (same directory, so a rename is atomic):
  * `.<name>.<random>.tmp`. The file is not created.
  */
-export function tempPathBeside(path: string): string {
+function tempPathBeside(path: string): string {
   const random = Math.random().toString(36).slice(2, 10);
   return nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${random}.tmp`);
 }
