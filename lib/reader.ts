@@ -9,7 +9,7 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { NpyFile, replaceFile, replaceFileSync } from "./file.ts";
+import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -302,24 +302,26 @@ export class NpyReader implements Disposable, AsyncDisposable {
    */
   static async open(path: string, options: NpyReaderOptions = {}): Promise<NpyReader> {
     checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
-    const file = await NpyFile.open(path, "r");
+    let file: NpyFile | undefined;
     try {
+      file = await NpyFile.open(path, "r");
       return new NpyReader(file, await readHeader(file, options.maxHeaderSize), options);
     } catch (e) {
-      file.closeSync();
-      throw e;
+      file?.closeSync();
+      throw fileError(e, `read ${quote(path)}`, path);
     }
   }
 
   /** Sync twin of {@link NpyReader.open}. */
   static openSync(path: string, options: NpyReaderOptions = {}): NpyReader {
     checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
-    const file = NpyFile.openSync(path, "r");
+    let file: NpyFile | undefined;
     try {
+      file = NpyFile.openSync(path, "r");
       return new NpyReader(file, readHeaderSync(file, options.maxHeaderSize), options);
     } catch (e) {
-      file.closeSync();
-      throw e;
+      file?.closeSync();
+      throw fileError(e, `read ${quote(path)}`, path);
     }
   }
 

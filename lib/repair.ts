@@ -307,20 +307,26 @@ async function withHeader<T>(
   options: RepairOptions,
   use: (state: FileHeader) => T,
 ): Promise<T> {
-  const file = await NpyFile.open(path, "r");
+  let file: NpyFile | undefined;
   try {
+    file = await NpyFile.open(path, "r");
     return use(await readHeader(file, options.maxHeaderSize));
+  } catch (e) {
+    throw fileError(e, `read ${quote(path)}`, path);
   } finally {
-    file.closeSync();
+    file?.closeSync();
   }
 }
 
 function withHeaderSync<T>(path: string, options: RepairOptions, use: (s: FileHeader) => T): T {
-  const file = NpyFile.openSync(path, "r");
+  let file: NpyFile | undefined;
   try {
+    file = NpyFile.openSync(path, "r");
     return use(readHeaderSync(file, options.maxHeaderSize));
+  } catch (e) {
+    throw fileError(e, `read ${quote(path)}`, path);
   } finally {
-    file.closeSync();
+    file?.closeSync();
   }
 }
 

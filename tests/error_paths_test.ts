@@ -23,7 +23,14 @@ import { main } from "../cli.ts";
 import {
   ensureAppendable,
   ensureAppendableSync,
+  isAppendable,
+  isAppendableSync,
+  loadNpy,
+  loadNpySync,
+  needsRecovery,
+  needsRecoverySync,
   NpyAppendArray,
+  NpyReader,
   recover,
   recoverSync,
   saveNpy,
@@ -87,6 +94,10 @@ test("a missing directory: the error names the user's file and the directory, no
       ["recoverSync()", "recover", () => recoverSync(path)],
       ["ensureAppendable()", "make", () => ensureAppendable(path)],
       ["ensureAppendableSync()", "make", () => ensureAppendableSync(path)],
+      ["NpyReader.open()", "read", () => NpyReader.open(path)],
+      ["loadNpySync()", "read", () => loadNpySync(path)],
+      ["isAppendable()", "read", () => isAppendable(path)],
+      ["needsRecoverySync()", "read", () => needsRecoverySync(path)],
     ]);
     for (const f of results) {
       checkWorded(f, path, "ENOENT");
@@ -121,6 +132,10 @@ test("a directory in the file's place: EISDIR naming it, no lock or temp file le
       ["saveNpySync()", "write", () => saveNpySync(path, [1, 2])],
       ["recover()", "recover", () => recover(path)],
       ["ensureAppendableSync()", "make", () => ensureAppendableSync(path)],
+      ["NpyReader.openSync()", "read", () => NpyReader.openSync(path)],
+      ["loadNpy()", "read", () => loadNpy(path)],
+      ["isAppendableSync()", "read", () => isAppendableSync(path)],
+      ["needsRecovery()", "read", () => needsRecovery(path)],
     ]);
     for (const f of results) checkWorded(f, path, "EISDIR");
     const a = join(dir, "a.npy");
