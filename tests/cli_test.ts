@@ -447,7 +447,7 @@ test("concat validates every input before writing anything", async () => {
   assert.deepEqual(tempLeftovers(), []);
 });
 
-test("concat stopped by a signal exits 130, leaves no OUT and no temp file", async () => {
+test("concat stopped by a signal exits 130, leaves no OUT, no temp file and no lock", async () => {
   const controller = new AbortController();
   controller.abort(new DOMException("Interrupted", "AbortError"));
   const run = await npy(["concat", p("cat_abort.npy"), p("big1.npy")], {
@@ -455,6 +455,7 @@ test("concat stopped by a signal exits 130, leaves no OUT and no temp file", asy
   });
   assertOneLine(run, 130, /^npy concat: interrupted$/m);
   assert.equal(existsSync(p("cat_abort.npy")), false);
+  assert.equal(existsSync(p("cat_abort.npy.lock")), false);
   assert.deepEqual(tempLeftovers(), []);
 });
 
