@@ -288,10 +288,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @throws {NpyLockError} When another writer holds the file.
    * @throws {NpyFormatError} When an existing file is not a `.npy` file.
    * @throws {NpyHeaderSpaceError} When an existing file's header has no room to grow
-   *   (`ensureAppendable` gives it room).
+   *   (`ensureAppendable` gives it room): refused at once, before any append.
    * @throws {NpyRecoveryError} When an existing file's data does not match its header and
    *   `onRecovery` is `"error"`.
-   * @throws {NpyDtypeError} / {NpyShapeError} When the options contradict the file.
+   * @throws {NpyDtypeError} / {NpyShapeError} When the options contradict the file, or
+   *   (`NpyShapeError`) the file holds a 0-d array, which cannot grow.
+   * @throws A system error (`code` kept: `ENOENT`, `EACCES`, `EISDIR`…) worded for `path`.
    */
   static openSync(path: string, options: NpyAppendArrayOptions = {}): NpyAppendArray {
     const where = quote(path);
