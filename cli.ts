@@ -19,13 +19,13 @@ import process from "node:process";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type Descr, formatDescr, parseTypestr } from "./lib/descr.ts";
+import { type Descr, fieldLayout, formatDescr, parseTypestr } from "./lib/descr.ts";
 import { NpyShapeError } from "./lib/errors.ts";
 import { fileError, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
-import { encodeHeader, growthAxis, type NpyHeader } from "./lib/header.ts";
-import { readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
+import { encodeHeader, growthAxis } from "./lib/header.ts";
+import { type NumberShapedHeader, readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
 import { NpyAppendArray } from "./lib/writer.ts";
 import { defaultRegistry } from "./dtypes/mod.ts";
@@ -440,7 +440,7 @@ function errorLine(e: unknown): string {
 
 interface Facts {
   path: string;
-  header: NpyHeader;
+  header: NumberShapedHeader;
   fileBytes: number;
   /** Data bytes the header claims. */
   dataBytes: number;
@@ -488,7 +488,7 @@ function needsRecovery(f: Facts): boolean {
   return f.actualBytes !== f.dataBytes;
 }
 
-function rowShapeOf(header: NpyHeader): number[] {
+function rowShapeOf(header: NumberShapedHeader): number[] {
   const { shape, fortranOrder } = header;
   return fortranOrder ? shape.slice(0, -1) : shape.slice(1);
 }
@@ -761,7 +761,10 @@ function printerFor(descr: Descr): Printer {
 function recordPrinter(fields: Exclude<Descr, string>): Printer {
   const parts: Array<{ label: string; offset: number; printer: Printer; shape: number[] }> = [];
   let offset = 0;
-  for (const [name, sub, shape = []] of fields) {
+  for (const [name, slot, fieldShape] of fields) {
+    // A subarray of subarrays prints as one field of all the shapes, outermost first.
+    const { base: sub, shapes } = fieldLayout(slot, fieldShape);
+    const shape = shapes.flat();
     const printer = printerFor(sub);
     const n = shape.reduce((a, b) => a * b, 1);
     const plain = typeof name === "string" ? name : name[1];

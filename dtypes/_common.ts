@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type Descr, parseTypestr, type Typestr } from "../lib/descr.ts";
+import {
+  type Descr,
+  HOST_ORDER,
+  parseTypestr,
+  tryNormalizeTypestr,
+  type Typestr,
+  unknownDescrError,
+} from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype, DtypePlugin } from "../lib/registry.ts";
 
@@ -14,7 +21,7 @@ import type { Casting, Dtype, DtypePlugin } from "../lib/registry.ts";
 export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
 
 /** The byte order character of the host: `"<"` or `">"`. */
-export const HOST_ORDER: "<" | ">" = HOST_LITTLE_ENDIAN ? "<" : ">";
+export { HOST_ORDER };
 
 /** A typestr taken apart with its byte order made explicit (`<`, `>`, or `|` for 1 byte). */
 export interface CanonicalTypestr extends Typestr {
@@ -55,28 +62,20 @@ export function typestrPlugin(
   };
 }
 
-// Kinds whose elements have no byte order at all (they are always written with `|`).
-const ORDERLESS_KINDS = new Set(["b", "S", "V"]);
-
 /**
  * Parses a typestr and spells it as NumPy's `dtype.str` does: `'<i1'` → `'|i1'`, `'=f4'` →
- * `'<f4'` on little-endian hosts, `'?'` → `'|b1'`, `'|U3'` → `'<U3'`.
+ * `'<f4'` on little-endian hosts, `'?'` → `'|b1'`, `'|U3'` → `'<U3'`; NumPy's names
+ * (`'float32'`) too, through the one normalisation in lib/descr.ts.
  */
 export function canonicalTypestr(descr: string): CanonicalTypestr {
-  const t = parseTypestr(descr);
-  let order: "<" | ">" | "|";
-  // Datetimes keep an order even when the unit is generic; every other 1-byte kind has none.
-  if (ORDERLESS_KINDS.has(t.kind) || (t.itemsize === 1 && t.kind !== "U")) order = "|";
-  else if (t.byteorder === "=" || t.byteorder === "|") order = HOST_ORDER;
-  else order = t.byteorder;
-  // "U0"/"S0" keep their zero size; the kind letter is the canonical one ("?" → "b").
-  let text = `${order}${t.kind}${t.size}`;
-  if (t.unit !== undefined) text += `[${t.unitCount === 1 ? "" : t.unitCount}${t.unit}]`;
-  const littleEndian = order === "|" ? true : order === "<";
+  const text = tryNormalizeTypestr(descr);
+  if (text === undefined) throw unknownDescrError(descr);
+  const t = parseTypestr(text);
+  const order = text[0];
   return {
     ...t,
     canonical: text,
-    littleEndian,
+    littleEndian: order === "|" || order === "<",
     native: order === "|" || order === HOST_ORDER,
   };
 }

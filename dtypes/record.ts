@@ -6,7 +6,14 @@
  * @module
  */
 
-import { type Descr, type DescrField, itemsizeOf } from "../lib/descr.ts";
+import {
+  buildField,
+  checkRecordForm,
+  type Descr,
+  type DescrField,
+  fieldLayout,
+  itemsizeOf,
+} from "../lib/descr.ts";
 import { NpyDtypeError, NpyShapeError } from "../lib/errors.ts";
 import type {
   DecodeOptions,
@@ -130,38 +137,31 @@ class RecordCodec implements RecordDtype {
   readonly fields: readonly FieldPlan[];
 
   constructor(descr: readonly DescrField[], registry: DtypeRegistry) {
+    // Malformed values, repeated names or titles: NpyDtypeError before anything else.
+    checkRecordForm(descr);
     const canonical: DescrField[] = [];
     const fields: FieldPlan[] = [];
-    const seen = new Set<string>();
     let offset = 0;
     for (const field of descr) {
       const [rawName, sub, rawShape] = field;
-      const shape = rawShape ?? [];
+      // A subarray of subarrays (`('c', ('<f8', (5,)), (2,))`) is one field of the element
+      // dtype under all the shapes, outermost first: 2 × 5 doubles, row-major, as NumPy
+      // indexes it (`a['c'].shape == (n, 2, 5)`).
+      const { base, shapes } = fieldLayout(sub, rawShape);
+      const shape = shapes.flat();
       const per = shape.reduce((a, b) => a * b, 1);
       const name = typeof rawName === "string" ? rawName : rawName[1];
       const title = typeof rawName === "string" ? undefined : rawName[0];
       if (name === "") {
         // Padding: never decoded, zero-filled on encode. Only its size matters.
-        const size = itemsizeOf(sub) * per;
-        canonical.push(rawShape && rawShape.length ? [rawName, sub, shape] : [rawName, sub]);
+        const size = itemsizeOf(base) * per;
+        canonical.push(buildField(rawName, base, shapes));
         offset += size;
         continue;
       }
-      if (seen.has(name)) {
-        throw new NpyDtypeError(
-          `Cannot use record descr: field name '${name}' appears twice`,
-          { descr },
-        );
-      }
-      seen.add(name);
-      const dtype = registry.resolve(sub);
+      const dtype = registry.resolve(base);
       const bytes = dtype.itemsize * per;
-      canonical.push(
-        rawShape && rawShape.length ? [rawName, dtype.descr, shape] : [
-          rawName,
-          dtype.descr,
-        ],
-      );
+      canonical.push(buildField(rawName, dtype.descr, shapes));
       fields.push({ name, title, offset, shape, dtype, per, bytes });
       offset += bytes;
     }
@@ -325,12 +325,14 @@ class RecordCodec implements RecordDtype {
 
   decode(bytes: Uint8Array, options?: DecodeOptions): RecordObject[] | RecordColumns {
     const size = this.itemsize;
-    const n = checkWhole(bytes, size, this.descr);
+    // Records of no bytes (np.dtype([]), or only empty subarrays): the count comes from
+    // the caller, as NumPy's shape gives it.
+    const n = size === 0 ? options?.count ?? 0 : checkWhole(bytes, size, this.descr);
     const cols: unknown[] = [];
     for (const f of this.fields) {
       const buf = new Uint8Array(n * f.bytes);
       gather(bytes, buf, n, f.bytes, f.offset, size);
-      cols.push(f.dtype.decode(buf, options));
+      cols.push(f.dtype.decode(buf, { ...options, count: n * f.per }));
     }
     if (options?.layout === "columns") {
       const out: RecordColumns = {};

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { NpyFormatError, NpyRecoveryError } from "./errors.ts";
+import { NpyFormatError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import type { NpyFile } from "./file.ts";
 import {
   dataByteLength,
@@ -16,10 +16,35 @@ import {
   peekHeaderLength,
 } from "./header.ts";
 
+/**
+ * A header whose dimensions are all numbers. Readers, writers and repairs count rows in JS
+ * numbers, so they refuse a dimension beyond 2^53 − 1 ({@link numberShaped}); such a shape
+ * only occurs in an array with no elements.
+ */
+export interface NumberShapedHeader extends NpyHeader {
+  /** The shape, every dimension a number. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * `header`, checked to have only number dimensions.
+ * @throws {NpyShapeError} For a dimension beyond 2^53 − 1, naming the file.
+ */
+export function numberShaped(header: NpyHeader, path?: string): NumberShapedHeader {
+  const at = header.shape.findIndex((d) => typeof d === "bigint");
+  if (at < 0) return header as NumberShapedHeader;
+  throw new NpyShapeError(
+    `Cannot open ${path === undefined ? "the .npy bytes" : quote(path)}: dimension ${at} ` +
+      `of the shape is ${header.shape[at]}, beyond the 2^53 - 1 this library counts rows ` +
+      `and columns in (the array has no elements; parseHeader() reads its header)`,
+    { path },
+  );
+}
+
 /** A parsed header with the facts about the file it came from. */
 export interface FileHeader {
   /** The parsed header. */
-  header: NpyHeader;
+  header: NumberShapedHeader;
   /** File size in bytes when the header was read. */
   size: number;
   /** Data bytes the header claims. */
@@ -27,14 +52,14 @@ export interface FileHeader {
 }
 
 /** Bytes of one step along the growth axis (a row; a column block in Fortran order). */
-export function rowBytesOf(header: NpyHeader): number {
+export function rowBytesOf(header: NumberShapedHeader): number {
   if (header.shape.length === 0) return dataByteLength(header);
   const rest = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
   return dataByteLength({ descr: header.descr, fortranOrder: false, shape: rest });
 }
 
 /** Steps along the growth axis (1 for a 0-d array: its single element). */
-export function rowsOf(header: NpyHeader): number {
+export function rowsOf(header: NumberShapedHeader): number {
   const { shape, fortranOrder } = header;
   if (shape.length === 0) return 1;
   return fortranOrder ? shape[shape.length - 1] : shape[0];
@@ -111,7 +136,7 @@ export async function readHeader(
 }
 
 function finish(bytes: Uint8Array, size: number, path: string, maxHeaderSize: number): FileHeader {
-  const header = parseHeader(bytes, { path, maxHeaderSize });
+  const header = numberShaped(parseHeader(bytes, { path, maxHeaderSize }), path);
   return { header, size, dataBytes: dataByteLength(header) };
 }
 

@@ -9,7 +9,15 @@ export class PyTuple {
 }
 
 /** What a literal evaluates to. Dicts keep their keys in source order. */
-export type PyValue = string | number | boolean | null | PyTuple | PyValue[] | PyDict;
+export type PyValue =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | PyTuple
+  | PyValue[]
+  | PyDict;
 /** A Python dict with string keys. */
 export type PyDict = Map<string, PyValue>;
 
@@ -138,7 +146,9 @@ export function parsePyLiteral(text: string): PyValue {
     return new PyTuple(items);
   }
 
-  function parseInt(): number {
+  // A number when it is exact as one; a bigint beyond 2^53 - 1 (a dimension of an empty
+  // array may be that large). The digits are bounded by the header size.
+  function parseInt(): number | bigint {
     const start = i;
     let sign = 1n;
     while (text[i] === "-" || text[i] === "+") {
@@ -158,7 +168,7 @@ export function parsePyLiteral(text: string): PyValue {
     if (text[i] === "L" || text[i] === "l") i++; // Python 2 long suffix
     const value = sign * BigInt(raw.replaceAll("_", ""));
     if (value > BigInt(Number.MAX_SAFE_INTEGER) || value < -BigInt(Number.MAX_SAFE_INTEGER)) {
-      fail(`integer ${value} is beyond 2^53 - 1`, start);
+      return value;
     }
     return Number(value);
   }
@@ -241,7 +251,7 @@ export function pyReprString(s: string): string {
 }
 
 /** `repr(tuple_of_ints)`: `()`, `(5,)`, `(3, 4)`. */
-export function pyReprIntTuple(values: readonly number[]): string {
+export function pyReprIntTuple(values: readonly (number | bigint | string)[]): string {
   if (values.length === 1) return `(${values[0]},)`;
   return `(${values.join(", ")})`;
 }

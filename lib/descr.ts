@@ -32,6 +32,43 @@ import {
 export type FieldName = string | readonly [title: string, name: string];
 
 /**
+ * A subarray dtype: `shape` elements of `base`, as NumPy writes `('<f8', (5,))`. It appears as
+ * the descr of a record field, where NumPy writes a subarray of subarrays
+ * (`('c', ('<f8', (5,)), (2,))`: 2 × 5 doubles) or a subarray of records; never as the
+ * descr of a whole file.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { formatDescr, itemsizeOf, type SubarrayDescr } from "@npy/append-array";
+ *
+ * const five: SubarrayDescr = { base: "<f8", shape: [5] };
+ * assert.equal(formatDescr([["c", five, [2]]]), "[('c', ('<f8', (5,)), (2,))]");
+ * assert.equal(itemsizeOf([["c", five, [2]]]), 80);
+ * ```
+ */
+export interface SubarrayDescr {
+  /** The element's descr: a type string, a list of fields, or another subarray. */
+  readonly base: FieldDescr;
+  /** The subarray's shape, outermost dimension first. */
+  readonly shape: readonly number[];
+}
+
+/**
+ * What the descr slot of a record field holds: any {@link Descr}, or a {@link SubarrayDescr}.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type FieldDescr, itemsizeOf } from "@npy/append-array";
+ *
+ * const slots: FieldDescr[] = ["<f4", [["x", "<i2"]], { base: "<f4", shape: [3] }];
+ * assert.deepEqual(slots.map((d) => itemsizeOf([["a", d]])), [4, 2, 12]);
+ * ```
+ */
+export type FieldDescr = Descr | SubarrayDescr;
+
+/**
  * One field of a structured descr: name, descr, and the subarray shape when there is one.
  *
  * @example
@@ -44,13 +81,13 @@ export type FieldName = string | readonly [title: string, name: string];
  * ```
  */
 export type DescrField =
-  | readonly [name: FieldName, descr: Descr]
-  | readonly [name: FieldName, descr: Descr, shape: readonly number[]];
+  | readonly [name: FieldName, descr: FieldDescr]
+  | readonly [name: FieldName, descr: FieldDescr, shape: readonly number[]];
 
 /**
  * A NumPy dtype description: a type string such as `"<f4"`, `"|S5"` or `"<M8[ns]"`, or a list
  * of fields for a structured dtype, exactly as NumPy writes it into `.npy` headers (padding
- * fields named `""` included).
+ * fields named `""` included; `[]` is NumPy's structured dtype with no fields).
  *
  * @example
  * ```ts
@@ -132,6 +169,11 @@ export interface Typestr {
   readonly unitCount?: number;
 }
 
+// NumPy keeps itemsizes and subarray dimensions in a C int.
+const C_INT_MAX = 2 ** 31 - 1;
+// NumPy's NPY_MAXDIMS: an array, and a subarray, has at most 64 dimensions.
+export const MAX_DIMS = 64;
+
 const TYPESTR = /^([<>|=]?)([a-zA-Z?])(\d*)(?:\[(\d*)([a-zA-Z]+)\])?$/;
 
 // Sizes NumPy accepts for each kind; undefined: any size.
@@ -174,12 +216,26 @@ export function parseTypestr(typestr: string): Typestr {
       { descr: typestr },
     );
   }
-  const [, order, , digits, count, unit] = m;
+  const [, order, letter, digits, count, unit] = m;
+  if (letter === "b" && digits === "") {
+    // NumPy's character code 'b' is int8, not the bool kind: normalizeDescr() spells it.
+    throw new NpyDtypeError(
+      `Cannot use descr ${JSON.stringify(typestr)}: 'b' alone is NumPy's int8 character ` +
+        `code, not a type string (bool is '|b1', int8 '|i1')`,
+      { descr: typestr },
+    );
+  }
   const flexible = kind === "S" || kind === "U" || kind === "V";
   const size = digits === ""
     ? (flexible ? 0 : kind === "b" ? 1 : KIND_SIZES[kind]!.length === 1 ? 8 : NaN)
     : Number(digits);
   const allowed = KIND_SIZES[kind];
+  if (flexible && (kind === "U" ? 4 * size : size) > C_INT_MAX) {
+    throw new NpyDtypeError(
+      `Cannot use descr ${JSON.stringify(typestr)}: NumPy's itemsizes stop at 2^31 - 1 bytes`,
+      { descr: typestr },
+    );
+  }
   if (!Number.isSafeInteger(size) || (allowed && !allowed.includes(size))) {
     throw new NpyDtypeError(
       `Cannot use descr ${JSON.stringify(typestr)}: kind '${kind}' does not come in size ${
@@ -229,12 +285,15 @@ export function parseTypestr(typestr: string): Typestr {
 
 /**
  * Converts the Python literal NumPy writes for a descr into a {@link Descr} value. A bare
- * type string (`<f4`, without quotes) is accepted too.
+ * type string (`<f4`, without quotes) is accepted too, and so are the dtype names
+ * `np.dtype()` takes (`'float32'`), which `numpy.load` accepts in a header: they come back
+ * as the canonical type string.
  *
  * @param text `'<f4'`, `[('x', '<f4'), ('y', '<i8', (2,))]`, or `<f4`.
  * @returns The descr value: a string, or a list of fields.
  * @throws {NpyFormatError} When the text is not a Python literal of a descr.
- * @throws {NpyDtypeError} When a type string in it is not a NumPy one.
+ * @throws {NpyDtypeError} When a type string in it is not a NumPy one, or a record repeats
+ *   a name or title.
  *
  * @example
  * ```ts
@@ -245,6 +304,9 @@ export function parseTypestr(typestr: string): Typestr {
  * assert.deepEqual(parseDescr("[('t', '<i8'), ('xy', '<f4', (2,))]"), [
  *   ["t", "<i8"],
  *   ["xy", "<f4", [2]],
+ * ]);
+ * assert.deepEqual(parseDescr("[('c', ('<f8', (5,)), (2,))]"), [
+ *   ["c", { base: "<f8", shape: [5] }, [2]],
  * ]);
  * ```
  */
@@ -266,11 +328,12 @@ export function parseDescr(text: string): Descr {
 
 /**
  * Writes a {@link Descr} as NumPy writes it into a header: Python `repr` of the string or
- * of the list of field tuples.
+ * of the list of field tuples (a subarray descr as `(base, shape)`).
  *
  * @param descr A type string or a list of fields.
  * @returns The Python literal text.
- * @throws {NpyDtypeError} When the value is not a well-formed descr.
+ * @throws {NpyDtypeError} When the value is not a well-formed descr, or a record repeats a
+ *   name or title.
  *
  * @example
  * ```ts
@@ -282,57 +345,210 @@ export function parseDescr(text: string): Descr {
  *   formatDescr([["t", "<i8"], ["xy", "<f4", [2]]]),
  *   "[('t', '<i8'), ('xy', '<f4', (2,))]",
  * );
+ * assert.equal(formatDescr([]), "[]"); // np.dtype([]): no fields, itemsize 0
  * ```
  */
 export function formatDescr(descr: Descr): string {
-  if (typeof descr === "string") {
-    parseTypestr(descr);
-    return pyReprString(descr);
-  }
-  if (!Array.isArray(descr)) {
-    throw new NpyDtypeError(`Cannot format descr ${String(descr)}: not a string or a list`, {
-      descr,
-    });
-  }
-  const fields = descr.map((field) => {
-    checkField(field, descr);
-    const [name, sub, shape] = field;
+  walk(descr, "format", true);
+  return formatAny(descr);
+}
+
+function formatAny(descr: FieldDescr): string {
+  if (typeof descr === "string") return pyReprString(descr);
+  if (isSubarray(descr)) return `(${formatAny(descr.base)}, ${pyReprIntTuple(descr.shape)})`;
+  const fields = descr.map(([name, sub, shape]) => {
     const nameText = typeof name === "string"
       ? pyReprString(name)
       : `(${pyReprString(name[0])}, ${pyReprString(name[1])})`;
-    const parts = [nameText, formatDescr(sub)];
+    const parts = [nameText, formatAny(sub)];
     if (shape !== undefined) parts.push(pyReprIntTuple(shape));
     return `(${parts.join(", ")})`;
   });
   return `[${fields.join(", ")}]`;
 }
 
-function checkField(field: unknown, descr: unknown): asserts field is DescrField {
-  const ok = Array.isArray(field) && (field.length === 2 || field.length === 3) &&
-    (typeof field[0] === "string" ||
-      (Array.isArray(field[0]) && field[0].length === 2 &&
-        field[0].every((s: unknown) => typeof s === "string"))) &&
-    (field[2] === undefined ||
-      (Array.isArray(field[2]) && field[2].every((d: unknown) => isDim(d))));
-  if (!ok) {
-    throw new NpyDtypeError(
-      `Cannot use descr field ${JSON.stringify(field)}: expected [name, descr] or ` +
-        `[name, descr, shape]`,
-      { descr },
-    );
+function isSubarray(descr: FieldDescr): descr is SubarrayDescr {
+  return typeof descr === "object" && descr !== null && !Array.isArray(descr);
+}
+
+function malformed(what: unknown, expected: string, descr: unknown): NpyDtypeError {
+  let text: string;
+  try {
+    text = JSON.stringify(what) ?? String(what);
+  } catch {
+    text = String(what);
   }
+  return new NpyDtypeError(`Cannot use descr ${text}: ${expected}`, { descr: descr as Descr });
 }
 
 function isDim(d: unknown): d is number {
   return typeof d === "number" && Number.isSafeInteger(d) && d >= 0;
 }
 
+function checkSubShape(shape: unknown, root: unknown): asserts shape is readonly number[] {
+  if (!Array.isArray(shape) || !shape.every(isDim)) {
+    throw malformed(shape, "a subarray shape must be a list of non-negative integers", root);
+  }
+  if (shape.length > MAX_DIMS) {
+    throw malformed(shape, `a subarray has at most ${MAX_DIMS} dimensions, as in NumPy`, root);
+  }
+  if (shape.some((d) => d > C_INT_MAX)) {
+    throw malformed(shape, "NumPy's subarray dimensions stop at 2^31 - 1", root);
+  }
+}
+
+/**
+ * Checks the form of a descr value (and of every field, subarray and type string in it)
+ * and returns its itemsize. One walk serves itemsizeOf, formatDescr and the record plugin.
+ * `strings`: `"size"` checks type strings and refuses the object dtype; `"format"` lets the
+ * object dtype through (writing its name is fine; sizing it is not); `"skip"` leaves type
+ * strings alone (a registry plugin may own them) and counts them as 0 bytes.
+ * `top`: a whole file's descr, where a subarray is not allowed.
+ */
+function walk(
+  descr: unknown,
+  strings: "size" | "format" | "skip",
+  top: boolean,
+  root: unknown = descr,
+): number {
+  if (typeof descr === "string") {
+    if (strings === "skip") return 0;
+    const t = parseTypestr(descr);
+    if (t.kind === "O" && strings === "size") {
+      throw new NpyDtypeError(
+        `Cannot use descr ${JSON.stringify(descr)}: the object dtype holds pickled Python ` +
+          `objects, which can be neither appended to nor memory-mapped`,
+        { descr },
+      );
+    }
+    return t.itemsize;
+  }
+  if (typeof descr === "object" && descr !== null && !Array.isArray(descr)) {
+    const { base, shape } = descr as { base?: unknown; shape?: unknown };
+    if (top || base === undefined || Object.keys(descr).length !== 2) {
+      throw malformed(
+        descr,
+        top
+          ? "a subarray descr cannot describe a whole file (numpy.load cannot read one " +
+            "either); fold its shape into the array's"
+          : "expected a type string, a list of fields or a subarray { base, shape }",
+        root,
+      );
+    }
+    checkSubShape(shape, root);
+    const bytes = walk(base, strings, false, root) * shape.reduce((a, b) => a * b, 1);
+    if (bytes > C_INT_MAX) {
+      throw malformed(descr, "NumPy's itemsizes stop at 2^31 - 1 bytes", root);
+    }
+    return bytes;
+  }
+  if (!Array.isArray(descr)) {
+    throw malformed(descr, "expected a type string or a list of fields", root);
+  }
+  const seen = new Set<string>();
+  let total = 0;
+  for (const field of descr as unknown[]) {
+    const ok = Array.isArray(field) && (field.length === 2 || field.length === 3) &&
+      (typeof field[0] === "string" ||
+        (Array.isArray(field[0]) && field[0].length === 2 &&
+          field[0].every((s: unknown) => typeof s === "string")));
+    if (!ok) {
+      throw new NpyDtypeError(
+        `Cannot use descr field ${JSON.stringify(field)}: expected [name, descr] or ` +
+          `[name, descr, shape]`,
+        { descr: root as Descr },
+      );
+    }
+    const [name, sub, shape] = field as [FieldName, unknown, unknown];
+    if (shape !== undefined) checkSubShape(shape, root);
+    let size = walk(sub, strings, false, root);
+    for (const d of (shape as number[] | undefined) ?? []) size *= d;
+    if (!isPaddingField(field as unknown as DescrField)) {
+      // NumPy keeps names and titles in one namespace: neither may repeat the other.
+      const [title, plain] = typeof name === "string" ? [undefined, name] : name;
+      if (seen.has(plain)) {
+        throw new NpyDtypeError(
+          `Cannot use record descr: field name ${pyReprString(plain)} is already used as a ` +
+            `name or title (NumPy refuses it too)`,
+          { descr: root as Descr },
+        );
+      }
+      seen.add(plain);
+      if (title !== undefined) {
+        if (seen.has(title)) {
+          throw new NpyDtypeError(
+            `Cannot use record descr: title ${pyReprString(title)} is already used as a ` +
+              `name or title (NumPy refuses it too)`,
+            { descr: root as Descr },
+          );
+        }
+        seen.add(title);
+      }
+    }
+    total += size;
+    if (!Number.isSafeInteger(total)) {
+      throw new NpyDtypeError(`Cannot use descr: its itemsize exceeds 2^53 - 1 bytes`, {
+        descr: root as Descr,
+      });
+    }
+  }
+  return total;
+}
+
+/**
+ * A field's descr and shape taken apart: the element descr under every subarray, and the
+ * shapes outermost first (the field's own shape, then each subarray's), empty ones dropped.
+ * `("c", ("<f8", (5,)), (2,))` is `<f8` under `[[2], [5]]`: 2 × 5 doubles, row-major.
+ * Internal (record plugin, CLI).
+ */
+export function fieldLayout(
+  sub: FieldDescr,
+  shape?: readonly number[],
+): { base: Descr; shapes: (readonly number[])[] } {
+  const shapes: (readonly number[])[] = [];
+  if (shape !== undefined && shape.length > 0) shapes.push(shape);
+  let base = sub;
+  while (isSubarray(base)) {
+    if (base.shape.length > 0) shapes.push(base.shape);
+    base = base.base;
+  }
+  return { base, shapes };
+}
+
+/**
+ * The field NumPy writes for `name` with element descr `base` under `shapes` (outermost
+ * first, none empty): `[name, base]`, `[name, base, s1]` or `[name, {base, s2…}, s1]`.
+ * Internal (record plugin, normalizeDescr).
+ */
+export function buildField(
+  name: FieldName,
+  base: Descr,
+  shapes: readonly (readonly number[])[],
+): DescrField {
+  if (shapes.length === 0) return [name, base];
+  let inner: FieldDescr = base;
+  for (let i = shapes.length - 1; i >= 1; i--) inner = { base: inner, shape: shapes[i]! };
+  return [name, inner, shapes[0]!];
+}
+
+/**
+ * Whether NumPy treats a field as padding, which `numpy.load` strips: named `''` (no title)
+ * and of a void type with no fields — a `V` type string, or any subarray (NumPy's subarray
+ * dtypes are void-typed). Internal.
+ */
+export function isPaddingField(field: DescrField): boolean {
+  if (field[0] !== "") return false;
+  const { base, shapes } = fieldLayout(field[1], field[2]);
+  return shapes.length > 0 || (typeof base === "string" && /^[<>|=]?V\d*$/.test(base));
+}
+
 /**
  * The number of bytes one element of `descr` takes, padding fields included.
  *
- * @param descr A type string or a list of fields.
+ * @param descr A type string, a list of fields, or a subarray.
  * @returns Bytes per element.
- * @throws {NpyDtypeError} For a descr NumPy would not accept, or the object dtype `'O'`,
+ * @throws {NpyDtypeError} For a descr NumPy would not accept (a malformed value, a repeated
+ *   field name or title, a subarray of over 64 dimensions), or the object dtype `'O'`,
  *   which holds pickled Python objects and can be neither appended to nor memory-mapped.
  *
  * @example
@@ -342,39 +558,25 @@ function isDim(d: unknown): d is number {
  *
  * assert.equal(itemsizeOf("<c16"), 16);
  * assert.equal(itemsizeOf([["t", "<i8"], ["", "|V4"], ["xy", "<f4", [2]]]), 20);
+ * assert.equal(itemsizeOf({ base: [["a", "<i2"]], shape: [3] }), 6);
+ * assert.equal(itemsizeOf([]), 0);
  * ```
  */
-export function itemsizeOf(descr: Descr): number {
-  if (typeof descr === "string") {
-    const t = parseTypestr(descr);
-    if (t.kind === "O") {
-      throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(descr)}: the object dtype holds pickled Python ` +
-          `objects, which can be neither appended to nor memory-mapped`,
-        { descr },
-      );
-    }
-    return t.itemsize;
-  }
-  if (!Array.isArray(descr)) {
-    throw new NpyDtypeError(`Cannot use descr ${String(descr)}: not a string or a list`, {
-      descr,
-    });
-  }
-  let total = 0;
-  for (const field of descr) {
-    checkField(field, descr);
-    const [, sub, shape] = field;
-    let size = itemsizeOf(sub);
-    for (const d of shape ?? []) size *= d;
-    total += size;
-    if (!Number.isSafeInteger(total)) {
-      throw new NpyDtypeError(`Cannot use descr: its itemsize exceeds 2^53 - 1 bytes`, {
-        descr,
-      });
-    }
-  }
-  return total;
+export function itemsizeOf(descr: FieldDescr): number {
+  return walk(descr, "size", false);
+}
+
+/** Checks a whole file's descr (no top-level subarray) and returns its itemsize. Internal. */
+export function checkDescr(descr: Descr): number {
+  return walk(descr, "size", true);
+}
+
+/**
+ * Checks the form of a record descr — fields, names and titles, subarray shapes — without
+ * looking at its type strings, which a registry's plugins may own. Internal (record plugin).
+ */
+export function checkRecordForm(descr: readonly DescrField[]): void {
+  walk(descr, "skip", true);
 }
 
 /**
@@ -382,21 +584,45 @@ export function itemsizeOf(descr: Descr): number {
  * uses it too.
  */
 export function descrFromPy(value: PyValue): Descr {
+  const descr = fromPy(value, value, true) as Descr;
+  walk(descr, "format", true);
+  return descr;
+}
+
+function fromPy(value: PyValue, root: PyValue, top: boolean): FieldDescr {
   if (typeof value === "string") {
-    parseTypestr(value);
-    return value;
+    // A type string stays as written; a dtype name (which numpy.load accepts) is spelled
+    // canonically. What neither knows is refused by parseTypestr's message.
+    try {
+      parseTypestr(value);
+      return value;
+    } catch {
+      const known = tryNormalizeTypestr(value);
+      if (known !== undefined) return known;
+      throw unknownDescrError(value);
+    }
   }
   if (value instanceof PyTuple) {
-    throw new NpyDtypeError(
-      `Cannot use descr ${describePy(value)}: a subarray descr at the top level is not ` +
-        `supported (NumPy never writes one; fold its shape into the array's)`,
-      { descr: describePy(value) },
-    );
+    if (top || value.items.length !== 2) {
+      throw new NpyDtypeError(
+        `Cannot use descr ${describePy(value)}: ${
+          top
+            ? "a subarray descr at the top level (numpy.load cannot read one either; fold " +
+              "its shape into the array's)"
+            : "a subarray descr is (descr, shape)"
+        }`,
+        { descr: describePy(root) },
+      );
+    }
+    return {
+      base: fromPy(value.items[0]!, root, false),
+      shape: shapeFromPy(value, value.items[1]!, root),
+    };
   }
   if (!Array.isArray(value)) {
     throw new NpyDtypeError(
       `Cannot use descr ${describePy(value)}: expected a type string or a list of fields`,
-      { descr: describePy(value) },
+      { descr: describePy(root) },
     );
   }
   return value.map((field): DescrField => {
@@ -404,7 +630,7 @@ export function descrFromPy(value: PyValue): Descr {
       throw new NpyDtypeError(
         `Cannot use descr field ${describePy(field)}: expected (name, descr) or ` +
           `(name, descr, shape)`,
-        { descr: describePy(value) },
+        { descr: describePy(root) },
       );
     }
     const [rawName, rawDescr, rawShape] = field.items;
@@ -418,26 +644,30 @@ export function descrFromPy(value: PyValue): Descr {
       throw new NpyDtypeError(
         `Cannot use descr field ${describePy(field)}: the name must be a string or a ` +
           `(title, name) pair`,
-        { descr: describePy(value) },
+        { descr: describePy(root) },
       );
     }
-    const sub = descrFromPy(rawDescr);
+    const sub = fromPy(rawDescr!, root, false);
     if (rawShape === undefined) return [name, sub];
-    // NumPy accepts a bare integer for a 1-D subarray shape.
-    const dims = typeof rawShape === "number"
-      ? [rawShape]
-      : rawShape instanceof PyTuple
-      ? rawShape.items
-      : undefined;
-    if (!dims || !dims.every(isDim)) {
-      throw new NpyDtypeError(
-        `Cannot use descr field ${describePy(field)}: the shape must be a tuple of ` +
-          `non-negative integers`,
-        { descr: describePy(value) },
-      );
-    }
-    return [name, sub, dims];
+    return [name, sub, shapeFromPy(field, rawShape, root)];
   });
+}
+
+function shapeFromPy(where: PyValue, rawShape: PyValue, root: PyValue): number[] {
+  // NumPy accepts a bare integer for a 1-D subarray shape.
+  const dims = typeof rawShape === "number"
+    ? [rawShape]
+    : rawShape instanceof PyTuple
+    ? rawShape.items
+    : undefined;
+  if (!dims || !dims.every(isDim)) {
+    throw new NpyDtypeError(
+      `Cannot use descr field ${describePy(where)}: the shape must be a tuple of ` +
+        `non-negative integers`,
+      { descr: describePy(root) },
+    );
+  }
+  return dims;
 }
 
 function describePy(value: PyValue): string {
@@ -463,9 +693,329 @@ function describePy(value: PyValue): string {
  * import { descrEquals } from "@npy/append-array";
  *
  * assert.ok(descrEquals([["x", "<f4", [2]]], [["x", "<f4", [2]]]));
+ * assert.ok(descrEquals([["x", { shape: [2], base: "<f4" }]], [["x", { base: "<f4", shape: [2] }]]));
  * assert.ok(!descrEquals("<f4", ">f4"));
  * ```
  */
-export function descrEquals(a: Descr, b: Descr): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
+export function descrEquals(a: FieldDescr, b: FieldDescr): boolean {
+  if (typeof a === "string" || typeof b === "string") return a === b;
+  if (isSubarray(a) || isSubarray(b)) {
+    return isSubarray(a) && isSubarray(b) && sameDims(a.shape, b.shape) &&
+      descrEquals(a.base, b.base);
+  }
+  if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+  return a.every((fa, i) => {
+    const fb = b[i]!;
+    const [na, da, sa] = fa, [nb, db, sb] = fb;
+    const sameName = typeof na === "string" || typeof nb === "string"
+      ? na === nb
+      : na[0] === nb[0] && na[1] === nb[1];
+    return sameName && fa.length === fb.length && descrEquals(da, db) &&
+      (sa === undefined || sameDims(sa, sb!));
+  });
+}
+
+function sameDims(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+// ---------------------------------------------------------------------------------------
+// NumPy's names as input
+
+/** `"<"` on little-endian hosts, `">"` on big-endian ones: what `=` means. Internal. */
+export const HOST_ORDER: "<" | ">" = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? "<" : ">";
+
+// np.dtype() names of fixed-size types, as NumPy 2 spells them on LP64 platforms (Linux,
+// macOS: C long is 64-bit; NumPy on Windows makes `long`/`l` 32-bit).
+const DTYPE_NAMES: Record<string, string> = {
+  bool: "b1",
+  bool_: "b1",
+  int8: "i1",
+  byte: "i1",
+  uint8: "u1",
+  ubyte: "u1",
+  int16: "i2",
+  short: "i2",
+  uint16: "u2",
+  ushort: "u2",
+  int32: "i4",
+  intc: "i4",
+  uint32: "u4",
+  uintc: "u4",
+  int64: "i8",
+  int: "i8",
+  int_: "i8",
+  intp: "i8",
+  long: "i8",
+  longlong: "i8",
+  uint64: "u8",
+  uint: "u8",
+  uintp: "u8",
+  ulong: "u8",
+  ulonglong: "u8",
+  float16: "f2",
+  half: "f2",
+  float32: "f4",
+  single: "f4",
+  float64: "f8",
+  double: "f8",
+  float: "f8",
+  complex64: "c8",
+  csingle: "c8",
+  complex128: "c16",
+  cdouble: "c16",
+  complex: "c16",
+  object: "O",
+  object_: "O",
+};
+
+// NumPy's one-character type codes (`dtype.char`).
+const CHAR_CODES: Record<string, string> = {
+  "?": "b1",
+  b: "i1",
+  B: "u1",
+  h: "i2",
+  H: "u2",
+  i: "i4",
+  I: "u4",
+  l: "i8",
+  L: "u8",
+  q: "i8",
+  Q: "u8",
+  p: "i8",
+  P: "u8",
+  n: "i8",
+  N: "u8",
+  e: "f2",
+  f: "f4",
+  d: "f8",
+  F: "c8",
+  D: "c16",
+  c: "S1",
+  M: "M8",
+  m: "m8",
+  O: "O",
+};
+
+// Names np.dtype() knows that this library cannot take, with the reason.
+const REFUSED_NAMES: Record<string, string> = {};
+for (const n of ["g", "G", "longdouble", "clongdouble", "float128", "complex256"]) {
+  REFUSED_NAMES[n] = "long double is platform-dependent (16 bytes on x86-64 Linux, 8 on " +
+    "Windows and Apple silicon) and not supported";
+}
+for (
+  const [n, example] of [
+    ["S", "|S8"],
+    ["bytes", "|S8"],
+    ["bytes_", "|S8"],
+    ["a", "|S8"],
+    ["U", "<U8"],
+    ["str", "<U8"],
+    ["str_", "<U8"],
+    ["unicode", "<U8"],
+    ["V", "|V8"],
+    ["void", "|V8"],
+  ]
+) {
+  REFUSED_NAMES[n!] = `NumPy's flexible type has no fixed size here: give one, e.g. ` +
+    `${JSON.stringify(example)}`;
+}
+
+/** A parsed type string spelled as NumPy's `dtype.str` spells it. */
+function canonicalText(t: Typestr): string {
+  if (t.kind === "O") return "|O";
+  let order: string;
+  // Datetimes keep an order even when the unit is generic; every other 1-byte kind has none.
+  if (t.kind === "b" || t.kind === "S" || t.kind === "V" || (t.itemsize === 1 && t.kind !== "U")) {
+    order = "|";
+  } else if (t.byteorder === "=" || t.byteorder === "|") order = HOST_ORDER;
+  else order = t.byteorder;
+  let text = `${order}${t.kind}${t.size}`;
+  if (t.unit !== undefined) text += `[${t.unitCount === 1 ? "" : t.unitCount}${t.unit}]`;
+  return text;
+}
+
+/**
+ * The canonical spelling of a simple descr, or `undefined` when `text` is neither a type
+ * string nor a name np.dtype() takes for a fixed-size type. Throws only for a type string
+ * NumPy refuses (`<i3`, `<M8[parsec]`), with parseTypestr's message. Internal.
+ */
+export function tryNormalizeTypestr(text: string): string | undefined {
+  const m = /^([<>|=]?)(.*)$/s.exec(text)!;
+  const order = m[1]!;
+  let rest = m[2]!;
+  const dt = /^(datetime64|timedelta64)(\[.*\])?$/.exec(rest);
+  if (dt) rest = (dt[1] === "datetime64" ? "M8" : "m8") + (dt[2] ?? "");
+  else if (order === "" && Object.hasOwn(DTYPE_NAMES, rest)) rest = DTYPE_NAMES[rest]!;
+  else if (rest.length === 1 && Object.hasOwn(CHAR_CODES, rest)) rest = CHAR_CODES[rest]!;
+  else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest)) return undefined;
+  rest = rest.replace(/^([Mm]8)\[generic\]$/, "$1");
+  if (!TYPESTR.test(order + rest)) return undefined;
+  return canonicalText(parseTypestr(order + rest));
+}
+
+// The NumPy name shown beside a suggested spelling: float32, datetime64[ns], S5 …
+function numpyNameOf(canonical: string): string {
+  const t = parseTypestr(canonical);
+  const bits = t.itemsize * 8;
+  switch (t.kind) {
+    case "b":
+      return "bool";
+    case "i":
+      return `int${bits}`;
+    case "u":
+      return `uint${bits}`;
+    case "f":
+      return `float${bits}`;
+    case "c":
+      return `complex${bits}`;
+    case "M":
+    case "m":
+      return (t.kind === "M" ? "datetime64" : "timedelta64") +
+        (t.unit === undefined ? "" : canonical.slice(canonical.indexOf("[")));
+    case "O":
+      return "object";
+    default:
+      return `${t.kind}${t.size}`;
+  }
+}
+
+let suggestions: string[] | undefined;
+
+function suggestionList(): string[] {
+  if (suggestions) return suggestions;
+  const list = new Set<string>([...Object.keys(DTYPE_NAMES), "datetime64", "timedelta64"]);
+  for (const unit of DATETIME_UNITS) {
+    list.add(`datetime64[${unit}]`);
+    list.add(`timedelta64[${unit}]`);
+  }
+  for (const k of ["b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"]) {
+    list.add(k);
+    list.add(canonicalText(parseTypestr(k)));
+  }
+  for (const k of ["c8", "c16", "M8", "m8"]) list.add(k).add(canonicalText(parseTypestr(k)));
+  list.delete("object");
+  list.delete("object_");
+  return (suggestions = [...list]);
+}
+
+// Optimal string alignment distance (Levenshtein with adjacent transpositions), ignoring
+// case: "flaot32" is 1 from "float32", "Float32" 0.
+function editDistance(a: string, b: string): number {
+  a = a.toLowerCase();
+  b = b.toLowerCase();
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
+  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      }
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
+}
+
+/** The error for a simple descr nothing knows, with the closest known spelling. Internal. */
+export function unknownDescrError(text: string): NpyDtypeError {
+  const quoted = JSON.stringify(text);
+  const bare = text.replace(/^[<>|=]/, "");
+  if (Object.hasOwn(REFUSED_NAMES, bare)) {
+    return new NpyDtypeError(`Cannot resolve descr ${quoted}: ${REFUSED_NAMES[bare]}`, {
+      descr: text,
+    });
+  }
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  if (text.length <= 40) {
+    for (const candidate of suggestionList()) {
+      const distance = editDistance(text, candidate);
+      if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
+    }
+  }
+  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(text.length / 3))) {
+    const canonical = tryNormalizeTypestr(best)!;
+    return new NpyDtypeError(
+      `Cannot resolve descr ${quoted}: did you mean ${JSON.stringify(canonical)} ` +
+        `(${numpyNameOf(canonical)})?`,
+      { descr: text },
+    );
+  }
+  return new NpyDtypeError(
+    `Cannot resolve descr ${quoted}: not a NumPy type string such as "<f4" nor a dtype ` +
+      `name such as "float32"`,
+    { descr: text },
+  );
+}
+
+/**
+ * Turns what `np.dtype()` takes for a fixed-size type into the canonical descr NumPy writes:
+ * names (`"float32"`, `"int"`, `"double"`, `"bool"`, `"datetime64[ns]"`), character codes
+ * (`"f"`, `"b"`, `"?"`), short type strings (`"f4"`, `"S5"`, `"M8[ns]"`, `"=f8"`) and
+ * type strings in any byte order spelling (`"<i1"` → `"|i1"`, `"=f4"` → `"<f4"` on
+ * little-endian hosts). Records are normalised field by field, and their subarray forms as
+ * NumPy spells them (`("x", ("<f8", (5,)))` → `("x", "<f8", (5,))`). Every place that takes
+ * a descr (writers, readers' registries, `encodeHeader`) calls it; headers and `descr`
+ * getters always show its result. C `long` is taken as 64-bit, as NumPy has it on Linux and
+ * macOS.
+ *
+ * @param descr A descr value, possibly spelled with NumPy's names.
+ * @returns The canonical descr.
+ * @throws {NpyDtypeError} For a name np.dtype() does not take for a fixed-size type, with
+ *   the closest canonical spelling (`Cannot resolve descr "flaot32": did you mean "<f4"
+ *   (float32)?`), and for a malformed descr value.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { normalizeDescr } from "@npy/append-array";
+ *
+ * assert.equal(normalizeDescr("float32"), "<f4");
+ * assert.equal(normalizeDescr("b"), "|i1"); // NumPy's code for int8
+ * assert.equal(normalizeDescr("datetime64[ns]"), "<M8[ns]");
+ * assert.deepEqual(normalizeDescr([["t", "int64"], ["ok", "?"]]), [["t", "<i8"], ["ok", "|b1"]]);
+ * assert.throws(() => normalizeDescr("flaot32"), /did you mean "<f4" \(float32\)\?/);
+ * ```
+ */
+export function normalizeDescr(descr: Descr): Descr {
+  const spelled = spellStrings(descr);
+  walk(spelled, "format", true);
+  return canonicalForm(spelled as FieldDescr) as Descr;
+}
+
+// Replaces every simple descr in a (possibly malformed) value by its canonical spelling;
+// the walk that follows reports malformed structure.
+function spellStrings(descr: unknown): unknown {
+  if (typeof descr === "string") {
+    const known = tryNormalizeTypestr(descr);
+    if (known === undefined) throw unknownDescrError(descr);
+    return known;
+  }
+  if (Array.isArray(descr)) {
+    return descr.map((field) =>
+      Array.isArray(field) && (field.length === 2 || field.length === 3)
+        ? field.map((x, i) => (i === 1 ? spellStrings(x) : x))
+        : field
+    );
+  }
+  if (typeof descr === "object" && descr !== null && "base" in descr) {
+    return { ...descr, base: spellStrings((descr as { base: unknown }).base) };
+  }
+  return descr;
+}
+
+function canonicalForm(descr: FieldDescr): FieldDescr {
+  if (typeof descr === "string") return descr;
+  if (isSubarray(descr)) {
+    const { base, shapes } = fieldLayout(descr);
+    const field = buildField("", canonicalForm(base) as Descr, shapes);
+    return field.length === 2 ? field[1] : { base: field[1], shape: field[2] };
+  }
+  return descr.map(([name, sub, shape]) => {
+    const { base, shapes } = fieldLayout(sub, shape);
+    return buildField(name, canonicalForm(base) as Descr, shapes);
+  });
 }

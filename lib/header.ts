@@ -7,7 +7,14 @@
  * @module
  */
 
-import { type Descr, descrFromPy, formatDescr, itemsizeOf } from "./descr.ts";
+import {
+  checkDescr,
+  type Descr,
+  descrFromPy,
+  formatDescr,
+  MAX_DIMS,
+  normalizeDescr,
+} from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyHeaderSpaceError, NpyShapeError } from "./errors.ts";
 import { parsePyLiteral, PyLiteralError, pyReprIntTuple, PyTuple } from "./_pyliteral.ts";
 
@@ -101,8 +108,12 @@ export interface HeaderFields {
   readonly descr: Descr;
   /** `true`: the data is column-major and grows along the last axis. */
   readonly fortranOrder: boolean;
-  /** The array's shape; `[]` for a 0-d array. */
-  readonly shape: readonly number[];
+  /**
+   * The array's shape; `[]` for a 0-d array. A dimension beyond 2^53 − 1 (possible only in
+   * an array with no elements, such as NumPy's `(0, 9007199254740993)`) is a `bigint`;
+   * every other dimension is a `number`.
+   */
+  readonly shape: readonly (number | bigint)[];
 }
 
 /**
@@ -366,11 +377,11 @@ export function parseHeader(bytes: Uint8Array, options: ParseHeaderOptions = {})
   const rawShape = dict.get("shape");
   if (
     !(rawShape instanceof PyTuple) ||
-    !rawShape.items.every((d) => typeof d === "number" && d >= 0)
+    !rawShape.items.every((d) => (typeof d === "number" || typeof d === "bigint") && d >= 0)
   ) {
     throw bad("'shape' must be a tuple of non-negative integers such as (3, 4) or (5,)");
   }
-  const shape = rawShape.items as number[];
+  const shape = rawShape.items as (number | bigint)[];
   let descr: Descr;
   try {
     descr = descrFromPy(dict.get("descr")!);
@@ -428,28 +439,57 @@ function decodeLatin1(bytes: Uint8Array): string {
  * ```
  */
 export function dataByteLength(fields: HeaderFields): number {
-  const itemsize = itemsizeOf(fields.descr);
+  const itemsize = checkDescr(fields.descr);
   checkShape(fields.shape);
-  if (fields.shape.includes(0)) return 0;
-  let bytes = itemsize;
+  // As NumPy: itemsize × every non-zero dimension must fit in an intp even when another
+  // dimension is 0, so that `(0, 2**62)` of `<f8` is refused and `(0, 2**53 + 1)` is not.
+  let product = BigInt(itemsize);
   for (const d of fields.shape) {
-    bytes *= d;
-    if (bytes > Number.MAX_SAFE_INTEGER) {
+    if (d !== 0 && d !== 0n) product *= BigInt(d);
+    if (product > INTP_MAX) {
       throw new NpyShapeError(
         `the shape ${pyReprIntTuple(fields.shape)} of itemsize ${itemsize} takes more than ` +
-          `2^53 - 1 bytes`,
-        { actual: fields.shape },
+          `2^63 - 1 bytes, which NumPy refuses too`,
+        { actual: numberDims(fields.shape) },
       );
     }
   }
-  return bytes;
+  if (fields.shape.some((d) => d === 0 || d === 0n)) return 0;
+  if (product > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new NpyShapeError(
+      `the shape ${pyReprIntTuple(fields.shape)} of itemsize ${itemsize} takes more than ` +
+        `2^53 - 1 bytes`,
+      { actual: numberDims(fields.shape) },
+    );
+  }
+  return Number(product);
 }
 
-function checkShape(shape: readonly number[]): void {
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+const INTP_MAX = 2n ** 63n - 1n;
+
+// Error details hold number dims; a bigint one is shown as Infinity there (the message has
+// the exact value).
+function numberDims(shape: readonly (number | bigint)[]): number[] {
+  return shape.map((d) => typeof d === "bigint" ? Infinity : d);
+}
+
+function checkShape(shape: readonly (number | bigint)[]): void {
+  const ok = Array.isArray(shape) &&
+    shape.every((d) =>
+      typeof d === "bigint" ? d >= 0n && d <= INTP_MAX : Number.isSafeInteger(d) && d >= 0
+    );
+  if (!ok) {
     throw new NpyShapeError(
-      `the shape ${JSON.stringify(shape)} must be a list of non-negative integers`,
-      { actual: Array.isArray(shape) ? shape : undefined },
+      `the shape ${
+        Array.isArray(shape) ? pyReprIntTuple(shape.map((d) => String(d))) : String(shape)
+      } must be a list of non-negative integers below 2^63`,
+      { actual: Array.isArray(shape) ? numberDims(shape as (number | bigint)[]) : undefined },
+    );
+  }
+  if (shape.length > MAX_DIMS) {
+    throw new NpyShapeError(
+      `the shape has ${shape.length} dimensions; NumPy allows at most ${MAX_DIMS}`,
+      { actual: numberDims(shape) },
     );
   }
 }
@@ -478,6 +518,7 @@ export function growthAxis(fields: HeaderFields): number {
  * 'shape': (3, 4), }`, keys sorted and spaced as Python's `repr` writes them.
  */
 function headerDictText(fields: HeaderFields): string {
+  // fields.descr is canonical here (encodeHeader normalised it).
   return `{'descr': ${formatDescr(fields.descr)}, 'fortran_order': ${
     fields.fortranOrder ? "True" : "False"
   }, 'shape': ${pyReprIntTuple(fields.shape)}, }`;
@@ -516,6 +557,8 @@ function isLatin1(text: string): boolean {
  */
 export function encodeHeader(fields: HeaderFields, options: EncodeHeaderOptions = {}): Uint8Array {
   const { path, growthRoom = true, totalLength } = options;
+  checkVersion(options.version, path);
+  fields = { ...fields, descr: normalizeDescr(fields.descr) };
   dataByteLength(fields);
   let text = headerDictText(fields);
   const latin1 = isLatin1(text);
@@ -564,6 +607,19 @@ export function encodeHeader(fields: HeaderFields, options: EncodeHeaderOptions 
   out.fill(0x20, fixed + body.length, length - 1);
   out[length - 1] = 0x0a;
   return out;
+}
+
+/**
+ * Refuses a format version other than 1, 2 or 3 (checked at run time: the type alone let
+ * version bytes 0, 4 and 255 be written). Internal: encodeNpy and saveNpy call it too.
+ */
+export function checkVersion(version: unknown, path?: string): void {
+  if (version === undefined || version === 1 || version === 2 || version === 3) return;
+  throw new RangeError(
+    `Cannot encode ${where(path)}: version ${
+      typeof version === "string" ? JSON.stringify(version) : String(version)
+    } is not a .npy format version (expected 1, 2 or 3)`,
+  );
 }
 
 function alignedLength(version: NpyVersion, bodyLength: number): number {

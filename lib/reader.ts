@@ -24,6 +24,8 @@ import { flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chu
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
+  numberShaped,
+  type NumberShapedHeader,
   quote,
   readHeader,
   readHeaderSync,
@@ -354,7 +356,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
   }
 
   /** The parsed header (as of the last open or refresh). */
-  get header(): NpyHeader {
+  get header(): NumberShapedHeader {
     return this.#state.header;
   }
 
@@ -461,7 +463,10 @@ export class NpyReader implements Disposable, AsyncDisposable {
       descr: header.descr,
       shape: plan.shape,
       fortranOrder: header.fortranOrder,
-      data: this.#dtype.decode(plan.bytes, { layout: options.layout ?? this.#layout }),
+      data: this.#dtype.decode(plan.bytes, {
+        layout: options.layout ?? this.#layout,
+        count: plan.shape.reduce((a, b) => a * b, 1),
+      }),
     };
   }
 
@@ -696,7 +701,7 @@ export function loadNpySync(path: string, options: NpyReaderOptions = {}): NpyAr
 export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
   checkOptionKeys(options, READER_OPTIONS, "parse the .npy bytes");
   const { maxHeaderSize, layout } = options;
-  const header = parseHeader(bytes, { maxHeaderSize });
+  const header = numberShaped(parseHeader(bytes, { maxHeaderSize }));
   const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);
   const dataBytes = dataByteLength(header);
   const actual = bytes.length - header.headerLength;
@@ -713,7 +718,7 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
     fortranOrder: header.fortranOrder,
     data: dtype.decode(
       bytes.subarray(header.headerLength, header.headerLength + dataBytes),
-      { layout },
+      { layout, count: header.shape.reduce((a, b) => a * b, 1) },
     ),
   };
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Descr, formatDescr } from "./descr.ts";
+import { type Descr, formatDescr, normalizeDescr } from "./descr.ts";
 import { NpyDtypeError } from "./errors.ts";
 
 /**
@@ -78,6 +78,12 @@ export interface DecodeOptions {
    * @default {"objects"}
    */
   layout?: "objects" | "columns";
+  /**
+   * How many elements the bytes hold, for a dtype of itemsize 0 whose bytes cannot tell
+   * (NumPy's structured dtype with no fields, `np.dtype([])`). Readers pass it.
+   * @default {bytes.length / itemsize (0 for itemsize 0)}
+   */
+  count?: number;
 }
 
 /**
@@ -212,17 +218,34 @@ export class DtypeRegistry {
   }
 
   /**
-   * The codec for `descr` from the first plugin that claims it.
+   * The codec for `descr` from the first plugin that claims it. NumPy's names for
+   * fixed-size types (`"float32"`, `"i8"`, `"datetime64[ns]"`, `"?"`) are taken too: the
+   * plugins see, and the codec's `descr` shows, the canonical type string
+   * ({@link normalizeDescr}).
    *
-   * @param descr A descr value, e.g. `"<f4"` or `[["x", "<f4"]]`.
+   * @param descr A descr value, e.g. `"<f4"`, `"float32"` or `[["x", "<f4"]]`.
    * @returns The codec.
-   * @throws {NpyDtypeError} When no plugin handles `descr`.
+   * @throws {NpyDtypeError} When no plugin handles `descr`; for an unknown name, with the
+   *   closest canonical spelling (`did you mean "<f4" (float32)?`).
    */
   resolve(descr: Descr): Dtype {
+    // NumPy's names ("float32", "f4", "b") reach the plugins as canonical type strings. A
+    // string nothing in NumPy knows goes to the plugins as it is: it may be a plugin's own.
+    let wanted = descr;
+    let unknown: NpyDtypeError | undefined;
+    if (typeof descr === "string") {
+      try {
+        wanted = normalizeDescr(descr);
+      } catch (e) {
+        if (!(e instanceof NpyDtypeError)) throw e;
+        unknown = e;
+      }
+    }
     for (const plugin of this.#plugins) {
-      const dtype = plugin.resolve(descr, this);
+      const dtype = plugin.resolve(wanted, this);
       if (dtype !== undefined) return dtype;
     }
+    if (unknown !== undefined) throw unknown;
     let text: string;
     try {
       text = formatDescr(descr);

@@ -19,6 +19,7 @@ import {
 } from "./header.ts";
 import {
   type FileHeader,
+  numberShaped,
   quote,
   readHeader,
   readHeaderSync,
@@ -268,8 +269,10 @@ const BUFFER_SIZE = 8 << 20;
  * (the largest row count whose data size is a safe integer) still fits. Headers written by
  * NumPy ≥ 1.24 or this library always do; a 0-d array never does (it cannot grow).
  *
- * @param header A parsed header.
+ * @param npyHeader A parsed header.
  * @returns `true` when appending can rewrite the header in place forever.
+ * @throws {NpyShapeError} For a dimension beyond 2^53 − 1 (an array with no elements that
+ *   cannot be appended to).
  *
  * @example
  * ```ts
@@ -282,7 +285,8 @@ const BUFFER_SIZE = 8 << 20;
  * assert.equal(hasGrowthRoom(parseHeader(encodeHeader(fields, { totalLength: 80 }))), false);
  * ```
  */
-export function hasGrowthRoom(header: NpyHeader): boolean {
+export function hasGrowthRoom(npyHeader: NpyHeader): boolean {
+  const header = numberShaped(npyHeader);
   const axis = growthAxis(header);
   if (axis < 0) return false;
   const rowBytes = rowBytesOf(header);

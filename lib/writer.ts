@@ -677,7 +677,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   // ---------------------------------------------------------------------------------------
   // The header
 
-  #fields(rows: number): HeaderFields {
+  #fields(rows: number): HeaderFields & { readonly shape: number[] } {
     const shape = this.#fortran ? [...this.#rowShape!, rows] : [rows, ...this.#rowShape!];
     return { descr: this.#declaredDescr!, fortranOrder: this.#fortran, shape };
   }
