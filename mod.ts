@@ -31,11 +31,14 @@ export {
   type Descr,
   descrEquals,
   type DescrField,
+  type FieldDescr,
   type FieldName,
   formatDescr,
   itemsizeOf,
+  normalizeDescr,
   parseDescr,
   parseTypestr,
+  type SubarrayDescr,
   type Typestr,
 } from "./lib/descr.ts";
 export {

@@ -48,7 +48,7 @@ test("record layout: offsets, itemsize, canonical descr, fields", () => {
     ["c", 11, []],
   ]);
   assert.equal(resolve(DESCR).fields[1]!.title, "Price");
-  assert.throws(() => resolve([["a", "<i4"], ["a", "<f4"]]), /appears twice/);
+  assert.throws(() => resolve([["a", "<i4"], ["a", "<f4"]]), /already used as a name or title/);
 });
 
 test("objects and columns decode the same data; padding is zero on encode and skipped", () => {

@@ -12,9 +12,11 @@ import {
   type Descr,
   type DescrField,
   encodeHeader,
+  type FieldDescr,
   formatDescr,
   type HeaderFields,
   itemsizeOf,
+  normalizeDescr,
   NpyDtypeError,
   NpyFormatError,
   NpyHeaderSpaceError,
@@ -270,6 +272,40 @@ test("parseHeader() accepts the header spellings numpy.load accepts", () => {
       fortranOrder: false,
       shape: [],
     }],
+    // np.dtype() names: numpy.load takes them; they come back canonical. 'b' is int8.
+    [`{'descr': 'float64', 'fortran_order': False, 'shape': (2,)}`, {
+      descr: "<f8",
+      fortranOrder: false,
+      shape: [2],
+    }],
+    [
+      `{'descr': [('a', 'b'), ('b', 'int16'), ('c', 'datetime64[ns]')], 'fortran_order': False, 'shape': (2,)}`,
+      {
+        descr: [["a", "|i1"], ["b", "<i2"], ["c", "<M8[ns]"]],
+        fortranOrder: false,
+        shape: [2],
+      },
+    ],
+    // Subarrays of subarrays, a bare-int subarray shape, the record with no fields.
+    [`{'descr': [('c', ('<f8', 5), (2,))], 'fortran_order': False, 'shape': (3,)}`, {
+      descr: [["c", { base: "<f8", shape: [5] }, [2]]],
+      fortranOrder: false,
+      shape: [3],
+    }],
+    [`{'descr': [], 'fortran_order': False, 'shape': (3,)}`, {
+      descr: [],
+      fortranOrder: false,
+      shape: [3],
+    }],
+    // Padding fields may repeat (numpy.load strips them); a dim beyond 2^53 of an empty array.
+    [
+      `{'descr': [('', '|V4'), ('a', '<f4'), ('', '|V4')], 'fortran_order': False, 'shape': (0, 9007199254740993)}`,
+      {
+        descr: [["", "|V4"], ["a", "<f4"], ["", "|V4"]],
+        fortranOrder: false,
+        shape: [0, 9007199254740993n],
+      },
+    ],
     [`{'descr': '<f4', 'fortran_order': False, 'shape': (1_000,)} # comment`, {
       descr: "<f4",
       fortranOrder: false,
@@ -376,11 +412,134 @@ const HOSTILE: [string, Uint8Array, ErrorClass, number | undefined, RegExp][] = 
     /2\^53/,
   ],
   [
-    "dim beyond 2^53",
+    "dim beyond 2^63",
     v1("{'descr': '|u1', 'fortran_order': False, 'shape': (99999999999999999999,)}"),
     NpyFormatError,
-    61,
-    /beyond 2\^53/,
+    10,
+    /below 2\^63/,
+  ],
+  [
+    "dim 2^63 beside a zero (NumPy: Maximum allowed dimension exceeded)",
+    v1("{'descr': '|u1', 'fortran_order': False, 'shape': (0, 9223372036854775808)}"),
+    NpyFormatError,
+    10,
+    /below 2\^63/,
+  ],
+  [
+    "empty array whose other dims overflow intp (NumPy: array is too big)",
+    v1("{'descr': '<f8', 'fortran_order': False, 'shape': (0, 4611686018427387904)}"),
+    NpyFormatError,
+    10,
+    /more than 2\^63 - 1 bytes/,
+  ],
+  [
+    "huge dim in a non-empty array",
+    v1("{'descr': '|u1', 'fortran_order': False, 'shape': (1, 9007199254740993)}"),
+    NpyFormatError,
+    10,
+    /2\^53 - 1 bytes/,
+  ],
+  [
+    "65 dimensions",
+    v1(`{'descr': '<f4', 'fortran_order': False, 'shape': (${"1, ".repeat(65)})}`),
+    NpyFormatError,
+    10,
+    /65 dimensions; NumPy allows at most 64/,
+  ],
+  [
+    "65 zero dimensions",
+    v1(`{'descr': '<f4', 'fortran_order': False, 'shape': (${"0, ".repeat(65)})}`),
+    NpyFormatError,
+    10,
+    /at most 64/,
+  ],
+  [
+    "repeated field name",
+    v1("{'descr': [('a', '<f4'), ('a', '<i4')], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /field name 'a' is already used as a name or title/,
+  ],
+  [
+    "repeated title",
+    v1(
+      "{'descr': [(('t', 'a'), '<f4'), (('t', 'b'), '<i4')], 'fortran_order': False, 'shape': (3,)}",
+    ),
+    NpyDtypeError,
+    undefined,
+    /title 't' is already used/,
+  ],
+  [
+    "a name equal to an earlier title",
+    v1("{'descr': [(('b', 'a'), '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /field name 'b' is already used/,
+  ],
+  [
+    "a title equal to its own name",
+    v1("{'descr': [(('a', 'a'), '<f4')], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /title 'a' is already used/,
+  ],
+  [
+    "a title equal to a later name",
+    v1("{'descr': [(('b', 'a'), '<f4'), ('b', '<i4')], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /'b' is already used/,
+  ],
+  [
+    "two unnamed fields of real types",
+    v1("{'descr': [('', '<f4'), ('', '<i4')], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /field name '' is already used/,
+  ],
+  [
+    "repeated name in a nested record",
+    v1(
+      "{'descr': [('r', [('x', '<f4'), ('x', '<f4')], (2,))], 'fortran_order': False, 'shape': (3,)}",
+    ),
+    NpyDtypeError,
+    undefined,
+    /field name 'x' is already used/,
+  ],
+  [
+    "subarray of 65 dimensions",
+    v1(`{'descr': [('a', '<f4', (${"1, ".repeat(65)}))], 'fortran_order': False, 'shape': (3,)}`),
+    NpyDtypeError,
+    undefined,
+    /at most 64 dimensions/,
+  ],
+  [
+    "subarray dim beyond a C int",
+    v1("{'descr': [('a', '|u1', (2147483648,))], 'fortran_order': False, 'shape': (0,)}"),
+    NpyDtypeError,
+    undefined,
+    /2\^31 - 1/,
+  ],
+  [
+    "subarray itemsize beyond a C int",
+    v1("{'descr': [('a', ('<f4', (536870912,)), (1,))], 'fortran_order': False, 'shape': (0,)}"),
+    NpyDtypeError,
+    undefined,
+    /2\^31 - 1 bytes/,
+  ],
+  [
+    "subarray tuple of one item",
+    v1("{'descr': [('a', ('<f4',))], 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /\(descr, shape\)/,
+  ],
+  [
+    "string size beyond a C int",
+    v1("{'descr': '|S2147483648', 'fortran_order': False, 'shape': (0,)}"),
+    NpyDtypeError,
+    undefined,
+    /2\^31 - 1 bytes/,
   ],
   [
     "object dtype",
@@ -398,10 +557,17 @@ const HOSTILE: [string, Uint8Array, ErrorClass, number | undefined, RegExp][] = 
   ],
   [
     "unknown descr",
-    v1("{'descr': 'float64', 'fortran_order': False, 'shape': (3,)}"),
+    v1("{'descr': 'flaot64', 'fortran_order': False, 'shape': (3,)}"),
     NpyDtypeError,
     undefined,
-    /not a NumPy type string/,
+    /Cannot resolve descr "flaot64": did you mean "<f8" \(float64\)\?/,
+  ],
+  [
+    "unknown descr, nothing close",
+    v1("{'descr': 'quaternion', 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /not a NumPy type string such as "<f4" nor a dtype name/,
   ],
   [
     "bad int size",
@@ -536,13 +702,35 @@ const arbDescr: fc.Arbitrary<Descr> = fc.letrec<{ descr: Descr }>((tie) => ({
     fc.array(
       fc.tuple(
         fc.oneof(arbName, fc.tuple(arbName, arbName)),
-        tie("descr"),
+        fc.oneof<fc.Arbitrary<FieldDescr>[]>(
+          tie("descr"),
+          // A subarray, possibly of subarrays, possibly with empty shapes.
+          fc.tuple(
+            tie("descr"),
+            fc.array(fc.array(fc.integer({ min: 0, max: 3 }), { maxLength: 2 }), {
+              minLength: 1,
+              maxLength: 2,
+            }),
+          ).map(([base, shapes]) =>
+            shapes.reduce<FieldDescr>((inner, shape) => ({ base: inner, shape }), base)
+          ),
+        ),
         fc.option(fc.array(fc.integer({ min: 0, max: 4 }), { maxLength: 2 }), { nil: undefined }),
       ).map(([n, d, s]): DescrField => (s === undefined ? [n, d] : [n, d, s])),
-      { minLength: 1, maxLength: 3 },
+      { minLength: 0, maxLength: 3 },
     ),
   ),
 })).descr;
+
+/** itemsizeOf(descr), or undefined when NumPy refuses the descr (a repeated name or title). */
+function sizeIfValid(descr: Descr): number | undefined {
+  try {
+    return itemsizeOf(descr);
+  } catch (e) {
+    if (e instanceof NpyDtypeError && /already used/.test(e.message)) return undefined;
+    throw e;
+  }
+}
 
 test("encodeHeader() then parseHeader() round-trips 300 random headers (fast-check)", () => {
   fc.assert(
@@ -551,16 +739,25 @@ test("encodeHeader() then parseHeader() round-trips 300 random headers (fast-che
       fc.array(fc.integer({ min: 0, max: 1000 }), { maxLength: 4 }),
       fc.boolean(),
       (descr, shape, fortranOrder) => {
-        const fields = { descr, shape, fortranOrder };
+        const size = sizeIfValid(descr);
+        if (size === undefined) {
+          // NumPy refuses a repeated name or title: so do both directions.
+          assert.throws(() => encodeHeader({ descr, shape, fortranOrder }), NpyDtypeError);
+          assert.throws(() => parseDescr(formatDescr(descr)), NpyDtypeError);
+          return;
+        }
         // Random records can be large: keep to arrays whose size fits in 2^53 bytes.
-        fc.pre(shape.reduce((a, d) => a * d, itemsizeOf(descr)) <= Number.MAX_SAFE_INTEGER);
-        const bytes = encodeHeader(fields);
+        fc.pre(shape.reduce((a, d) => a * d, size) <= Number.MAX_SAFE_INTEGER);
+        const bytes = encodeHeader({ descr, shape, fortranOrder });
         assert.equal(bytes.length % 64, 0);
         const parsed = parseHeader(bytes, { maxHeaderSize: 1 << 20 });
+        // Headers show the canonical form: NumPy's spelling of every type string and
+        // subarray (empty shapes dropped), which normalizeDescr() gives.
         assert.deepEqual(
           { descr: parsed.descr, shape: parsed.shape, fortranOrder: parsed.fortranOrder },
-          fields,
+          { descr: normalizeDescr(descr), shape, fortranOrder },
         );
+        assert.deepEqual(normalizeDescr(parsed.descr), parsed.descr);
         assert.deepEqual(parseDescr(formatDescr(descr)), descr);
       },
     ),

@@ -124,7 +124,7 @@ test("recover() repairs files cut at every byte and crashed mid-append; NumPy lo
 
 function parseHeaderData(fields: HeaderFields): number {
   const itemsize = fields.descr === "<i2" ? 2 : fields.descr === "<i4" ? 4 : 8;
-  return fields.shape.reduce((a, b) => a * b, itemsize);
+  return fields.shape.reduce<number>((a, b) => a * Number(b), itemsize);
 }
 
 test("recover() rewrites through a temp file when a header without room needs more digits", () => {

@@ -29,7 +29,7 @@ import {
 import { makeTempDir, runPython } from "./_util.ts";
 import { checkWithNumpy } from "./_writer_util.ts";
 
-function headerShape(path: string): readonly number[] {
+function headerShape(path: string): readonly (number | bigint)[] {
   const fd = openSync(path, "r");
   const head = new Uint8Array(4096);
   const n = readSync(fd, head, 0, head.length, 0);
