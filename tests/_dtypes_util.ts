@@ -222,6 +222,66 @@ export const JS: Record<string, JsCase> = {
       { id: 65535, xy: Float32Array.of(-1, -2, -3, 0.5, 0.25, 0.125), flag: 0 },
     ],
   },
+  // Subarrays of subarrays (NumPy's test_descr_to_dtype forms): a field is its element
+  // dtype under all the shapes, outermost first. Encoding takes nested arrays; decoding
+  // gives the field flat, row-major, as for any subarray field.
+  record_subarray_of_subarray: {
+    js: [
+      { c: [[0, 1.5, 3, 4.5, 6], [7.5, 9, 10.5, 12, 13.5]], n: 7 },
+      { c: Float64Array.from({ length: 10 }, (_, i) => 0 - i), n: -1 },
+    ],
+    expect: [
+      { c: Float64Array.of(0, 1.5, 3, 4.5, 6, 7.5, 9, 10.5, 12, 13.5), n: 7 },
+      { c: Float64Array.from({ length: 10 }, (_, i) => 0 - i), n: -1 },
+    ],
+  },
+  record_subarray_of_records: {
+    js: [
+      {
+        x: Array.from(
+          { length: 4 },
+          (_, i) => Array.from({ length: 3 }, (_, j) => ({ a: i + j, b: -i - j })),
+        ),
+      },
+      {
+        x: Array.from({ length: 4 }, () => Array.from({ length: 3 }, () => ({ a: -128, b: 127 }))),
+      },
+    ],
+    expect: [
+      {
+        x: Array.from(
+          { length: 12 },
+          (_, k) => ({ a: (k / 3 | 0) + k % 3, b: 0 - ((k / 3 | 0) + k % 3) }),
+        ),
+      },
+      { x: Array.from({ length: 12 }, () => ({ a: -128, b: 127 })) },
+    ],
+  },
+  record_deep_subarrays: {
+    js: [{
+      a: Array.from(
+        { length: 5 },
+        (_, i) =>
+          Array.from({ length: 4 }, (_, j) =>
+            Array.from(
+              { length: 3 },
+              (_, k) => ({ a: BigInt(i * 12 + j * 3 + k), b: { a: k, b: -k } }),
+            )),
+      ),
+    }],
+    expect: [{
+      a: Array.from({ length: 60 }, (_, n) => ({ a: BigInt(n), b: { a: n % 3, b: 0 - (n % 3) } })),
+    }],
+  },
+  record_aligned: {
+    js: [{ a: -1, b: 2, c: 3 }, { a: 127, b: -32768, c: 2 ** 31 - 1 }],
+  },
+  // np.dtype([]): records of no bytes; the count comes from the shape.
+  record_no_fields: { js: [{}, {}, {}] },
+  record_empty_parts: {
+    js: [{ e: {}, a: [], b: 5 }, { e: {}, a: Float32Array.of(), b: -1 }],
+    expect: [{ e: {}, a: Float32Array.of(), b: 5 }, { e: {}, a: Float32Array.of(), b: -1 }],
+  },
 };
 
 /** A whole .npy file: NumPy's header for `descr` and `shape`, then `data`. */

@@ -51,9 +51,11 @@ function decodeFile(
   const header = parseHeader(bytes, { path });
   const dtype = defaultRegistry.resolve(header.descr);
   assert.ok(descrEquals(dtype.descr, header.descr), `canonical descr of ${path}`);
+  // The count from the shape: records of no bytes (np.dtype([])) cannot tell it.
+  const count = header.shape.reduce<number>((a, b) => a * Number(b), 1);
   return {
     descr: header.descr,
-    value: dtype.decode(bytes.subarray(header.headerLength), { layout }),
+    value: dtype.decode(bytes.subarray(header.headerLength), { layout, count }),
   };
 }
 

@@ -17,6 +17,8 @@ def to_descr(d):
     """JSON descr (lists) -> the Python value NumPy writes (tuples)."""
     if isinstance(d, str):
         return d
+    if isinstance(d, dict):  # a subarray {base, shape}: NumPy's (base, shape) tuple
+        return (to_descr(d["base"]), tuple(d["shape"]))
     out = []
     for f in d:
         name = f[0] if isinstance(f[0], str) else tuple(f[0])
