@@ -22,6 +22,8 @@ def to_json_descr(descr):
     """dtype.descr (tuples) -> the Descr value tests use (lists)."""
     if isinstance(descr, str):
         return descr
+    if isinstance(descr, tuple):  # a subarray (base, shape): the Descr value {base, shape}
+        return {"base": to_json_descr(descr[0]), "shape": list(descr[1])}
     out = []
     for field in descr:
         name = field[0]
@@ -69,7 +71,8 @@ def add(name, arr=None, *, dtype=None, shape=None, fortran=False):
         {
             "name": name,
             "descr": to_json_descr(descr),
-            "shape": list(shape),
+            # A dim beyond 2^53 - 1 (empty arrays only) as a string: JSON numbers lose it.
+            "shape": [d if d <= 2**53 - 1 else str(d) for d in shape],
             "fortranOrder": fortran,
             "header": base64.b64encode(header).decode(),
         }
@@ -115,6 +118,23 @@ add("non-latin1 name (v3)", np.zeros(2, dtype=[("名前", "<f4"), ("x", "<i8")])
 add("emoji name (v3)", np.zeros(1, dtype=[("\U0001F600", "<f4")]))
 add("big record (v2)", np.zeros(1, dtype=[(f"field_with_a_long_name_{i:05d}", "<f4") for i in range(2500)]))
 add("huge growth dim", dtype="<f4", shape=(2**53 // 16, 2))
+# The nested forms of NumPy's own test_descr_to_dtype, and structured dtypes of no bytes.
+_pair = np.dtype({"names": ["a", "b"], "formats": ["i1", "i1"], "offsets": [0, 4], "itemsize": 8})
+add("subarray of subarray", np.zeros(2, dtype=[("c", ("<f8", (5,)), (2,))]))
+add("subarray of records", np.zeros(2, dtype=[("x", np.dtype((_pair, (3,))), (4,))]))
+add("subarray of subarray of records", np.zeros(1, dtype=[("x", np.dtype((np.dtype((_pair, (3,))), (4,))))]))
+add(
+    "deep subarrays",
+    np.zeros(1, dtype=[("a", np.dtype((np.dtype((np.dtype((np.dtype([("a", int), ("b", _pair)]), (3,))), (4,))), (5,))))]),
+)
+add("no fields", np.zeros(3, dtype=np.dtype([])))
+add("record of empty parts", np.zeros(2, dtype=[("e", []), ("a", "<f4", (0,)), ("b", "<i2")]))
+# Dimensions beyond 2^53 in arrays of no elements: NumPy writes and reads them.
+add("dim beyond 2^53 (empty)", np.zeros((0, 2**53 + 1), dtype="<f4"))
+add("growth dim beyond 2^53 (empty)", np.zeros((2**53 + 1, 0), dtype="|u1"))
+add("dim 2^62 (empty)", dtype="|u1", shape=(0, 2**62))
+add("fortran growth dim 2^58 (empty)", dtype="<f4", shape=(3, 0, 2**58), fortran=True)
+add("64 dimensions", np.zeros((1,) * 64, dtype="<f4"))
 add("growth dim 10^18 fortran", dtype="|u1", shape=(1, 10**15), fortran=True)
 add("shape 9 digits", dtype="<f8", shape=(123456789, 3))
 add("64-aligned exactly", dtype="<f4", shape=(1,))
