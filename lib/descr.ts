@@ -851,7 +851,16 @@ export function tryNormalizeTypestr(text: string): string | undefined {
   else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest)) return undefined;
   rest = rest.replace(/^([Mm]8)\[generic\]$/, "$1");
   if (!TYPESTR.test(order + rest)) return undefined;
-  return canonicalText(parseTypestr(order + rest));
+  try {
+    return canonicalText(parseTypestr(order + rest));
+  } catch (e) {
+    if (!(e instanceof NpyDtypeError) || order + rest === text) throw e;
+    // Name the user's spelling ("datetime64[nss]"), not the type string it became.
+    throw new NpyDtypeError(
+      e.message.replace(JSON.stringify(order + rest), JSON.stringify(text)),
+      { descr: text, cause: e },
+    );
+  }
 }
 
 // The NumPy name shown beside a suggested spelling: float32, datetime64[ns], S5 …
