@@ -25,7 +25,6 @@ import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
   numberShaped,
-  type NumberShapedHeader,
   quote,
   readHeader,
   readHeaderSync,
@@ -356,7 +355,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
   }
 
   /** The parsed header (as of the last open or refresh). */
-  get header(): NumberShapedHeader {
+  get header(): NpyHeader {
     return this.#state.header;
   }
 
