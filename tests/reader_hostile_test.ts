@@ -15,6 +15,7 @@ import {
   isAppendableSync,
   loadNpySync,
   needsRecoverySync,
+  NpyAppendArray,
   NpyDtypeError,
   NpyFormatError,
   NpyReader,
@@ -23,7 +24,7 @@ import {
   parseNpy,
   recoverSync,
 } from "../mod.ts";
-import { makeTempDir } from "./_util.ts";
+import { makeTempDir, runPython } from "./_util.ts";
 
 const TYPED = [NpyFormatError, NpyDtypeError, NpyShapeError, NpyRecoveryError];
 function isTyped(e: unknown): boolean {
@@ -154,7 +155,92 @@ const CASES: Array<[string, Uint8Array, (typeof TYPED)[number]]> = [
   ],
   ["claims 2^50 bytes, holds 0", rawFile(dict("'<f8'", "(140737488355328,)")), NpyRecoveryError],
   ["data cut inside a row", valid().subarray(0, 128 + 13), NpyRecoveryError],
+  // Issue 11: what NumPy refuses, and the one shape NumPy reads but rows cannot be counted in.
+  ["65 dimensions", rawFile(dict("'<f4'", `(${"1, ".repeat(65)})`)), NpyFormatError],
+  ["dim 2^63 beside a zero", rawFile(dict("'<f4'", "(0, 9223372036854775808)")), NpyFormatError],
+  ["repeated field name", rawFile(dict("[('a', '<f4'), ('a', '<i4')]", "(0,)")), NpyDtypeError],
+  [
+    "title equal to a name",
+    rawFile(dict("[(('b', 'a'), '<f4'), ('b', '<i4')]", "(0,)")),
+    NpyDtypeError,
+  ],
+  ["title equal to its name", rawFile(dict("[(('a', 'a'), '<f4')]", "(0,)")), NpyDtypeError],
+  [
+    "subarray of 65 dims",
+    rawFile(dict(`[('a', '<f4', (${"1, ".repeat(65)}))]`, "(0,)")),
+    NpyDtypeError,
+  ],
+  ["top-level subarray", rawFile(dict("('<f4', (2,))", "(1,)")), NpyDtypeError],
+  [
+    "dim beyond 2^53 in an empty array",
+    rawFile(dict("'<f4'", "(0, 9007199254740993)")),
+    NpyShapeError,
+  ],
+  [
+    "growth dim beyond 2^53 in an empty array",
+    rawFile(dict("'|u1'", "(9007199254740993, 0)")),
+    NpyShapeError,
+  ],
 ];
+
+test("the new refusals: NpyAppendArray.open refuses them too and leaves the file as it was", async () => {
+  const { dir, cleanup } = makeTempDir("npy-hostile-");
+  try {
+    const names = new Set([
+      "65 dimensions",
+      "dim 2^63 beside a zero",
+      "repeated field name",
+      "title equal to a name",
+      "title equal to its name",
+      "subarray of 65 dims",
+      "top-level subarray",
+      "dim beyond 2^53 in an empty array",
+      "growth dim beyond 2^53 in an empty array",
+    ]);
+    const picked = CASES.filter(([name]) => names.has(name));
+    assert.equal(picked.length, names.size);
+    for (const [name, bytes, Expected] of picked) {
+      const path = join(dir, "hostile.npy");
+      writeFileSync(path, bytes);
+      await assert.rejects(NpyAppendArray.open(path), Expected, name);
+      assert.throws(() => NpyAppendArray.openSync(path), Expected, name);
+      assert.deepEqual(new Uint8Array(readFileSync(path)), bytes, name);
+      assert.ok(!existsSync(path + ".lock"), `${name}: lock released`);
+    }
+    // NumPy refuses all of these but the two empty arrays of huge dims, which it reads and
+    // this library deliberately does not (it counts rows in JS numbers; parseHeader reads
+    // such a header, with bigint dims).
+    const files = picked.map(([name, bytes], i) => {
+      const path = join(dir, `case${i}.npy`);
+      writeFileSync(path, bytes);
+      return { name, path };
+    });
+    const numpy = runPython<Record<string, string>>(
+      `
+out = {}
+for f in json.load(sys.stdin):
+    try:
+        out[f["name"]] = "shape " + str(np.load(f["path"]).shape)
+    except Exception as e:
+        out[f["name"]] = type(e).__name__
+print(json.dumps(out))`,
+      files,
+    );
+    assert.deepEqual(numpy, {
+      "65 dimensions": "ValueError",
+      "dim 2^63 beside a zero": "ValueError",
+      "repeated field name": "ValueError",
+      "title equal to a name": "ValueError",
+      "title equal to its name": "ValueError",
+      "subarray of 65 dims": "ValueError",
+      "top-level subarray": "ValueError",
+      "dim beyond 2^53 in an empty array": "shape (0, 9007199254740993)",
+      "growth dim beyond 2^53 in an empty array": "shape (9007199254740993, 0)",
+    });
+  } finally {
+    cleanup();
+  }
+});
 
 test("every hostile file gets its typed error from loadNpySync, NpyReader and parseNpy", async () => {
   const { dir, cleanup } = makeTempDir("npy-hostile-");
