@@ -354,7 +354,7 @@ export function formatDescr(descr: Descr): string {
 }
 
 function formatAny(descr: FieldDescr): string {
-  if (typeof descr === "string") return pyReprString(descr);
+  if (typeof descr === "string") return pyReprString(asTypestr(descr));
   if (isSubarray(descr)) return `(${formatAny(descr.base)}, ${pyReprIntTuple(descr.shape)})`;
   const fields = descr.map(([name, sub, shape]) => {
     const nameText = typeof name === "string"
@@ -413,7 +413,7 @@ function walk(
 ): number {
   if (typeof descr === "string") {
     if (strings === "skip") return 0;
-    const t = parseTypestr(descr);
+    const t = parseTypestr(asTypestr(descr));
     if (t.kind === "O" && strings === "size") {
       throw new NpyDtypeError(
         `Cannot use descr ${JSON.stringify(descr)}: the object dtype holds pickled Python ` +
@@ -591,16 +591,7 @@ export function descrFromPy(value: PyValue): Descr {
 
 function fromPy(value: PyValue, root: PyValue, top: boolean): FieldDescr {
   if (typeof value === "string") {
-    // A type string stays as written; a dtype name (which numpy.load accepts) is spelled
-    // canonically. What neither knows is refused by parseTypestr's message.
-    try {
-      parseTypestr(value);
-      return value;
-    } catch {
-      const known = tryNormalizeTypestr(value);
-      if (known !== undefined) return known;
-      throw unknownDescrError(value);
-    }
+    return asTypestr(value);
   }
   if (value instanceof PyTuple) {
     if (top || value.items.length !== 2) {
@@ -678,6 +669,23 @@ function describePy(value: PyValue): string {
   if (value === null) return "None";
   if (typeof value === "boolean") return value ? "True" : "False";
   return String(value);
+}
+
+/**
+ * A simple descr as a type string: a type string stays as written (`'<i1'`, `'=f4'`); a
+ * name np.dtype() takes (which numpy.load accepts in a header too) becomes its canonical
+ * spelling (`'float32'` → `'<f4'`, `'b'` → `'|i1'`). The rule of parseDescr, formatDescr
+ * and itemsizeOf; normalizeDescr goes further and spells type strings canonically too.
+ */
+function asTypestr(text: string): string {
+  try {
+    parseTypestr(text);
+    return text;
+  } catch {
+    const known = tryNormalizeTypestr(text);
+    if (known !== undefined) return known;
+    throw unknownDescrError(text);
+  }
 }
 
 /**

@@ -187,6 +187,60 @@ print(json.dumps(out))`,
   }
 });
 
+test("NumPy loads our headers of nested subarrays, no fields, dims beyond 2^53 and 64 dims", () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const big = 2n ** 53n + 1n;
+    const specs: { descr: Descr; shape: (number | bigint)[]; fortranOrder: boolean }[] = [
+      { descr: "<f4", shape: [0, big], fortranOrder: false },
+      { descr: "|u1", shape: [big, 0], fortranOrder: false },
+      { descr: "<f4", shape: [3, 0, 2n ** 58n], fortranOrder: true },
+      { descr: ">i2", shape: Array(64).fill(1), fortranOrder: false },
+      { descr: [], shape: [3], fortranOrder: false },
+      { descr: [["c", { base: "<f8", shape: [5] }, [2]]], shape: [2], fortranOrder: false },
+      {
+        descr: [["x", { base: [["a", "|i1"], ["", "|V3"], ["b", "|i1"]], shape: [3] }, [4]]],
+        shape: [1],
+        fortranOrder: false,
+      },
+      {
+        descr: [["e", []], ["a", "float32", [0]], ["b", "int16"]],
+        shape: [2],
+        fortranOrder: false,
+      },
+    ];
+    const files = specs.map((spec, i) => {
+      const path = join(dir, `h${i}.npy`);
+      const header = encodeHeader(spec);
+      const data = new Uint8Array(
+        spec.shape.some((d) => d === 0 || d === 0n)
+          ? 0
+          : spec.shape.reduce<number>((a, d) => a * Number(d), itemsizeOf(spec.descr)),
+      );
+      const bytes = new Uint8Array(header.length + data.length);
+      bytes.set(header);
+      writeFileSync(path, bytes);
+      return path;
+    });
+    const seen = runPython<{ shape: string[]; descr: string }[]>(
+      `
+out = []
+for p in json.load(sys.stdin):
+    a = np.load(p, mmap_mode="r")
+    out.append({"shape": [str(d) for d in a.shape], "descr": str(np.lib.format.dtype_to_descr(a.dtype))})
+print(json.dumps(out))`,
+      files,
+    );
+    for (const [i, spec] of specs.entries()) {
+      assert.deepEqual(seen[i]!.shape, spec.shape.map(String), `shape of ${i}`);
+      const text = formatDescr(normalizeDescr(spec.descr));
+      assert.equal(seen[i]!.descr, typeof spec.descr === "string" ? spec.descr : text, `${i}`);
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("encodeHeader() pads to totalLength for in-place rewrites, keeping the version", () => {
   const first = encodeHeader({ descr: "<f8", shape: [0, 3], fortranOrder: false });
   for (const rows of [1, 999, 123_456_789, 2 ** 40, Number.MAX_SAFE_INTEGER / 32]) {
