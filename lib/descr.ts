@@ -462,7 +462,13 @@ function walk(
     const [name, sub, shape] = field as [FieldName, unknown, unknown];
     if (shape !== undefined) checkSubShape(shape, root);
     let size = walk(sub, strings, false, root);
-    for (const d of (shape as number[] | undefined) ?? []) size *= d;
+    if (shape !== undefined) {
+      // (name, descr, shape) is NumPy's subarray dtype (descr, shape): the same limits.
+      for (const d of shape as number[]) size *= d;
+      if (size > C_INT_MAX) {
+        throw malformed(field, "NumPy's itemsizes stop at 2^31 - 1 bytes", root);
+      }
+    }
     if (!isPaddingField(field as unknown as DescrField)) {
       // NumPy keeps names and titles in one namespace: neither may repeat the other.
       const [title, plain] = typeof name === "string" ? [undefined, name] : name;

@@ -593,6 +593,13 @@ const HOSTILE: [string, Uint8Array, ErrorClass, number | undefined, RegExp][] = 
     /2\^31 - 1 bytes/,
   ],
   [
+    "field of a subarray beyond a C int of bytes",
+    v1("{'descr': [('a', '<f4', (536870912,))], 'fortran_order': False, 'shape': (0,)}"),
+    NpyDtypeError,
+    undefined,
+    /2\^31 - 1 bytes/,
+  ],
+  [
     "subarray tuple of one item",
     v1("{'descr': [('a', ('<f4',))], 'fortran_order': False, 'shape': (3,)}"),
     NpyDtypeError,
@@ -733,6 +740,53 @@ test(`parseHeader() rejects ${HOSTILE.length} hostile headers with typed errors`
       if (offset !== undefined) assert.equal(err.offset, offset, `${name}: ${err.message}`);
       return true;
     }, name);
+  }
+});
+
+test("NumPy refuses the issue-11 hostile headers too (live NumPy)", () => {
+  const names = [
+    "dim 2^63 beside a zero (NumPy: Maximum allowed dimension exceeded)",
+    "empty array whose other dims overflow intp (NumPy: array is too big)",
+    "65 dimensions",
+    "65 zero dimensions",
+    "repeated field name",
+    "repeated title",
+    "a name equal to an earlier title",
+    "a title equal to its own name",
+    "two unnamed fields of real types",
+    "repeated name in a nested record",
+    "subarray of 65 dimensions",
+    "subarray dim beyond a C int",
+    "subarray itemsize beyond a C int",
+    "field of a subarray beyond a C int of bytes",
+    "string size beyond a C int",
+    "unknown descr",
+    "unknown descr, nothing close",
+  ];
+  const picked = HOSTILE.filter(([name]) => names.includes(name));
+  assert.equal(picked.length, names.length);
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const files = picked.map(([name, bytes], i) => {
+      const path = join(dir, `hostile${i}.npy`);
+      writeFileSync(path, bytes);
+      return { name, path };
+    });
+    const verdicts = runPython<Record<string, string>>(
+      `
+out = {}
+for f in json.load(sys.stdin):
+    try:
+        np.load(f["path"])
+        out[f["name"]] = "loaded"
+    except (ValueError, TypeError, OverflowError) as e:
+        out[f["name"]] = "refused"
+print(json.dumps(out))`,
+      files,
+    );
+    assert.deepEqual(verdicts, Object.fromEntries(names.map((n) => [n, "refused"])));
+  } finally {
+    cleanup();
   }
 });
 
