@@ -822,8 +822,7 @@ for (
     ["S", "|S8"],
     ["bytes", "|S8"],
     ["bytes_", "|S8"],
-    ["a", "|S8"],
-    ["U", "<U8"],
+      ["U", "<U8"],
     ["str", "<U8"],
     ["str_", "<U8"],
     ["unicode", "<U8"],
@@ -834,6 +833,8 @@ for (
   REFUSED_NAMES[n!] = `NumPy's flexible type has no fixed size here: give one, e.g. ` +
     `${JSON.stringify(example)}`;
 }
+
+REFUSED_NAMES["a"] = `NumPy 2 deprecated the 'a' alias: use 'S' with a size, e.g. "|S8"`;
 
 /** A parsed type string spelled as NumPy's `dtype.str` spells it. */
 function canonicalText(t: Typestr): string {
