@@ -16,6 +16,7 @@ import {
   PyTuple,
   type PyValue,
 } from "./_pyliteral.ts";
+import { closest } from "./_suggest.ts";
 
 /**
  * A field name: a plain name, or NumPy's `(title, name)` pair.
@@ -822,7 +823,7 @@ for (
     ["S", "|S8"],
     ["bytes", "|S8"],
     ["bytes_", "|S8"],
-      ["U", "<U8"],
+    ["U", "<U8"],
     ["str", "<U8"],
     ["str_", "<U8"],
     ["unicode", "<U8"],
@@ -923,26 +924,6 @@ function suggestionList(): string[] {
   return (suggestions = [...list]);
 }
 
-// Optimal string alignment distance (Levenshtein with adjacent transpositions), ignoring
-// case: "flaot32" is 1 from "float32", "Float32" 0.
-function editDistance(a: string, b: string): number {
-  a = a.toLowerCase();
-  b = b.toLowerCase();
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i]);
-  for (let j = 1; j <= b.length; j++) d[0]![j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      }
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
-}
-
 /** The error for a simple descr nothing knows, with the closest known spelling. Internal. */
 export function unknownDescrError(text: string): NpyDtypeError {
   const quoted = JSON.stringify(text);
@@ -952,15 +933,8 @@ export function unknownDescrError(text: string): NpyDtypeError {
       descr: text,
     });
   }
-  let best: string | undefined;
-  let bestDistance = Infinity;
-  if (text.length <= 40) {
-    for (const candidate of suggestionList()) {
-      const distance = editDistance(text, candidate);
-      if (distance < bestDistance) [best, bestDistance] = [candidate, distance];
-    }
-  }
-  if (best !== undefined && bestDistance <= Math.max(1, Math.floor(text.length / 3))) {
+  const best = text.length <= 40 ? closest(text, suggestionList()) : undefined;
+  if (best !== undefined) {
     const canonical = tryNormalizeTypestr(best)!;
     return new NpyDtypeError(
       `Cannot resolve descr ${quoted}: did you mean ${JSON.stringify(canonical)} ` +
