@@ -19,7 +19,14 @@ import process from "node:process";
 import { resolve as resolvePath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs, type ParseArgsConfig } from "node:util";
-import { type Descr, fieldLayout, formatDescr, parseTypestr } from "./lib/descr.ts";
+import {
+  type Descr,
+  descrEquals,
+  fieldLayout,
+  formatDescr,
+  normalizeDescr,
+  parseTypestr,
+} from "./lib/descr.ts";
 import { NpyShapeError } from "./lib/errors.ts";
 import { fileError, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
 import { WriterLock } from "./lib/_lock.ts";
@@ -1097,7 +1104,8 @@ function checkJoinable(action: string, base: Facts, inputs: Facts[]): void {
   for (const f of inputs) {
     const g = f.header;
     const against = `${q(f.path)} and ${q(base.path)}`;
-    if (formatDescr(g.descr) !== formatDescr(h.descr)) {
+    // Compared canonically: '<i1' and '|i1', 'f4' and '<f4' are one dtype, the same bytes.
+    if (!descrEquals(normalizeDescr(g.descr), normalizeDescr(h.descr))) {
       throw new FileError(
         `Cannot ${action} ${against}: descr ${formatDescr(g.descr)} does not match ` +
           `${formatDescr(h.descr)}`,

@@ -22,6 +22,7 @@ import {
   saveNpy,
   saveNpySync,
 } from "../mod.ts";
+import { main } from "../cli.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
 const UNITS = ["Y", "M", "W", "D", "h", "m", "s", "ms", "us", "ns", "ps", "fs", "as"];
@@ -347,6 +348,46 @@ test("a malformed Descr value gives NpyDtypeError, never a raw TypeError", async
       assert.throws(() => saveNpySync(existing, [{ a: 1 }], { descr: d }), NpyDtypeError, what);
       assert.deepEqual(readFileSync(existing), before, what);
     }
+  } finally {
+    cleanup();
+  }
+});
+
+test("npy concat and append take files whose descrs differ only in spelling ('<i1' and '|i1')", async () => {
+  const { dir, cleanup } = makeTempDir("npy-cli-names-");
+  try {
+    // A foreign writer's spellings: '<i1' and 'i1' are NumPy's '|i1'; '<f8' stays apart.
+    const file = (name: string, descr: string, data: number[]) => {
+      const path = join(dir, name);
+      const header = encodeHeader({ descr: "|i1", fortranOrder: false, shape: [data.length] });
+      // Same header length: "'i1' " keeps the byte count of "'|i1'".
+      const text = String.fromCharCode(...header).replace("'|i1'", `'${descr}'`.padEnd(5));
+      const bytes = new Uint8Array(header.length + data.length);
+      bytes.set(Uint8Array.from(text, (ch) => ch.charCodeAt(0)));
+      bytes.set(new Uint8Array(Int8Array.from(data).buffer), header.length);
+      writeFileSync(path, bytes);
+      return path;
+    };
+    const a = file("a.npy", "|i1", [1, 2]);
+    const b = file("b.npy", "<i1", [-3]);
+    const c = file("c.npy", "i1", [4]);
+    const out = join(dir, "out.npy");
+    const quiet = { stdout: () => {}, stderr: () => {} };
+    assert.equal(await main(["concat", "-q", out, a, b, c], quiet), 0);
+    assert.equal(await main(["append", "-q", a, b], quiet), 0);
+    const f8 = join(dir, "f8.npy");
+    saveNpySync(f8, [1], { descr: "<f8" });
+    let err = "";
+    assert.equal(
+      await main(["append", "-q", a, f8], { stdout: () => {}, stderr: (t) => void (err += t) }),
+      1,
+    );
+    assert.match(err, /does not match/);
+    const got = runPython<[string, number[]][]>(
+      `print(json.dumps([[a.dtype.str, a.tolist()] for a in map(np.load, json.load(sys.stdin))]))`,
+      [out, a],
+    );
+    assert.deepEqual(got, [["|i1", [1, 2, -3, 4]], ["|i1", [1, 2, -3]]]);
   } finally {
     cleanup();
   }
