@@ -542,6 +542,16 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
     const h = f.header;
     const appendable = hasGrowthRoom(h);
     const recovery = needsRecovery(f);
+    // What recover would keep, from its own plan (a dead writer's file rolls back to its
+    // header; another tool's keeps the whole rows found), so info and recover agree.
+    let kept: number | undefined;
+    if (recovery) {
+      try {
+        kept = (await recover(path, { dryRun: true })).rows;
+      } catch {
+        kept = undefined; // a cut 0-d element: only --zero-fill recovers it
+      }
+    }
     if (json) {
       reports.push({
         path,
@@ -559,6 +569,7 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
         appendable,
         needsRecovery: recovery,
         availableRows: f.availableRows,
+        ...(recovery ? { recoverRows: kept ?? null } : {}),
       });
       continue;
     }
@@ -583,7 +594,9 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
       [
         "needs recovery",
         recovery
-          ? `yes: ${recoveryText(f)}; ${f.availableRows} complete rows (npy recover ${q(path)})`
+          ? `yes: ${recoveryText(f)}; ${
+            kept === undefined ? "only --zero-fill recovers it" : `recover keeps ${kept} rows`
+          } (npy recover ${q(path)})`
           : "no",
       ],
     ];

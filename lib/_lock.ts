@@ -11,6 +11,12 @@
  * holder cannot be shown dead (another or an unknown host, no `--allow-run` to signal the
  * process) is never taken over, and the error says to remove it by hand.
  *
+ * The lock file is also the trace recovery reads: a writer's record carries
+ * `"commit": "header"` (its header is the commit record, so bytes past the rows the header
+ * claims are an append a crash cut), and whoever takes such a lock over keeps the mark in its
+ * own record, and puts the dead writer's record back if it gives up without repairing the
+ * file (`releaseSync(true)`). See {@link hasCommitTrace}.
+ *
  * Taking over is done under a second, short-lived exclusive file, `<path>.lock.takeover`:
  * of two processes that both found the same dead writer's lock, only the one holding it
  * removes that lock, after reading it again; the other then finds the winner's lock. (A
@@ -27,6 +33,8 @@ import { permitted } from "./_permissions.ts";
 
 interface LockRecord extends NpyLockHolder {
   readonly token: string;
+  /** Set by this library's writer: the file's header is its commit record. */
+  readonly commit?: "header";
 }
 
 /** `"deno 2.1.0"`, `"bun 1.2.0"` or `"node 22.1.0"`. */
@@ -134,15 +142,31 @@ function heldError(
   );
 }
 
+/**
+ * Whether `<path>.lock` holds a record of this library's writer (live or dead), or of a
+ * process that took such a lock over: then the file's header is its commit record.
+ */
+export function hasCommitTrace(path: string): boolean {
+  let text: string | undefined;
+  try {
+    text = readTextSync(path + ".lock");
+  } catch {
+    return false; // unreadable (a directory, no permission): no trace
+  }
+  return text !== undefined && parseRecord(text)?.commit === "header";
+}
+
 /** A held lock. */
 export class WriterLock {
   readonly #lockPath: string;
   readonly #text: string;
+  readonly #inherited: string | undefined;
   #held = true;
 
-  private constructor(lockPath: string, text: string) {
+  private constructor(lockPath: string, text: string, inherited: string | undefined) {
     this.#lockPath = lockPath;
     this.#text = text;
+    this.#inherited = inherited;
   }
 
   /** The lock file's path. */
@@ -150,11 +174,17 @@ export class WriterLock {
     return this.#lockPath;
   }
 
+  /** Whether the lock taken over was a (dead) writer's: its header is the commit record. */
+  get tookOverWriter(): boolean {
+    return this.#inherited !== undefined;
+  }
+
   /**
-   * Takes the lock on `path` (the file `<path>.lock`).
+   * Takes the lock on `path` (the file `<path>.lock`). `commit`: the holder is a writer
+   * whose header is the commit record (the mark is also kept from a dead holder's lock).
    * @throws {NpyLockError} When another live writer holds it.
    */
-  static acquireSync(path: string, action: string): WriterLock {
+  static acquireSync(path: string, action: string, commit = false): WriterLock {
     const lockPath = path + ".lock";
     const time = new Date().toISOString();
     const record: LockRecord = {
@@ -164,7 +194,7 @@ export class WriterLock {
       time,
       token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
     };
-    const text = JSON.stringify(record);
+    let inherited: string | undefined; // a dead writer's record taken over
     let unreadable = 0, busy = 0;
     for (let attempt = 0; attempt < 400; attempt++) {
       let file: NpyFile;
@@ -208,16 +238,20 @@ export class WriterLock {
           sleepSync(2);
           continue;
         }
+        if (holder?.commit === "header") inherited = existing;
         unreadable = 0;
         continue;
       }
+      const text = JSON.stringify(
+        commit || inherited !== undefined ? { ...record, commit: "header" } : record,
+      );
       try {
         file.writeSync(new TextEncoder().encode(text), 0);
       } finally {
         file.closeSync();
       }
       HELD.add(text);
-      return new WriterLock(lockPath, text);
+      return new WriterLock(lockPath, text, inherited);
     }
     throw new NpyLockError(
       `Cannot ${action}: the lock file "${lockPath}" keeps changing hands`,
@@ -225,11 +259,25 @@ export class WriterLock {
     );
   }
 
-  /** Removes the lock file if it is still ours; idempotent. */
-  releaseSync(): void {
+  /**
+   * Removes the lock file if it is still ours; idempotent. `restore`: the holder failed and
+   * may have left the file unrepaired, so a dead writer's record it took over is put back
+   * (the trace recovery needs) instead.
+   */
+  releaseSync(restore = false): void {
     if (!this.#held) return;
     this.#held = false;
     HELD.delete(this.#text);
-    if (readTextSync(this.#lockPath) === this.#text) removeSync(this.#lockPath);
+    if (readTextSync(this.#lockPath) !== this.#text) return;
+    if (restore && this.#inherited !== undefined) {
+      const file = NpyFile.openSync(this.#lockPath, "w+");
+      try {
+        file.writeSync(new TextEncoder().encode(this.#inherited), 0);
+      } finally {
+        file.closeSync();
+      }
+    } else {
+      removeSync(this.#lockPath);
+    }
   }
 }

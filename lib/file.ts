@@ -300,11 +300,13 @@ function isErrno(e: unknown, ...codes: string[]): boolean {
 
 /**
  * A fresh name beside `path` (same directory, so a rename is atomic):
- * `.<name>.<random>.tmp`. The file is not created.
+ * `.<name>.<tag>.tmp`, the tag random unless given. The file is not created.
  */
-function tempPathBeside(path: string): string {
-  const random = Math.random().toString(36).slice(2, 10);
-  return nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${random}.tmp`);
+export function tempPathBeside(
+  path: string,
+  tag: string = Math.random().toString(36).slice(2, 10),
+): string {
+  return nodePath.join(nodePath.dirname(path), `.${nodePath.basename(path)}.${tag}.tmp`);
 }
 
 /** Removes `path`; a missing file is not an error. */
@@ -575,4 +577,33 @@ export async function replaceFile<T>(
   }
   replacement.commitSync();
   return result;
+}
+
+/** Whether anything (a file, a directory, a dangling link) is at `path`. */
+export function existsSync(path: string): boolean {
+  try {
+    fs.lstatSync(path);
+    return true;
+  } catch (e) {
+    if (isErrno(e, "ENOENT", "ENOTDIR")) return false;
+    throw e;
+  }
+}
+
+/**
+ * Gives the file at `from` the name `to` and removes the name `from`, atomically; the file
+ * may stay open meanwhile (the writer's new file, see `lib/writer.ts`). `replace`: a rename
+ * over the file at `to`. Otherwise without replacing one (`EEXIST`) where hard links work,
+ * else by a plain rename.
+ */
+export function publishSync(from: string, to: string, replace: boolean): void {
+  if (replace) return fs.renameSync(from, to);
+  try {
+    fs.linkSync(from, to);
+  } catch (e) {
+    if (isErrno(e, "EEXIST")) throw e;
+    fs.renameSync(from, to); // no hard links here (FAT, some network file systems)
+    return;
+  }
+  fs.rmSync(from, { force: true });
 }

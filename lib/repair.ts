@@ -8,7 +8,7 @@
  */
 
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { WriterLock } from "./_lock.ts";
+import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
   dataByteLength,
@@ -93,7 +93,8 @@ export interface RecoverOptions extends RepairOptions {
 
   /**
    * Keep an incomplete last row by filling its missing bytes with zeros, instead of
-   * dropping it.
+   * dropping it. (A file this library's writer left is rolled back to its header instead:
+   * bytes past it are an append cut whole.)
    * @default {false}
    */
   zeroFill?: boolean;
@@ -399,6 +400,16 @@ function mismatch(s: FileHeader): boolean {
   return s.size - s.header.headerLength !== s.dataBytes;
 }
 
+/** Whether {@link recover} would change the file: its plan is not a no-op. */
+function recoveryNeeded(path: string, s: FileHeader): boolean {
+  try {
+    return !planRecover(path, s, false, hasCommitTrace(path)).noop;
+  } catch (e) {
+    if (e instanceof NpyRecoveryError) return true; // a cut 0-d element: zeroFill repairs it
+    throw e;
+  }
+}
+
 /**
  * Whether the file's data length differs from what its header's shape needs (shorter: a
  * cut download or a crash; longer: rows written but the header not yet rewritten).
@@ -427,7 +438,7 @@ function mismatch(s: FileHeader): boolean {
  * ```
  */
 export function needsRecovery(path: string, options: RepairOptions = {}): Promise<boolean> {
-  return withHeader(path, options, mismatch);
+  return withHeader(path, options, (s) => recoveryNeeded(path, s));
 }
 
 /**
@@ -453,7 +464,7 @@ export function needsRecovery(path: string, options: RepairOptions = {}): Promis
  * ```
  */
 export function needsRecoverySync(path: string, options: RepairOptions = {}): boolean {
-  return withHeaderSync(path, options, mismatch);
+  return withHeaderSync(path, options, (s) => recoveryNeeded(path, s));
 }
 
 interface RecoverPlan {
@@ -468,13 +479,27 @@ interface RecoverPlan {
   noop: boolean;
 }
 
-function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPlan {
+/**
+ * The one plan of a recovery, which `recover`, its dry run, `needsRecovery`, the writer's
+ * `onRecovery` and `npy info` all follow. `committed`: the file was being written by this
+ * library's writer (its lock file says so), whose header is the commit record: bytes past
+ * the rows it claims are an append a crash cut, rolled back whole. Otherwise (other tools,
+ * or a header claiming more than the file holds) the rows are inferred from the size.
+ */
+function planRecover(
+  path: string,
+  s: FileHeader,
+  zeroFill: boolean,
+  committed: boolean,
+): RecoverPlan {
   const { header, size } = s;
   const dataLength = size - header.headerLength;
   const rowBytes = rowBytesOf(header);
   const oldRows = rowsOf(header);
   let rows = oldRows, keep: number, added = 0;
-  if (header.shape.length === 0 || rowBytes === 0) {
+  if (committed && dataLength >= s.dataBytes) {
+    keep = s.dataBytes; // back to the last commit: never part of an append
+  } else if (header.shape.length === 0 || rowBytes === 0) {
     // No rows to infer: the data must be exactly what the header says.
     keep = Math.min(dataLength, s.dataBytes);
     if (keep < s.dataBytes) {
@@ -518,9 +543,14 @@ function planRecover(path: string, s: FileHeader, zeroFill: boolean): RecoverPla
 }
 
 /**
- * Makes a file that a crash or a cut download left behind load again: infers the row count
- * from the file size, drops the incomplete last row (or, with `zeroFill`, completes it with
- * zeros) and any bytes past it, and rewrites the header in place with the new shape.
+ * Makes a file that a crash or a cut download left behind load again. A file this library's
+ * writer was writing (its `<path>.lock` is still there, left by the dead writer) is rolled
+ * back to its last commit, the header: the bytes past the rows it claims are an append the
+ * crash cut, dropped whole, so never part of an append is kept. Any other file (other tools,
+ * a writer opened with `lock: false`, and a header claiming more than the file holds, as a
+ * power loss may leave): the row count is inferred from the file size, the incomplete last
+ * row dropped (or, with `zeroFill`, completed with zeros) with any bytes past it, and the
+ * header rewritten in place with the new shape.
  *
  * Order of writes: when the file grows (`zeroFill`) the zeros are written and flushed before
  * the header; otherwise the header is written and flushed before the file is cut. Either
@@ -558,22 +588,32 @@ export async function recover(path: string, options: RecoverOptions = {}): Promi
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
+  let done = false;
   try {
-    return await recoverFile(path, options);
+    // Our own lock replaced a dead writer's: what it took over tells. Without one (a dry
+    // run, lock: false), the lock file as it is.
+    const committed = lock !== undefined ? lock.tookOverWriter : hasCommitTrace(path);
+    const result = await recoverFile(path, options, committed);
+    done = true;
+    return result;
   } catch (e) {
     throw fileError(e, action, path);
   } finally {
-    lock?.releaseSync();
+    lock?.releaseSync(!done); // failed: put a dead writer's trace back
   }
 }
 
-async function recoverFile(path: string, options: RecoverOptions): Promise<RecoverResult> {
+async function recoverFile(
+  path: string,
+  options: RecoverOptions,
+  committed: boolean,
+): Promise<RecoverResult> {
   const { zeroFill = false } = options;
   let file = await NpyFile.open(path, "r");
   let plan: RecoverPlan;
   try {
     const state = await readHeader(file, options.maxHeaderSize);
-    plan = planRecover(path, state, zeroFill);
+    plan = planRecover(path, state, zeroFill, committed);
     if (plan.noop || options.dryRun) return plan.result;
     file.closeSync();
     if (plan.fields !== undefined && plan.inPlace === undefined) {
@@ -625,22 +665,36 @@ export function recoverSync(path: string, options: RecoverOptions = {}): Recover
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
+  let done = false;
   try {
-    return recoverFileSync(path, options);
+    // Our own lock replaced a dead writer's: what it took over tells. Without one (a dry
+    // run, lock: false), the lock file as it is.
+    const committed = lock !== undefined ? lock.tookOverWriter : hasCommitTrace(path);
+    const result = recoverFileSync(path, options, committed);
+    done = true;
+    return result;
   } catch (e) {
     throw fileError(e, action, path);
   } finally {
-    lock?.releaseSync();
+    lock?.releaseSync(!done); // failed: put a dead writer's trace back
   }
 }
 
-function recoverFileSync(path: string, options: RecoverOptions): RecoverResult {
+/**
+ * Internal: {@link recoverSync} without the lock, for a caller that holds it (the writer's
+ * `onRecovery`). `committed`: see {@link planRecover}.
+ */
+export function recoverFileSync(
+  path: string,
+  options: RecoverOptions,
+  committed: boolean,
+): RecoverResult {
   const { zeroFill = false } = options;
   let file = NpyFile.openSync(path, "r");
   let plan: RecoverPlan;
   try {
     const state = readHeaderSync(file, options.maxHeaderSize);
-    plan = planRecover(path, state, zeroFill);
+    plan = planRecover(path, state, zeroFill, committed);
     if (plan.noop || options.dryRun) return plan.result;
     file.closeSync();
     if (plan.fields !== undefined && plan.inPlace === undefined) {
@@ -889,12 +943,15 @@ export async function ensureAppendable(
 ): Promise<EnsureAppendableResult> {
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
+  let done = false;
   try {
-    return await ensureAppendableFile(path, options);
+    const result = await ensureAppendableFile(path, options);
+    done = true;
+    return result;
   } catch (e) {
     throw fileError(e, action, path);
   } finally {
-    lock?.releaseSync();
+    lock?.releaseSync(!done); // failed (a file to recover first): keep a dead writer's trace
   }
 }
 
@@ -968,12 +1025,15 @@ export function ensureAppendableSync(
 ): EnsureAppendableResult {
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
+  let done = false;
   try {
-    return ensureAppendableFileSync(path, options);
+    const result = ensureAppendableFileSync(path, options);
+    done = true;
+    return result;
   } catch (e) {
     throw fileError(e, action, path);
   } finally {
-    lock?.releaseSync();
+    lock?.releaseSync(!done); // failed (a file to recover first): keep a dead writer's trace
   }
 }
 

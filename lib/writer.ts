@@ -6,15 +6,27 @@
  * @module
  */
 
+import process from "node:process";
 import { type Descr, descrEquals, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { createError, fileError, fsyncDirSync, NpyFile, removeSync } from "./file.ts";
+import {
+  createError,
+  existsSync,
+  fileError,
+  fsyncDirSync,
+  NpyFile,
+  publishSync,
+  realPathSync,
+  removeSync,
+  tempPathBeside,
+} from "./file.ts";
 import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
-import { hasGrowthRoom, recoverSync } from "./repair.ts";
-import { WriterLock } from "./_lock.ts";
+import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
+import { hasCommitTrace, WriterLock } from "./_lock.ts";
+import { pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type ChunkParts,
@@ -58,7 +70,9 @@ export interface NpyAppendArrayOptions {
   /**
    * `"append"`: open the file if it exists (and append to it), else create it.
    * `"create"`: create the file; fail if it exists. `"overwrite"`: start a fresh file,
-   * replacing any old one.
+   * replacing any old one. A new file (or the replacement) is written beside the path and
+   * gets its name only once it holds a valid header (at `open` when `descr` and `shape` are
+   * given, else at the first append): a crash before leaves the path as it was.
    * @default {"append"}
    */
   mode?: "append" | "create" | "overwrite";
@@ -97,7 +111,9 @@ export interface NpyAppendArrayOptions {
   casting?: Casting;
   /**
    * Rewrite the header after every append, so the file always shows every acknowledged
-   * append. `false`: only at `flush` and `close` (until then NumPy sees the old shape).
+   * append. `false`: only at `flush`, at `close` and when the write buffer is written
+   * (until then NumPy sees the old shape). The header is the commit record: after a crash,
+   * `recover` rolls the file back to the rows it claims.
    * @default {true}
    */
   rewriteHeaderOnAppend?: boolean;
@@ -111,7 +127,8 @@ export interface NpyAppendArrayOptions {
   /**
    * Coalesce appends smaller than this many bytes into one buffer written when full (and at
    * `flush`/`close`); 0 writes every append at once. Buffered rows reach the file, and its
-   * header, only when the buffer is written.
+   * header, only when the buffer is written; each such write rewrites the header, so a
+   * crash keeps whole appends only.
    * @default {0}
    */
   bufferSize?: number;
@@ -125,9 +142,11 @@ export interface NpyAppendArrayOptions {
   lock?: boolean;
   /**
    * What to do when an existing file's data does not match its header (a crash or a cut
-   * copy): `"error"` throws {@link NpyRecoveryError}; `"truncate"` keeps the whole rows
-   * found and drops a partial last row; `"zerofill"` completes a partial last row with
-   * zeros. Both rewrite the header to the rows kept (see `recover`).
+   * copy): `"error"` throws {@link NpyRecoveryError}; `"truncate"` rolls a file this
+   * library's writer left (its lock file is there) back to the rows its header claims,
+   * else keeps the whole rows found and drops a partial last row; `"zerofill"` does the
+   * same but completes a partial last row of another tool's file with zeros. Both rewrite
+   * the header to the rows kept (see `recover`).
    * @default {"error"}
    */
   onRecovery?: "error" | "truncate" | "zerofill";
@@ -221,7 +240,16 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   readonly #rewriteOnAppend: boolean;
   readonly #sync: "none" | "close" | "append";
   #fortran: boolean;
-  readonly #created: boolean;
+  // A new file, or one replacing the old ("overwrite"), is written as a temp file beside the
+  // path and given its name once it holds a valid header: the path never holds an empty or
+  // partial file, only the old one or a valid .npy.
+  readonly #make: "new" | "replace" | undefined;
+  readonly #target: string; // the file replaced: the path, or where its symlink points
+  #temp: string | undefined; // the temp file, until it has the path's name
+
+  #exitToken: object | undefined; // see lib/_exit.ts
+  #pinned = false;
+  #finished = false; // the file is closed and the lock released
 
   // What the file holds: fixed by the header, the options or the first chunk.
   #dtype: Dtype | undefined;
@@ -261,7 +289,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     path: string,
     file: NpyFile,
     lock: WriterLock | undefined,
-    created: boolean,
+    make: "new" | "replace" | undefined,
+    target: string,
+    temp: string | undefined,
     options: NpyAppendArrayOptions,
     fortran: boolean,
   ) {
@@ -269,7 +299,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#where = quote(path);
     this.#file = file;
     this.#lock = lock;
-    this.#created = created;
+    this.#make = make;
+    this.#target = target;
+    this.#temp = temp;
     this.#registry = options.registry ?? defaultRegistry;
     this.#encode = { casting: options.casting ?? "same_kind" };
     this.#rewriteOnAppend = options.rewriteHeaderOnAppend ?? true;
@@ -301,62 +333,65 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     checkOptions(where, options);
     const lock = options.lock === false
       ? undefined
-      : WriterLock.acquireSync(path, `open ${where} for appending`);
+      : WriterLock.acquireSync(path, `open ${where} for appending`, true);
     let file: NpyFile | undefined;
+    let temp: string | undefined;
     let writer: NpyAppendArray | undefined;
     try {
-      let created = false;
+      // A dead writer's temp file (killed before its new file had a header): not kept.
+      if (lock?.tookOverWriter) removeSync(tempPathBeside(path, "new"));
+      // Nothing is created or replaced here: see #make.
+      let make: "new" | "replace" | undefined;
+      let target = path;
+      let replacedMode: number | undefined;
       if (mode === "overwrite") {
-        file = NpyFile.openSync(path, "w+");
-        created = true;
-      } else if (mode === "create") {
         try {
-          file = NpyFile.openSync(path, "wx+");
-          created = true;
+          const old = NpyFile.openSync(path, "r+"); // refuses a directory, a read-only file
+          replacedMode = old.modeSync();
+          old.closeSync();
+          make = "replace";
+          target = realPathSync(path) ?? path; // a symlink keeps pointing at the new file
         } catch (e) {
-          if (errnoCode(e) !== "EEXIST") throw e;
-          throw Object.assign(
-            new Error(
-              `Cannot create ${where}: the file exists (mode "create"); use mode "append" ` +
-                `to append to it or "overwrite" to replace it`,
-              { cause: e },
-            ),
-            { code: "EEXIST" },
-          );
+          if (errnoCode(e) !== "ENOENT") throw e;
+          make = "new";
         }
+      } else if (mode === "create") {
+        if (existsSync(path)) throw existsError(where);
+        make = "new";
       } else {
-        for (;;) {
-          try {
-            file = NpyFile.openSync(path, "r+");
-            break;
-          } catch (e) {
-            if (errnoCode(e) !== "ENOENT") throw e;
-          }
-          try {
-            file = NpyFile.openSync(path, "wx+");
-            created = true;
-            break;
-          } catch (e) {
-            if (errnoCode(e) !== "EEXIST") {
-              throw createError(e, `open ${where} for appending`, path);
-            }
-          }
+        try {
+          file = NpyFile.openSync(path, "r+");
+        } catch (e) {
+          if (errnoCode(e) !== "ENOENT") throw e;
+          make = "new";
         }
       }
-      // With sync "append" a power loss must not lose a new file's name either.
-      if (created && options.sync === "append") fsyncDirSync(path);
+      if (make !== undefined) {
+        // One name per path: the next writer (holding the lock) reuses what a killed one left.
+        temp = tempPathBeside(target, "new");
+        try {
+          file = NpyFile.openSync(temp, "w+");
+        } catch (e) {
+          throw createError(e, `open ${where} for appending`, path); // names the path, not temp
+        }
+        if (replacedMode !== undefined) file.chmodSync(replacedMode);
+      }
       const fortran = options.fortranOrder ?? false;
-      writer = new NpyAppendArray(path, file, lock, created, options, fortran);
-      if (file.sizeSync() > 0) {
+      writer = new NpyAppendArray(path, file!, lock, make, target, temp, options, fortran);
+      if (file!.sizeSync() > 0) {
         writer.#loadExisting(options);
       } else {
         writer.#declare(options);
       }
+      writer.#exitToken = track(writer, path, lock, NpyAppendArray.#atExit);
       return writer;
     } catch (e) {
-      if (writer !== undefined) writer.#file.closeSync();
       file?.closeSync();
-      lock?.releaseSync();
+      // The temp file, unless it already has the path's name (an error after publishing).
+      if (temp !== undefined && (writer === undefined || writer.#temp !== undefined)) {
+        removeSync(temp);
+      }
+      lock?.releaseSync(true); // a dead writer's file may be left to recover: keep its trace
       // A system error (EACCES, EISDIR…) names the user's file, in our words.
       throw fileError(e, `open ${where} for appending`, path);
     }
@@ -538,11 +573,15 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
           { path: this.path, expectedBytes: state.dataBytes, actualBytes: actual },
         );
       }
-      recoverSync(this.path, {
+      // This writer holds the lock (or was opened with lock: false): a dead writer's lock it
+      // took over, or the lock file as it is, tells whether the header is the commit record.
+      const committed = this.#lock !== undefined
+        ? this.#lock.tookOverWriter
+        : hasCommitTrace(this.path);
+      recoverFileSync(this.path, {
         zeroFill: how === "zerofill",
         maxHeaderSize: options.maxHeaderSize,
-        lock: false, // this writer holds it (or was opened with lock: false)
-      });
+      }, committed);
       // recover() may have replaced the file (rewritten beside it and renamed): reopen.
       file.closeSync();
       file = this.#file = NpyFile.openSync(this.path, "r+");
@@ -691,6 +730,28 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#buildTemplate();
   }
 
+  /** The temp file holds a valid header: give it the path's name. */
+  #publish(): void {
+    const temp = this.#temp!;
+    if (this.#sync === "append") this.#file.datasyncSync();
+    try {
+      publishSync(temp, this.#target, this.#make === "replace");
+    } catch (e) {
+      if (errnoCode(e) !== "EEXIST") throw e;
+      throw Object.assign(
+        new Error(
+          `Cannot create ${this.#where}: another process made a file there since this ` +
+            `writer was opened; it is left as it is`,
+          { cause: e },
+        ),
+        { code: "EEXIST" },
+      );
+    }
+    this.#temp = undefined;
+    // With sync "append" a power loss must not lose a new file's name either.
+    if (this.#sync === "append") fsyncDirSync(this.#target);
+  }
+
   /**
    * Prepares the header template: everything but the growth dimension's digits is fixed.
    * Checked once against {@link encodeHeader}; on any difference every rewrite encodes.
@@ -802,6 +863,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     const rows = this.#rowsWritten;
     this.#file.writeSync(this.#headerBytes(rows), 0);
     this.#rowsInHeader = rows;
+    if (this.#temp !== undefined) this.#publish();
   }
 
   // ---------------------------------------------------------------------------------------
@@ -1015,8 +1077,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (first) this.#setRowShape(rowShape);
     this.#rowBytes = this.#rowElems * itemsize;
     if (this.#headerLength === 0) {
-      this.#startHeader();
-      this.#writeHeader(); // a 0-row header describes no data: it may go first
+      try {
+        this.#startHeader();
+        this.#writeHeader(); // a 0-row header describes no data: it may go first
+      } catch (e) {
+        this.#fail(e);
+      }
     }
     this.#lastRows = rows;
     this.#rows += rows;
@@ -1068,25 +1134,27 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     try {
       const buffer = this.#buffer;
       if (buffer !== undefined && bytes.length < buffer.length) {
+        // A buffer written is a commit: the header claims it at once (whole appends only).
         if (this.#bufLen + bytes.length > buffer.length) {
           this.#writeBuffered();
-          this.#afterData(false);
+          this.#afterData(true);
         }
         buffer.set(bytes, this.#bufLen);
         this.#bufLen += bytes.length;
         this.#bufRows += rows;
         if (this.#bufLen === buffer.length) {
           this.#writeBuffered();
-          this.#afterData(false);
+          this.#afterData(true);
         }
-        return;
+      } else {
+        if (this.#bufLen > 0) this.#writeBuffered();
+        this.#writeData(bytes, rows);
+        this.#afterData(false);
       }
-      if (this.#bufLen > 0) this.#writeBuffered();
-      this.#writeData(bytes, rows);
-      this.#afterData(false);
     } catch (e) {
       this.#fail(e);
     }
+    this.#updatePin();
   }
 
   /** Async twin of {@link NpyAppendArray.#commitSync}: waits for `fdatasync` off-thread. */
@@ -1098,23 +1166,24 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       if (buffer !== undefined && bytes.length < buffer.length) {
         if (this.#bufLen + bytes.length > buffer.length) {
           this.#writeBuffered();
-          await this.#afterDataAsync(false);
+          await this.#afterDataAsync(true);
         }
         buffer.set(bytes, this.#bufLen);
         this.#bufLen += bytes.length;
         this.#bufRows += rows;
         if (this.#bufLen === buffer.length) {
           this.#writeBuffered();
-          await this.#afterDataAsync(false);
+          await this.#afterDataAsync(true);
         }
-        return;
+      } else {
+        if (this.#bufLen > 0) this.#writeBuffered();
+        this.#writeData(bytes, rows);
+        await this.#afterDataAsync(false);
       }
-      if (this.#bufLen > 0) this.#writeBuffered();
-      this.#writeData(bytes, rows);
-      await this.#afterDataAsync(false);
     } catch (e) {
       this.#fail(e);
     }
+    this.#updatePin();
   }
 
   #writeData(bytes: Uint8Array, rows: number): void {
@@ -1158,6 +1227,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     } catch (e) {
       this.#fail(e);
     }
+    this.#updatePin();
   }
 
   async #flushNow(): Promise<void> {
@@ -1168,9 +1238,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     } catch (e) {
       this.#fail(e);
     }
+    this.#updatePin();
   }
 
   #closeNow(): void {
+    if (this.#finished) return;
+    this.#finished = true;
     let error: unknown;
     try {
       if (this.#failed === undefined) {
@@ -1181,16 +1254,42 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     } catch (e) {
       error = e;
     }
-    const empty = this.#rowsInHeader < 0;
     try {
       this.#file.closeSync();
     } catch (e) {
       error ??= e;
     }
-    // A file we created that never got a header would not load: do not leave it behind.
-    if (empty && this.#created && this.#failed === undefined) removeSync(this.path);
+    // A temp file never given the path's name (no header yet, or a failure): not kept.
+    if (this.#temp !== undefined) removeSync(this.#temp);
+    if (this.#exitToken !== undefined) untrack(this.#exitToken, this);
     this.#lock?.releaseSync();
     if (error !== undefined) throw error;
+  }
+
+  /** At process exit (see lib/_exit.ts): flush and close now, whatever is queued. */
+  static #atExit(writer: NpyAppendArray): void {
+    writer.#closed = true;
+    try {
+      writer.#closeNow();
+    } catch (e) {
+      try {
+        process.stderr.write(
+          `npy-append-array: cannot close ${writer.#where} at exit: ${(e as Error).message}\n`,
+        );
+      } catch {
+        // No stderr.
+      }
+    }
+  }
+
+  /** Pins the writer while it has rows not yet in the file or its header (lib/_exit.ts). */
+  #updatePin(): void {
+    const dirty = this.#bufLen > 0 ||
+      (this.#rowsWritten > 0 && this.#rowsInHeader !== this.#rowsWritten);
+    if (dirty !== this.#pinned) {
+      this.#pinned = dirty;
+      pin(this, dirty);
+    }
   }
 }
 
@@ -1255,6 +1354,16 @@ const WRITER_OPTIONS = {
   onRecovery: true,
   maxHeaderSize: true,
 } as const satisfies OptionKeys<NpyAppendArrayOptions>;
+
+function existsError(where: string): Error {
+  return Object.assign(
+    new Error(
+      `Cannot create ${where}: the file exists (mode "create"); use mode "append" to ` +
+        `append to it or "overwrite" to replace it`,
+    ),
+    { code: "EEXIST" },
+  );
+}
 
 function checkOptions(where: string, options: NpyAppendArrayOptions): void {
   checkOptionKeys(options, WRITER_OPTIONS, `open ${where}`);

@@ -2,11 +2,23 @@
  * A child process for the crash and concurrency tests (run by deno or bun on this file, by
  * node on its build in dist/tests). One JSON argument says what to do:
  *
- * - `{ task: "append", path, kind, sync, api, maxChunk, maxRows, seed, pauseEvery? }`:
- *   opens `path` (mode "append", onRecovery "truncate", so a file left by a killed child is
- *   resumed and its lock taken over), prints `open <rows>`, then appends rows with known
- *   content (row i is {@link rowValues}) in chunks of 1..maxChunk rows and prints
- *   `ack <rows>` after each append returned. Past `maxRows` it idles until killed.
+ * - `{ task: "append", path, kind, sync, api, maxChunk, maxRows, seed, pauseEvery?, batch?,
+ *   bufferSize?, flushEvery? }`: opens `path` (mode "append", onRecovery "truncate", so a
+ *   file left by a killed child is resumed and its lock taken over), prints `open <rows>`,
+ *   then appends rows with known content (row i is {@link rowValues}) in chunks of
+ *   1..maxChunk rows (exactly `batch` rows when given) and prints `ack <rows>` after each
+ *   append returned. With `bufferSize`, rows are acknowledged by `flush()`, called after
+ *   every `flushEvery` appends: `ack <rows>` follows each completed flush. Past `maxRows` it
+ *   idles until killed.
+ * - `{ task: "exit", path, how, bufferSize? }`: opens `path` (new, `<i8` rows of 2),
+ *   appends rows 0..9 as three chunks, prints `appended`, and ends without `close()`:
+ *   `how` is "end" (falls off the end), "exit" (`process.exit(0)` or `Deno.exit(0)`),
+ *   "throw" (an uncaught error) or "reject" (an unhandled rejection).
+ * - `{ task: "open", path, mode }`: opens `path` with `mode` and no descr, prints `open`,
+ *   and idles until killed.
+ * - `{ task: "gc", path, bufferSize? }`: opens `path` in a function that appends rows 0..9
+ *   and drops the writer without `close()`, forces garbage collections, prints `collected`
+ *   and ends.
  * - `{ task: "race", path }`: prints `ready`, reads a time (ms) from stdin, spins until the
  *   clock reads it, tries to open `path` for writing and prints `won <pid>` (then appends
  *   its pid as a row, waits for a line on stdin, and closes) or `lost <holder pid>` on an
@@ -17,13 +29,25 @@
  */
 import { writeSync } from "node:fs";
 import process from "node:process";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { type Descr, NpyAppendArray, NpyLockError } from "../mod.ts";
 
 /** What the crash children append: the dtype, the row shape and row i's values. */
 export type RowKind = "i8" | "record" | "nested";
 
 function say(line: string): void {
-  writeSync(1, line + "\n");
+  // Node may make a piped stdout non-blocking: a full pipe (a busy parent) is EAGAIN, not an
+  // error of the child; wait and write the rest.
+  const bytes = new TextEncoder().encode(line + "\n");
+  for (let done = 0; done < bytes.length;) {
+    try {
+      done += writeSync(1, bytes, done);
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EAGAIN") throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+    }
+  }
 }
 
 function sleep(ms: number): Promise<void> {
@@ -74,21 +98,31 @@ async function append(args: Record<string, unknown>): Promise<void> {
     : kind === "record"
     ? { descr: [["i", "<i8"], ["x", "<f8"], ["s", "|S4"]], shape: [0] }
     : {}; // nested: the first chunk fixes <f8 rows of 3
+  const bufferSize = (args.bufferSize as number | undefined) ?? 0;
   const w = NpyAppendArray.openSync(args.path as string, {
     ...declared,
     sync: args.sync as "none" | "close" | "append",
     onRecovery: "truncate",
+    bufferSize,
   });
   say(`open ${w.rows}`);
   const rand = random(args.seed as number);
   const maxChunk = args.maxChunk as number, maxRows = args.maxRows as number;
   const pauseEvery = (args.pauseEvery as number | undefined) ?? 0;
+  const batch = args.batch as number | undefined;
+  const flushEvery = bufferSize > 0 ? (args.flushEvery as number | undefined) ?? 1 : 0;
   for (let n = 0; w.rows < maxRows; n++) {
-    const rows = 1 + Math.floor(rand() * maxChunk);
+    const rows = batch ?? 1 + Math.floor(rand() * maxChunk);
     const chunk = chunkOf(kind, w.rows, rows);
     if (args.api === "sync") w.appendSync(chunk);
     else await w.append(chunk);
-    say(`ack ${w.rows}`);
+    if (flushEvery === 0) {
+      say(`ack ${w.rows}`);
+    } else if (n % flushEvery === flushEvery - 1) {
+      if (args.api === "sync") w.flushSync();
+      else await w.flush();
+      say(`ack ${w.rows}`);
+    }
     if (pauseEvery > 0 && n % pauseEvery === 0) await sleep(1);
   }
   say("full");
@@ -138,9 +172,65 @@ async function race(args: Record<string, unknown>): Promise<void> {
   process.exit(0);
 }
 
+/** Appends rows 0..9 and ends without close(), as `how` says. */
+let kept: NpyAppendArray | undefined; // as a script's top-level writer: never collected
+
+async function exitWithout(args: Record<string, unknown>): Promise<void> {
+  const w = kept = await NpyAppendArray.open(args.path as string, {
+    bufferSize: (args.bufferSize as number | undefined) ?? 0,
+  });
+  await w.append([[0n, 1n], [2n, 3n]]);
+  w.appendSync(BigInt64Array.of(4n, 5n, 6n, 7n, 8n, 9n));
+  await w.append([[10n, 11n], [12n, 13n], [14n, 15n], [16n, 17n], [18n, 19n]]);
+  say("appended");
+  void kept;
+  if (args.how === "exit") {
+    const deno = (globalThis as { Deno?: { exit(code: number): never } }).Deno;
+    if (deno !== undefined) deno.exit(0);
+    process.exit(0);
+  }
+  if (args.how === "throw") {
+    setTimeout(() => {
+      throw new Error("uncaught, on purpose");
+    }, 0);
+  }
+  if (args.how === "reject") void Promise.reject(new Error("unhandled, on purpose"));
+}
+
+/** A full garbage collection: Bun's own, else V8's (exposed at run time). */
+function collectGarbage(): void {
+  const bun = (globalThis as { Bun?: { gc(force: boolean): void } }).Bun;
+  if (bun !== undefined) return bun.gc(true);
+  setFlagsFromString("--expose-gc");
+  (runInNewContext("gc") as () => void)();
+}
+
+async function dropped(args: Record<string, unknown>): Promise<void> {
+  (() => {
+    const w = NpyAppendArray.openSync(args.path as string, {
+      bufferSize: (args.bufferSize as number | undefined) ?? 0,
+    });
+    w.appendSync(BigInt64Array.from({ length: 20 }, (_, i) => BigInt(i)));
+  })();
+  for (let i = 0; i < 5; i++) {
+    collectGarbage();
+    await sleep(20);
+  }
+  say("collected");
+}
+
+async function openOnly(args: Record<string, unknown>): Promise<void> {
+  NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
+  say("open");
+  for (;;) await sleep(1000);
+}
+
 const args = JSON.parse(process.argv[process.argv.length - 1]);
 try {
   if (args.task === "append") await append(args);
+  else if (args.task === "exit") await exitWithout(args);
+  else if (args.task === "open") await openOnly(args);
+  else if (args.task === "gc") await dropped(args);
   else if (args.task === "race") await race(args);
   else throw new Error(`unknown task ${args.task}`);
 } catch (e) {

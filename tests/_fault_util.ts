@@ -151,6 +151,8 @@ export interface PrefixCheck {
   kind: RowKind;
   /** Rows it must hold at least. */
   atLeast: number;
+  /** Every append was this many rows: the count must be a multiple of it. */
+  multipleOf?: number;
 }
 
 const PREFIX_CHECK = `
@@ -173,6 +175,8 @@ for c in cases:
             out.append(f"rows are not the appended prefix: {a.dtype} {a.shape}")
         elif n < c["atLeast"]:
             out.append(f"{n} rows, but {c['atLeast']} were acknowledged")
+        elif c.get("multipleOf") and n % c["multipleOf"] != 0:
+            out.append(f"{n} rows: part of a batch of {c['multipleOf']} (not a multiple)")
         else:
             out.append(n)
         del a
@@ -243,6 +247,12 @@ function errnoError(code: string, syscall: string, path: string): Error {
   });
 }
 
+/** The file a temp file `.<name>.<tag>.tmp` beside it stands for; else `path` itself. */
+function logicalPath(path: string): string {
+  const m = /^(.*[\\/])?\.([^\\/]+)\.[a-z0-9]+\.tmp$/.exec(path);
+  return m === null ? path : (m[1] ?? "") + m[2];
+}
+
 /**
  * A {@link FileSystem} over the real one that records what is written to matching files
  * (a journal per path, for power-loss images), can run out of space after a byte budget
@@ -310,9 +320,12 @@ export class FaultyFileSystem implements FileSystem {
   }
 
   openSync(path: string, flags: OpenFlags): number {
-    if (this.match(path)) this.#check({ kind: "open", path, flags });
+    // A temp file beside a watched file (a new file before its header, a rewrite) is
+    // watched as that file: it is renamed over it.
+    const logical = logicalPath(path);
+    if (this.match(logical)) this.#check({ kind: "open", path: logical, flags });
     const fd = NODE_FILE_SYSTEM.openSync(path, flags);
-    this.#opened(path, flags, fd);
+    this.#opened(logical, flags, fd);
     return fd;
   }
 

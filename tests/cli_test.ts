@@ -264,7 +264,7 @@ test("info on a cut file exits 0 and says it needs recovery", async () => {
   assert.equal(run.code, 0, run.err);
   assert.match(
     run.out,
-    /needs recovery {2}yes: the data is 77 bytes but the header claims 120; 3 complete rows \(npy recover ".*cut_info\.npy"\)/,
+    /needs recovery {2}yes: the data is 77 bytes but the header claims 120; recover keeps 3 rows \(npy recover ".*cut_info\.npy"\)/,
   );
 });
 

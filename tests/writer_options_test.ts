@@ -461,9 +461,9 @@ test("an ndarray-like's own descr is checked: an unknown one is refused, a known
   try {
     const path = join(dir, "like.npy");
     using w = NpyAppendArray.openSync(path, { descr: "<f8" });
-    const before = readFileSync(path);
+    assert.equal(existsSync(path), false, "no header yet, so no file yet");
     assert.throws(() => w.appendSync({ data: [1, 2], shape: [2], descr: "<q9" }), NpyDtypeError);
-    assert.deepEqual(readFileSync(path), before, "nothing written");
+    assert.equal(existsSync(path), false, "nothing written");
     w.appendSync({ data: [1, 2], shape: [2], descr: "<f8" });
     w.appendSync({ data: [3, 4], shape: [2], descr: "=f8" });
     assert.equal(w.rows, 4);

@@ -1,0 +1,216 @@
+/**
+ * All-or-nothing appends: how recovery tells a file this library's writer left (its lock file,
+ * left by the killed writer, carries `"commit": "header"`) from one other tools wrote, and
+ * that `npy info`, `needsRecovery()`, `recover({ dryRun })`, `recover()` and the writer's
+ * `onRecovery` report the same plan. Writers are killed for real (a child process, `SIGKILL`);
+ * a cut append is then made by hand, bytes past the header's rows, as a kill between the data
+ * write and the header write leaves it (tests/crash_kill_test.ts hits that window by chance).
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { main } from "../cli.ts";
+import {
+  ensureAppendableSync,
+  needsRecovery,
+  needsRecoverySync,
+  NpyAppendArray,
+  NpyRecoveryError,
+  parseHeader,
+  recover,
+  recoverSync,
+} from "../mod.ts";
+import { makeTempDir, runPython } from "./_util.ts";
+import { Child, LIMIT } from "./_fault_util.ts";
+
+/** `npy info PATH` through the CLI's main(). */
+async function info(path: string): Promise<string> {
+  let out = "", err = "";
+  const code = await main(["info", path], {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    isTTY: false,
+    columns: 80,
+  });
+  assert.equal(code, 0, err);
+  return out;
+}
+
+/** Rows `from..to-1` of the test files: `<i8` rows of 2, row i = (2i, 2i+1). */
+function rowBytes(from: number, to: number): Uint8Array {
+  const values = new BigInt64Array((to - from) * 2);
+  for (let i = 0; i < values.length; i++) values[i] = BigInt(2 * from + i);
+  return new Uint8Array(values.buffer);
+}
+
+function numpyRows(paths: string[]): Array<number | string> {
+  return runPython(
+    `
+out = []
+for p in json.load(sys.stdin):
+    a = np.load(p, mmap_mode="r")
+    n = a.shape[0]
+    ok = a.dtype == np.dtype("<i8") and a.shape == (n, 2) and (a.reshape(-1) == np.arange(2 * n)).all()
+    out.append(n if ok else f"not the first rows: {a.dtype} {a.shape}")
+print(json.dumps(out))
+`,
+    paths,
+  );
+}
+
+/** Opens `path` in a child writer and kills it (`SIGKILL`): its lock is left behind. */
+async function killWriterOn(path: string): Promise<void> {
+  const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
+  const child = new Child(runtime, { task: "open", path, mode: "append" });
+  assert.equal(await child.waitFor("open"), "open", child.stderr);
+  await child.kill();
+  const lock = JSON.parse(readFileSync(path + ".lock", "utf8"));
+  assert.equal(lock.pid, child.process.pid);
+  assert.equal(lock.commit, "header", "the writer's lock says its header is the commit");
+}
+
+/** What every reporter says about `path`: needsRecovery (both), the dry run, npy info. */
+async function reports(path: string) {
+  const dry = recoverSync(path, { dryRun: true });
+  assert.deepEqual(await recover(path, { dryRun: true }), dry);
+  const needs = needsRecoverySync(path);
+  assert.equal(await needsRecovery(path), needs);
+  const text = await info(path);
+  const kept = /recover keeps (\d+) rows/.exec(text)?.[1];
+  return { dry, needs, infoRows: kept === undefined ? undefined : Number(kept) };
+}
+
+test("a file np.save wrote, plus bytes appended by hand, recovers whole rows: every reporter agrees", async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const path = join(dir, "np.npy");
+    runPython(
+      `np.save(sys.stdin.read().strip('"'), np.arange(10, dtype="<i8").reshape(5, 2)); print(1)`,
+      path,
+    );
+    appendFileSync(path, rowBytes(5, 8).subarray(0, 2 * 16 + 12)); // 2 rows and 12 bytes
+    const copy = join(dir, "np-copy.npy");
+    copyFileSync(path, copy);
+    const r = await reports(path);
+    assert.deepEqual(r, {
+      dry: { rows: 7, droppedBytes: 12, addedBytes: 0 },
+      needs: true,
+      infoRows: 7,
+    });
+    assert.deepEqual(recoverSync(path), r.dry);
+    assert.equal(needsRecoverySync(path), false);
+    // The writer's onRecovery follows the same plan.
+    const w = NpyAppendArray.openSync(copy, { onRecovery: "truncate" });
+    assert.equal(w.rows, 7);
+    w.closeSync();
+    assert.deepEqual(numpyRows([path, copy]), [7, 7]);
+  } finally {
+    cleanup();
+  }
+});
+
+test(
+  "a file a killed writer left is rolled back to its last commit, the header: never part of an append; every reporter agrees",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const path = join(dir, "w.npy");
+      {
+        using w = NpyAppendArray.openSync(path);
+        w.appendSync([[0n, 1n], [2n, 3n], [4n, 5n], [6n, 7n]]);
+      }
+      await killWriterOn(path);
+      // The killed writer's append: 3 rows written (and one more cut), the header not yet.
+      appendFileSync(path, rowBytes(4, 8).subarray(0, 3 * 16 + 5));
+      const lockText = readFileSync(path + ".lock", "utf8");
+
+      const r = await reports(path);
+      assert.deepEqual(r, {
+        dry: { rows: 4, droppedBytes: 3 * 16 + 5, addedBytes: 0 },
+        needs: true,
+        infoRows: 4,
+      });
+      // A writer that refuses to recover, and ensureAppendable, take the dead writer's lock
+      // over and fail: they put its record back, so the trace survives them.
+      assert.throws(() => NpyAppendArray.openSync(path), NpyRecoveryError);
+      assert.equal(readFileSync(path + ".lock", "utf8"), lockText);
+      assert.throws(() => ensureAppendableSync(path), NpyRecoveryError);
+      assert.equal(readFileSync(path + ".lock", "utf8"), lockText);
+      assert.deepEqual((await reports(path)).dry, r.dry);
+
+      // The writer's onRecovery on a copy (the lock beside it), then recover() itself.
+      const copy = join(dir, "w-copy.npy");
+      copyFileSync(path, copy);
+      copyFileSync(path + ".lock", copy + ".lock");
+      const w = NpyAppendArray.openSync(copy, { onRecovery: "truncate" });
+      assert.equal(w.rows, 4);
+      w.appendSync([[8n, 9n], [10n, 11n]]);
+      w.closeSync();
+      assert.deepEqual(recoverSync(path), r.dry);
+      assert.equal(existsSync(path + ".lock"), false, "recover released the lock");
+      assert.equal(needsRecoverySync(path), false);
+      assert.deepEqual(numpyRows([path, copy]), [4, 6]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "a killed writer's file whose header claims more than the file holds (a power loss) keeps the whole rows present",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const path = join(dir, "short.npy");
+      {
+        using w = NpyAppendArray.openSync(path);
+        w.appendSync([[0n, 1n], [2n, 3n], [4n, 5n]]);
+      }
+      await killWriterOn(path);
+      const bytes = readFileSync(path);
+      writeFileSync(path, bytes.subarray(0, bytes.length - 20)); // the tail never reached the disk
+      const r = await reports(path);
+      assert.deepEqual(r, {
+        dry: { rows: 1, droppedBytes: 12, addedBytes: 0 },
+        needs: true,
+        infoRows: 1,
+      });
+      assert.deepEqual(recoverSync(path), r.dry);
+      assert.deepEqual(numpyRows([path]), [1]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test("with bufferSize (and rewriteHeaderOnAppend: false), every write of the buffer rewrites the header: whole appends, committed", () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    for (const rewriteHeaderOnAppend of [true, false]) {
+      const path = join(dir, `b-${rewriteHeaderOnAppend}.npy`);
+      // A buffer of 100 bytes holds 3 appends of 2 rows (32 bytes each): the 4th writes it.
+      const w = NpyAppendArray.openSync(path, { bufferSize: 100, rewriteHeaderOnAppend });
+      const seen: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        w.appendSync([[BigInt(4 * i), BigInt(4 * i + 1)], [BigInt(4 * i + 2), BigInt(4 * i + 3)]]);
+        const bytes = readFileSync(path);
+        const rows = parseHeader(bytes).shape[0];
+        assert.equal(bytes.length, 128 + rows * 16, "the header claims every row written");
+        seen.push(rows);
+      }
+      assert.deepEqual(
+        seen,
+        [0, 0, 0, 6, 6, 6, 12, 12],
+        `rewriteHeaderOnAppend ${rewriteHeaderOnAppend}`,
+      );
+      assert.deepEqual(numpyRows([path]), [12]);
+      w.closeSync();
+      assert.deepEqual(numpyRows([path]), [16]);
+    }
+  } finally {
+    cleanup();
+  }
+});
