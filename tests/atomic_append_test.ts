@@ -197,7 +197,7 @@ test("with bufferSize (and rewriteHeaderOnAppend: false), every write of the buf
       for (let i = 0; i < 8; i++) {
         w.appendSync([[BigInt(4 * i), BigInt(4 * i + 1)], [BigInt(4 * i + 2), BigInt(4 * i + 3)]]);
         const bytes = readFileSync(path);
-        const rows = parseHeader(bytes).shape[0];
+        const rows = Number(parseHeader(bytes).shape[0]);
         assert.equal(bytes.length, 128 + rows * 16, "the header claims every row written");
         seen.push(rows);
       }

@@ -145,7 +145,7 @@ async function chain(
     // The dead writer's lock beside the copy, as it was left: the trace recovery reads.
     // (A child killed before its "open" line was read may have written already.)
     if (existsSync(path + ".lock")) copyFileSync(path + ".lock", recovered + ".lock");
-    const headerRows = parseHeader(readFileSync(recovered)).shape[0];
+    const headerRows = Number(parseHeader(readFileSync(recovered)).shape[0]);
     const needed = needsRecoverySync(recovered);
     const planned = recoverSync(recovered, { dryRun: true });
     const result = recoverSync(recovered);
