@@ -125,3 +125,20 @@ export {
 } from "./lib/repair.ts";
 export { NpyAppendArray, type NpyAppendArrayOptions } from "./lib/writer.ts";
 export { NpyLockError, type NpyLockHolder } from "./lib/errors.ts";
+export {
+  DEFAULT_SHARD_BYTES,
+  mergeStacks,
+  type MergeStacksOptions,
+  type MergeStacksResult,
+  mergeStacksSync,
+  NpyStackReader,
+  type NpyStackReaderOptions,
+  NpyStackWriter,
+  type NpyStackWriterOptions,
+  recoverStack,
+  type RecoverStackOptions,
+  type RecoverStackResult,
+  recoverStackSync,
+  STACK_FORMAT,
+  STACK_FORMAT_VERSION,
+} from "./lib/stack.ts";

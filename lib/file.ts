@@ -607,3 +607,51 @@ export function publishSync(from: string, to: string, replace: boolean): void {
   }
   fs.rmSync(from, { force: true });
 }
+
+// -----------------------------------------------------------------------------------------
+// Directories and whole small files (sharded stacks: lib/stack.ts)
+
+/** Creates the directory `path` and its missing parents; an existing directory is fine. */
+export function makeDirSync(path: string): void {
+  fs.mkdirSync(path, { recursive: true });
+}
+
+/** The names in directory `path`; `undefined` when it does not exist. */
+export function listDirSync(path: string): string[] | undefined {
+  try {
+    return fs.readdirSync(path);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw e;
+  }
+}
+
+/** Whether `path` is a directory (symlinks followed); `false` when it does not exist. */
+export function isDirectorySync(path: string): boolean {
+  try {
+    return fs.statSync(path).isDirectory();
+  } catch (e) {
+    if (isErrno(e, "ENOENT", "ENOTDIR")) return false;
+    throw e;
+  }
+}
+
+/** Creates `to` as a hard link to `from` (no data copied); fails if `to` exists. */
+export function linkSync(from: string, to: string): void {
+  fs.linkSync(from, to);
+}
+
+/** The whole file at `path` as bytes; `undefined` when it does not exist. */
+export function readBytesSync(path: string): Uint8Array | undefined {
+  try {
+    return fs.readFileSync(path);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw e;
+  }
+}
+
+/** The size in bytes of the file at `path`. */
+export function fileSizeSync(path: string): number {
+  return fs.statSync(path).size;
+}

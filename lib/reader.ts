@@ -13,6 +13,7 @@ import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
+  type HeaderFields,
   MAX_HEADER_SIZE,
   type NpyHeader,
   type NpyVersion,
@@ -448,15 +449,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
   }
 
   #finish(plan: ReadPlan, n: number, options: NpyReadOptions): NpyArray {
-    if (n < plan.bytes.length) {
-      // The file shrank since the header was read.
-      throw truncatedError(
-        this.path,
-        `read rows [${plan.s}, ${plan.e}) of`,
-        this.#state.dataBytes,
-        plan.position - this.#state.header.headerLength + n,
-      );
-    }
+    this.#checkRead(plan, n);
     const { header } = this.#state;
     return {
       descr: header.descr,
@@ -467,6 +460,18 @@ export class NpyReader implements Disposable, AsyncDisposable {
         count: plan.shape.reduce((a, b) => a * b, 1),
       }),
     };
+  }
+
+  #checkRead(plan: ReadPlan, n: number): void {
+    if (n < plan.bytes.length) {
+      // The file shrank since the header was read.
+      throw truncatedError(
+        this.path,
+        `read rows [${plan.s}, ${plan.e}) of`,
+        this.#state.dataBytes,
+        plan.position - this.#state.header.headerLength + n,
+      );
+    }
   }
 
   /**
@@ -493,6 +498,48 @@ export class NpyReader implements Disposable, AsyncDisposable {
     checkOptionKeys(options, READ_OPTIONS, `read ${quote(this.path)}`);
     const plan = this.#plan(start, end);
     return this.#finish(plan, this.#file.readSync(plan.bytes, plan.position), options);
+  }
+
+  /**
+   * Reads rows `[start, end)` along the growth axis as the file stores them: the bytes,
+   * undecoded (the file's byte order; column-major in Fortran order). Negative indices
+   * count from the end, as in {@link NpyReader.read}.
+   *
+   * @param start First row.
+   * @param end Row to stop before.
+   * @returns A fresh buffer of `(end - start) * rowBytes` bytes.
+   * @throws {RangeError} When the range is outside `[-rows, rows]` or `start > end`.
+   * @throws {NpyRecoveryError} When the rows are not all in the file.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { mkdtempSync, rmSync } from "node:fs";
+   * import { tmpdir } from "node:os";
+   * import { join } from "node:path";
+   * import { NpyReader, saveNpySync } from "@npy/append-array";
+   *
+   * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+   * const path = join(dir, "a.npy");
+   * saveNpySync(path, Uint16Array.of(1, 2, 3), { descr: ">u2" });
+   * {
+   *   await using r = await NpyReader.open(path);
+   *   assert.deepEqual(await r.readBytes(1, 3), Uint8Array.of(0, 2, 0, 3)); // big-endian
+   * }
+   * rmSync(dir, { recursive: true });
+   * ```
+   */
+  async readBytes(start?: number, end?: number): Promise<Uint8Array> {
+    const plan = this.#plan(start, end);
+    this.#checkRead(plan, await this.#file.read(plan.bytes, plan.position));
+    return plan.bytes;
+  }
+
+  /** Sync twin of {@link NpyReader.readBytes}. */
+  readBytesSync(start?: number, end?: number): Uint8Array {
+    const plan = this.#plan(start, end);
+    this.#checkRead(plan, this.#file.readSync(plan.bytes, plan.position));
+    return plan.bytes;
   }
 
   #ranges(options: NpyChunksOptions): Array<[number, number]> {
@@ -839,12 +886,16 @@ export interface EncodeNpyOptions {
   version?: NpyVersion;
 }
 
-/** The header and data bytes of a chunk (the data a view of the chunk when possible). */
-function encodeParts(
+/**
+ * Internal: a chunk's header fields and data bytes (a view of the chunk when possible),
+ * before any header is encoded. `flat`: the chunk gave no shape (a TypedArray), so
+ * `fields.shape` is its element count.
+ */
+export function encodeChunk(
   chunk: NpyChunk,
   options: EncodeNpyOptions,
   path?: string,
-): [header: Uint8Array, data: Uint8Array] {
+): { fields: HeaderFields; flat: boolean; data: Uint8Array } {
   const where = path === undefined ? "the array" : quote(path);
   const registry = options.registry ?? defaultRegistry;
   const casting = options.casting;
@@ -883,13 +934,22 @@ function encodeParts(
       { path, expected: shape, actual: [count] },
     );
   }
-  const header = encodeHeader(fields, { version: options.version, path });
   let data = parts.raw ? parts.values as Uint8Array : dtype.view?.(parts.values, { casting });
   if (data === undefined) {
     data = new Uint8Array(count * dtype.itemsize);
     dtype.encodeInto(parts.values, data, { casting });
   }
-  return [header, data];
+  return { fields, flat: parts.flat && options.shape === undefined, data };
+}
+
+/** The header and data bytes of a chunk (the data a view of the chunk when possible). */
+function encodeParts(
+  chunk: NpyChunk,
+  options: EncodeNpyOptions,
+  path?: string,
+): [header: Uint8Array, data: Uint8Array] {
+  const { fields, data } = encodeChunk(chunk, options, path);
+  return [encodeHeader(fields, { version: options.version, path }), data];
 }
 
 /**
