@@ -6,6 +6,7 @@
  * npx npy info data.npy            # bunx npy … / deno run -A jsr:@npy/append-array/cli …
  * npx npy tail -n 3 data.npy
  * npx npy concat all.npy shard-*.npy
+ * npx npy stack merge all/ producer-1/ producer-2/
  * ```
  *
  * Run `npy --help` for every command. Exit codes: 0 success, 1 a file could not be
@@ -28,13 +29,14 @@ import {
   parseTypestr,
 } from "./lib/descr.ts";
 import { NpyShapeError } from "./lib/errors.ts";
-import { fileError, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
+import { fileError, isDirectorySync, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
 import { encodeHeader, growthAxis } from "./lib/header.ts";
 import { type NumberShapedHeader, readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
 import { NpyAppendArray } from "./lib/writer.ts";
+import { mergeStacks, NpyStackReader } from "./lib/stack.ts";
 import { defaultRegistry } from "./dtypes/mod.ts";
 import { floatToHalfBits, halfBitsToFloat } from "./dtypes/_half.ts";
 
@@ -139,7 +141,9 @@ const COMMANDS: Command[] = [
     name: "info",
     usage: "npy info FILE... [--json]",
     summary: "header facts; appendable? needs recovery?",
-    help: `Prints what each file's header says and whether the file matches it.
+    help: `Prints what each file's header says and whether the file matches it. A directory
+is read as a sharded stack (written by NpyStackWriter or Dask's to_npy_stack): its descr,
+shape, shards and rows.
 
 Options:
   --json           one JSON array, an object per file (an "error" key for a bad file)
@@ -223,7 +227,8 @@ ${COMMON_HELP}`,
     usage: "npy concat OUT IN... [--force]",
     summary: "join files along the growth axis",
     help: `Joins the IN files along the growth axis (axis 0; the last axis in Fortran order)
-into OUT, as np.concatenate does. Every IN is checked first (dtype, order, row shape, no
+into OUT, as np.concatenate does. An IN that is a stack directory stands for its shards,
+in order. Every IN is checked first (dtype, order, row shape, no
 recovery needed): nothing is written unless all agree. The data is streamed in 8 MiB
 blocks into a temp file beside OUT, flushed, then renamed over OUT: a crash or Ctrl-C
 never leaves a partial OUT.
@@ -251,6 +256,26 @@ ${COMMON_HELP}`,
     min: 2,
     max: Infinity,
     run: runAppend,
+  },
+  {
+    name: "stack",
+    usage: "npy stack merge OUT DIR... [--move]",
+    summary: "join sharded stacks without copying data",
+    help: `Merges the stacks in the DIRs (written by separate producers with NpyStackWriter,
+or by Dask's to_npy_stack) into one stack in OUT: their shards are hard-linked into OUT as
+0.npy, 1.npy, … in order, and OUT gets a new info (for dask.array.from_npy_stack) and
+stack.json. No data is copied, so all must be on one file system. Every DIR is checked
+first (descr, order, row shape, no shard left open by a writer): nothing changes unless all
+agree. OUT must be new or hold no stack.
+
+Options:
+  --move           rename the shards into OUT instead of linking them (the DIRs are left
+                   without shards)
+${COMMON_HELP}`,
+    options: { move: { type: "boolean" } },
+    min: 3,
+    max: Infinity,
+    run: runStack,
   },
 ];
 
@@ -530,6 +555,19 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
   let failed = false;
   let first = true;
   for (const path of paths) {
+    if (isDirectorySync(path)) {
+      try {
+        const report = await stackInfo(path);
+        if (json) reports.push(report.json);
+        else await io.out((first ? "" : "\n") + report.text);
+        first = false;
+      } catch (e) {
+        failed = true;
+        io.err(`npy info: ${errorLine(e)}\n`);
+        if (json) reports.push({ path, error: errorLine(e) });
+      }
+      continue;
+    }
     let f: Facts;
     try {
       f = await inspect(path);
@@ -608,6 +646,83 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
   }
   if (json) await io.out(JSON.stringify(reports, null, 2) + "\n");
   return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** What `npy info` says about a stack directory. */
+async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> {
+  await using r = await NpyStackReader.open(dir);
+  const shards = r.shardRows;
+  const itemsize = defaultRegistry.resolve(r.descr).itemsize;
+  const rowBytes = r.rowShape.reduce((a, b) => a * b, 1) * itemsize;
+  const dataBytes = r.rows * rowBytes;
+  const json = {
+    path: dir,
+    stack: r.source,
+    descr: r.descr,
+    descrText: formatDescr(r.descr),
+    shape: r.shape,
+    fortranOrder: r.fortranOrder,
+    axis: r.axis,
+    rows: r.rows,
+    shards: shards.length,
+    shardRows: shards,
+    rowBytes,
+    dataBytes,
+    unlistedShards: r.unlistedShards,
+  };
+  const min = shards.length ? Math.min(...shards) : 0;
+  const max = shards.length ? Math.max(...shards) : 0;
+  const lines = [
+    ["stack", r.source === "dask" ? "written by Dask's to_npy_stack" : "npy-stack (stack.json)"],
+    ["descr", formatDescr(r.descr)],
+    ["shape", tupleText(r.shape)],
+    ["fortran order", r.fortranOrder ? "True" : "False"],
+    ["rows", `${r.rows} (along axis ${r.axis})`],
+    [
+      "shards",
+      `${shards.length}` +
+      (shards.length ? ` (${min === max ? min : `${min} to ${max}`} rows each)` : ""),
+    ],
+    ["data bytes", `${dataBytes} (${bytesText(dataBytes)})`],
+    [
+      "open shards",
+      r.unlistedShards.length === 0
+        ? "none"
+        : `${r.unlistedShards.map((i) => `${i}.npy`).join(", ")}: not listed yet (a writer is ` +
+          `running, or crashed: recoverStack adopts its rows)`,
+    ],
+  ];
+  return {
+    json,
+    text: dir + "\n" + lines.map(([k, v]) => `  ${k.padEnd(15)} ${v}\n`).join(""),
+  };
+}
+
+// -----------------------------------------------------------------------------------------
+// stack
+
+async function runStack(
+  [sub, out, ...dirs]: string[],
+  values: Values,
+  io: Io,
+  quiet: boolean,
+): Promise<number> {
+  if (sub !== "merge") {
+    throw new UsageError(
+      `unknown stack command ${JSON.stringify(sub)} (usage: npy stack merge OUT DIR...)`,
+    );
+  }
+  if (dirs.length === 0) throw new UsageError("missing DIR (usage: npy stack merge OUT DIR...)");
+  const result = await mergeStacks(out, dirs, { move: values.move === true });
+  if (!quiet) {
+    await io.out(
+      `merged ${dirs.length} stacks into ${q(out)}: ${result.rows} rows in ` +
+        `${result.shardRows.length} shards (${
+          values.move ? "moved" : "hard-linked"
+        }, no data copied)\n`,
+    );
+  }
+  return EXIT_OK;
 }
 
 // -----------------------------------------------------------------------------------------
@@ -1147,6 +1262,23 @@ async function inspectAll(paths: string[]): Promise<Facts[]> {
   return out;
 }
 
+/** The files behind `paths`: a stack directory stands for its listed shards, in order. */
+async function expandStacks(paths: string[]): Promise<string[]> {
+  const out: string[] = [];
+  for (const path of paths) {
+    if (!isDirectorySync(path)) {
+      out.push(path);
+      continue;
+    }
+    await using r = await NpyStackReader.open(path);
+    if (r.shardPaths.length === 0) {
+      throw new FileError(`Cannot concatenate the stack ${q(path)}: it has no shards`);
+    }
+    out.push(...r.shardPaths);
+  }
+  return out;
+}
+
 async function exists(path: string): Promise<boolean> {
   try {
     (await NpyFile.open(path, "r")).closeSync();
@@ -1163,7 +1295,7 @@ async function runConcat(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  const inputs = await inspectAll(ins);
+  const inputs = await inspectAll(await expandStacks(ins));
   const base = inputs[0];
   checkJoinable("concatenate", base, inputs.slice(1));
   if (values.force !== true && await exists(out)) {
