@@ -42,11 +42,57 @@ import { WriterLock } from "./_lock.ts";
 import { isTypedArray, reverseAxes, shapeText, sizeOf } from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
 
-/** The `format` and `version` that `stack.json` carries. */
+/**
+ * The `format` field of `stack.json`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyStackWriter, STACK_FORMAT, STACK_FORMAT_VERSION } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * NpyStackWriter.openSync(dir, { descr: "<f4", shape: [2] }).closeSync();
+ * const json = JSON.parse(readFileSync(join(dir, "stack.json"), "utf8"));
+ * assert.equal(json.format, STACK_FORMAT);
+ * assert.equal(json.version, STACK_FORMAT_VERSION);
+ * assert.deepEqual(json.shards, [0]);
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export const STACK_FORMAT = "npy-stack";
-/** The version of the `stack.json` layout this library writes and reads. */
+/**
+ * The version of the `stack.json` layout this library writes and reads.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { STACK_FORMAT_VERSION } from "@npy/append-array";
+ *
+ * assert.equal(STACK_FORMAT_VERSION, 1);
+ * ```
+ */
 export const STACK_FORMAT_VERSION = 1;
-/** Default shard size of {@link NpyStackWriter}: 1 GiB of data. */
+/**
+ * The default shard size of {@link NpyStackWriter}: 1 GiB of data, in whole rows.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { DEFAULT_SHARD_BYTES, NpyStackWriter } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const w = NpyStackWriter.openSync(dir, { descr: "<f8", shape: [1000] }); // 8000-byte rows
+ * assert.equal(w.rowsPerShard, Math.floor(DEFAULT_SHARD_BYTES / 8000));
+ * w.closeSync();
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
 export const DEFAULT_SHARD_BYTES: number = 1 << 30;
 
 const INFO = "info";

@@ -21,7 +21,7 @@ const runtime = (globalThis as { Deno?: unknown }).Deno
   : "node";
 
 interface Run {
-  /** Arguments after the script (`{out}` is a path in a temp dir). */
+  /** Arguments after the script (`{out}` is a path in a temp dir, `{dir}` the dir). */
   args?: string[];
   /** Environment for a small, quick run. */
   env?: Record<string, string>;
@@ -44,6 +44,11 @@ const EXAMPLES: Record<string, Run | { testedBy: string }> = {
     args: ["{out}"],
     env: { NPY_CSV_ROWS: "20000" },
     verdict: /NumPy verified 20000 rows of \[\('time', '<M8\[ms\]'\), \('sensor', 'S8'\)/,
+  },
+  "stack_dask.ts": {
+    args: ["{dir}"],
+    env: { NPY_STACK_ROWS: "20000" },
+    verdict: /Dask verified 40000 rows of float32 from 4 shards/,
   },
   "custom_dtype.ts": { testedBy: "examples_custom_dtype_test.ts" },
   "stream_deno.ts": { testedBy: "writer_examples_test.ts" },
@@ -83,7 +88,9 @@ if (runtime === "node") {
     test(`examples/${script} runs under ${runtime} and NumPy verifies its output`, () => {
       const { dir, cleanup } = makeTempDir("npy-example-");
       try {
-        const args = (how.args ?? []).map((a) => a.replace("{out}", join(dir, "out.npy")));
+        const args = (how.args ?? []).map((a) =>
+          a.replace("{out}", join(dir, "out.npy")).replace("{dir}", dir)
+        );
         const [cmd, pre] = command(join(ROOT, "examples", script));
         const result = spawnSync(cmd, [...pre, ...args], {
           cwd: ROOT,
