@@ -100,6 +100,8 @@ const STACK_JSON = "stack.json";
 const LOCK_NAME = "stack"; // the lock file is dir/stack.lock
 const SHARD_NAME = /^(0|[1-9][0-9]{0,15})\.npy$/;
 const RESOLVED: Promise<void> = Promise.resolve();
+/** Shard files a reader keeps open at most (stacks may have thousands of shards). */
+const OPEN_SHARDS = 16;
 
 function q(path: string): string {
   return JSON.stringify(path);
@@ -675,6 +677,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     const mode = options.mode ?? "append";
     checkOptions(dir, options);
     const registry = options.registry ?? defaultRegistry;
+    if (options.descr !== undefined) resolveDescr(registry, options.descr, dir);
     makeDirSync(dir);
     const lock = lockStack(dir, `open the stack ${q(dir)} for writing`, options.lock);
     try {
@@ -765,18 +768,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   }
 
   #resolve(descr: Descr): Dtype {
-    try {
-      return this.#registry.resolve(descr);
-    } catch (e) {
-      if (e instanceof NpyDtypeError) {
-        throw new NpyDtypeError(`Cannot write the stack ${q(this.dir)}: ${e.message}`, {
-          path: this.dir,
-          descr,
-          cause: e,
-        });
-      }
-      throw e;
-    }
+    return resolveDescr(this.#registry, descr, this.dir);
   }
 
   /** Fixes the dtype and row shape (from the options, the stack, or the first chunk). */
@@ -1154,6 +1146,21 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   }
 }
 
+function resolveDescr(registry: DtypeRegistry, descr: Descr, dir: string): Dtype {
+  try {
+    return registry.resolve(descr);
+  } catch (e) {
+    if (e instanceof NpyDtypeError) {
+      throw new NpyDtypeError(`Cannot write the stack ${q(dir)}: ${e.message}`, {
+        path: dir,
+        descr,
+        cause: e,
+      });
+    }
+    throw e;
+  }
+}
+
 function checkOptions(dir: string, options: NpyStackWriterOptions): void {
   const bad = (name: string, value: unknown, expected: string): never => {
     throw new TypeError(
@@ -1259,7 +1266,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
   readonly #registry: DtypeRegistry;
   readonly #decode: DecodeOptions;
   readonly #starts: number[]; // first row of each shard, then the total
-  readonly #readers: (NpyReader | undefined)[];
+  readonly #readers = new Map<number, NpyReader>(); // the last few used, oldest first
   readonly #rowBytes: number;
 
   private constructor(layout: StackLayout, options: NpyStackReaderOptions) {
@@ -1271,7 +1278,6 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
     this.#rowBytes = sizeOf(layout.rowShape) * this.#dtype.itemsize;
     this.#starts = [0];
     for (const rows of layout.shardRows) this.#starts.push(this.#starts.at(-1)! + rows);
-    this.#readers = layout.shardRows.map(() => undefined);
   }
 
   /**
@@ -1345,10 +1351,23 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
   }
 
   #shard(i: number): NpyReader {
-    return this.#readers[i] ??= NpyReader.openSync(shardPath(this.dir, i), {
-      registry: this.#registry,
-      layout: this.#decode.layout,
-    });
+    const readers = this.#readers;
+    let reader = readers.get(i);
+    if (reader !== undefined) {
+      readers.delete(i); // move to the end: most recently used
+    } else {
+      reader = NpyReader.openSync(shardPath(this.dir, i), {
+        registry: this.#registry,
+        layout: this.#decode.layout,
+      });
+      if (readers.size >= OPEN_SHARDS) {
+        const [oldest, old] = readers.entries().next().value!;
+        readers.delete(oldest);
+        old.closeSync();
+      }
+    }
+    readers.set(i, reader);
+    return reader;
   }
 
   /** The pieces of rows `[start, end)`: shard index and the rows in it. */
@@ -1473,10 +1492,8 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
 
   /** Closes the shards this reader opened; idempotent. */
   closeSync(): void {
-    for (let i = 0; i < this.#readers.length; i++) {
-      this.#readers[i]?.closeSync();
-      this.#readers[i] = undefined;
-    }
+    for (const reader of this.#readers.values()) reader.closeSync();
+    this.#readers.clear();
   }
 
   /** Async twin of {@link NpyStackReader.closeSync}. */
