@@ -41,6 +41,7 @@ import { defaultRegistry } from "../dtypes/mod.ts";
 import { WriterLock } from "./_lock.ts";
 import { isTypedArray, reverseAxes, shapeText, sizeOf } from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
+import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
 /**
  * The `format` field of `stack.json`.
@@ -1161,7 +1162,40 @@ function resolveDescr(registry: DtypeRegistry, descr: Descr, dir: string): Dtype
   }
 }
 
+const WRITER_OPTIONS = {
+  mode: true,
+  descr: true,
+  shape: true,
+  fortranOrder: true,
+  shardRows: true,
+  shardBytes: true,
+  lock: true,
+  onRecovery: true,
+  registry: true,
+  casting: true,
+  rewriteHeaderOnAppend: true,
+  sync: true,
+  bufferSize: true,
+  maxHeaderSize: true,
+} as const satisfies OptionKeys<NpyStackWriterOptions>;
+const READER_OPTIONS = {
+  registry: true,
+  layout: true,
+} as const satisfies OptionKeys<NpyStackReaderOptions>;
+const CHUNKS_OPTIONS = { rows: true, start: true, end: true } as const;
+const MERGE_OPTIONS = {
+  move: true,
+  lock: true,
+  registry: true,
+} as const satisfies OptionKeys<MergeStacksOptions>;
+const RECOVER_OPTIONS = {
+  zeroFill: true,
+  lock: true,
+  registry: true,
+} as const satisfies OptionKeys<RecoverStackOptions>;
+
 function checkOptions(dir: string, options: NpyStackWriterOptions): void {
+  checkOptionKeys(options, WRITER_OPTIONS, `open the stack ${q(dir)}`);
   const bad = (name: string, value: unknown, expected: string): never => {
     throw new TypeError(
       `Cannot open the stack ${q(dir)}: options.${name} is ${JSON.stringify(value)}; ` +
@@ -1290,6 +1324,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * @throws {NpyDtypeError} / {NpyShapeError} When shards disagree on descr or row shape.
    */
   static openSync(dir: string, options: NpyStackReaderOptions = {}): NpyStackReader {
+    checkOptionKeys(options, READER_OPTIONS, `read the stack ${q(dir)}`);
     const registry = options.registry ?? defaultRegistry;
     return new NpyStackReader(requireLayout(dir, registry, "read the stack"), options);
   }
@@ -1370,16 +1405,27 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
     return reader;
   }
 
-  /** The pieces of rows `[start, end)`: shard index and the rows in it. */
-  #plan(start: number | undefined, end: number | undefined): Array<[number, number, number]> {
+  /**
+   * The rows `[start, end)` as non-negative indices; negative ones count from the end, as
+   * {@link NpyReader.read} takes them.
+   */
+  #range(start: number | undefined, end: number | undefined): [number, number] {
     const rows = this.rows;
-    const s = start ?? 0, e = end ?? rows;
+    const fromEnd = (i: number) => (i < 0 && i >= -rows ? rows + i : i);
+    const s = fromEnd(start ?? 0), e = fromEnd(end ?? rows);
     if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
       throw new RangeError(
-        `Cannot read rows [${start}, ${end}) of the stack ${q(this.dir)}: the valid range is ` +
-          `[0, ${rows}) (integers, start <= end)`,
+        `Cannot read rows [${start ?? 0}, ${end ?? rows}) of the stack ${q(this.dir)}: the ` +
+          `valid range is [0, ${rows}) (integers, start <= end; negative ones count from the ` +
+          `end, down to -${rows})`,
       );
     }
+    return [s, e];
+  }
+
+  /** The pieces of rows `[start, end)`: shard index and the rows in it. */
+  #plan(start: number | undefined, end: number | undefined): Array<[number, number, number]> {
+    const [s, e] = this.#range(start, end);
     const starts = this.#starts;
     const pieces: Array<[number, number, number]> = [];
     // The first shard holding row s (binary search), then on until e.
@@ -1414,7 +1460,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * @param end Row to stop before.
    * @returns The rows, shaped `[end - start, ...rowShape]` (`[...rowShape, end - start]` in
    *   Fortran order, data column-major).
-   * @throws {RangeError} When the range is outside `[0, rows)`.
+   * @throws {RangeError} When the range is outside `[-rows, rows]` or `start > end`.
    */
   async read(start?: number, end?: number): Promise<NpyArray> {
     const pieces = this.#plan(start, end);
@@ -1449,10 +1495,9 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
     return this.#array(rows, bytes);
   }
 
-  #ranges(options: NpyChunksOptions): Array<[number, number]> {
-    const start = options.start ?? 0;
-    const end = options.end ?? this.rows;
-    this.#plan(start, end); // validates the range
+  #ranges(options: Pick<NpyChunksOptions, "rows" | "start" | "end">): Array<[number, number]> {
+    checkOptionKeys(options, CHUNKS_OPTIONS, `read chunks of the stack ${q(this.dir)}`);
+    const [start, end] = this.#range(options.start, options.end);
     const step = options.rows;
     const out: Array<[number, number]> = [];
     if (step === undefined) {
@@ -1477,16 +1522,21 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * Reads the stack in chunks: one per shard by default (Dask's chunks), or of `rows` rows
    * across shard boundaries.
    *
-   * @param options `rows` per chunk (default: one chunk per shard), `start`, `end`.
+   * @param options `rows` per chunk (default: one chunk per shard), `start`, `end` (as
+   *   `NpyReader.chunks` takes them).
    * @returns An async iterator of chunks.
    * @throws {RangeError} When the range or the chunk size is invalid.
    */
-  async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
+  async *chunks(
+    options: Pick<NpyChunksOptions, "rows" | "start" | "end"> = {},
+  ): AsyncGenerator<NpyArray, void, undefined> {
     for (const [s, e] of this.#ranges(options)) yield await this.read(s, e);
   }
 
   /** Sync twin of {@link NpyStackReader.chunks}. */
-  *chunksSync(options: NpyChunksOptions = {}): Generator<NpyArray, void, undefined> {
+  *chunksSync(
+    options: Pick<NpyChunksOptions, "rows" | "start" | "end"> = {},
+  ): Generator<NpyArray, void, undefined> {
     for (const [s, e] of this.#ranges(options)) yield this.readSync(s, e);
   }
 
@@ -1648,8 +1698,9 @@ export function mergeStacksSync(
   dirs: readonly string[],
   options: MergeStacksOptions = {},
 ): MergeStacksResult {
-  const registry = options.registry ?? defaultRegistry;
   const action = `merge into ${q(outDir)}`;
+  checkOptionKeys(options, MERGE_OPTIONS, action);
+  const registry = options.registry ?? defaultRegistry;
   if (dirs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
   const locks: WriterLock[] = [];
   try {
@@ -1868,6 +1919,7 @@ export function recoverStackSync(
   dir: string,
   options: RecoverStackOptions = {},
 ): RecoverStackResult {
+  checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${q(dir)}`);
   const registry = options.registry ?? defaultRegistry;
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");
   const lock = lockStack(dir, `recover the stack ${q(dir)}`, options.lock);

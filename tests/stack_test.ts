@@ -225,6 +225,22 @@ test("shardBytes rolls over at whole rows; the default shard is 1 GiB", () => {
       () => NpyStackWriter.openSync(join(dir, "d"), { mode: "bogus" as "create" }),
       TypeError,
     );
+    // A misspelt option fails loudly (and creates nothing) instead of running with a default.
+    assert.throws(
+      () => NpyStackWriter.openSync(join(dir, "d"), { shardrows: 2 } as never),
+      /unknown option "shardrows": did you mean "shardRows"\?/,
+    );
+    assert.equal(existsSync(join(dir, "d")), false);
+    assert.throws(
+      () => NpyStackReader.openSync(join(dir, "a"), { layuot: "columns" } as never),
+      TypeError,
+    );
+    assert.throws(
+      () => mergeStacksSync(join(dir, "m"), [join(dir, "a")], { mvoe: true } as never),
+      TypeError,
+    );
+    using r = NpyStackReader.openSync(join(dir, "a"));
+    assert.throws(() => [...r.chunksSync({ row: 2 } as never)], TypeError);
   } finally {
     cleanup();
   }
@@ -391,6 +407,9 @@ print(json.dumps(np.concatenate([np.load(d + "/%d.npy" % i) for i in range(len(i
       }
     }
     assert.deepEqual([...((await r.read(2, 8)).data as Int32Array)], all.slice(4, 16));
+    assert.deepEqual([...(r.readSync(-3).data as Int32Array)], all.slice(14)); // as a slice
+    assert.deepEqual([...(r.readSync(-5, -2).data as Int32Array)], all.slice(10, 16));
+    assert.throws(() => r.readSync(-11), RangeError);
     assert.throws(() => r.readSync(0, 11), RangeError);
     assert.throws(() => r.readSync(-1, 2), RangeError);
     const perShard = [];
