@@ -17,7 +17,7 @@
  */
 
 import { join } from "node:path";
-import { type Descr, descrEquals, formatDescr, parseDescr } from "./descr.ts";
+import { type Descr, descrEquals, formatDescr, itemsizeOf, parseDescr } from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import {
   fileSizeSync,
@@ -379,9 +379,39 @@ function requireLayout(dir: string, registry: DtypeRegistry, action: string): St
   return layout;
 }
 
-/** The descr as Dask's `info` pickles it: a str, or a list of tuples for records. */
+/**
+ * The descr as Dask's `info` pickles it, for `np.dtype(…)`: a str, or a list of tuples for
+ * records. A record with padding (fields named `""`, as `align=True` writes) becomes NumPy's
+ * dict form `{names, formats, offsets, itemsize}`, as `np.lib.format.descr_to_dtype` builds
+ * it: a list would make the padding named fields.
+ */
 function descrPickle(descr: Descr): PickleValue {
   if (typeof descr === "string") return descr;
+  const padded = descr.some(([name, sub]) => name === "" && typeof sub === "string");
+  const titled = descr.some(([name]) => typeof name !== "string");
+  if (padded && !titled) {
+    const names: string[] = [], formats: PickleValue[] = [], offsets: number[] = [];
+    let offset = 0;
+    for (const [name, sub, shape] of descr) {
+      const size = itemsizeOf(sub) * (shape === undefined ? 1 : sizeOf(shape));
+      if (!(name === "" && typeof sub === "string")) {
+        names.push(name as string);
+        formats.push(
+          shape === undefined
+            ? descrPickle(sub)
+            : new PickleTuple([descrPickle(sub), new PickleTuple(shape)]),
+        );
+        offsets.push(offset);
+      }
+      offset += size;
+    }
+    return new Map<string, PickleValue>([
+      ["names", names],
+      ["formats", formats],
+      ["offsets", offsets],
+      ["itemsize", offset],
+    ]);
+  }
   return descr.map((field) => {
     const [name, sub, shape] = field;
     const items: PickleValue[] = [

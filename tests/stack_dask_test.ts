@@ -91,6 +91,12 @@ for name, n in [("a_r", 300), ("b_r", 251)]:
     r["xy"] = rng.standard_normal((n, 2))
     r["tag"] = [b"t%03d" % (i % 1000) for i in range(n)]
     np.save(d + "/" + name + ".npy", r)
+al = np.dtype([("a", "u1"), ("b", "<f8"), ("c", [("x", "u1"), ("y", "<i4")])], align=True)
+aligned = np.zeros(90, al)
+aligned["a"] = np.arange(90) % 256
+aligned["b"] = np.arange(90) / 8
+aligned["c"]["y"] = -np.arange(90)
+np.save(d + "/aligned.npy", aligned)
 print("null")
 `,
           dir,
@@ -100,6 +106,7 @@ print("null")
           ["bun", "b_f", 100],
           ["bun", "a_r", 64],
           ["deno", "b_r", 50],
+          ["bun", "aligned", 40],
         ];
         for (const [runtime, name, shardRows] of jobs) {
           const out = produce(runtime, {
@@ -109,7 +116,7 @@ print("null")
             shardRows,
             seed: shardRows,
           });
-          const rows = name === "a_f" ? 1000 : name === "b_f" ? 777 : name === "a_r" ? 300 : 251;
+          const rows = { a_f: 1000, b_f: 777, a_r: 300, b_r: 251, aligned: 90 }[name]!;
           assert.match(out, new RegExp(`done ${rows} ${Math.ceil(rows / shardRows)}\\n`));
         }
         const floats = mergeStacksSync(join(dir, "merged_f"), [
@@ -158,6 +165,7 @@ print("null")`,
               expected: [join(dir, "a_r.npy"), join(dir, "b_r.npy")],
             },
             { stack: join(dir, "fortran"), expected: [join(dir, "fortran_expected.npy")], axis: 2 },
+            { stack: join(dir, "stack_aligned"), expected: [join(dir, "aligned.npy")] },
           ]),
         );
         const started = performance.now();
@@ -172,6 +180,7 @@ print("null")`,
             expected_shape: number[];
             numblocks: number[];
             equal: boolean;
+            meta_equal: boolean;
             reduction: [number, number] | null;
             task_pids: number[];
           }>;
@@ -185,7 +194,7 @@ print("null")`,
         assert.equal(report.workers, 2);
         assert.equal(new Set(report.worker_pids).size, 2);
         assert.ok(!report.worker_pids.includes(report.client_pid));
-        const [f, r, fo] = report.results;
+        const [f, r, fo, al] = report.results;
         assert.deepEqual(f.shape, [1777, 3, 2]);
         assert.deepEqual(f.numblocks, [16, 1, 1]);
         assert.equal(f.dtype, "float32");
@@ -197,6 +206,14 @@ print("null")`,
         assert.deepEqual(fo.shape, [2, 3, 10]);
         assert.deepEqual(fo.numblocks, [1, 1, 3]);
         assert.ok(fo.equal, "the Fortran-order stack differs from NumPy's array");
+        assert.deepEqual(al.numblocks, [3]);
+        assert.ok(al.equal, "the aligned-record stack differs from NumPy's array");
+        for (const result of report.results) {
+          assert.ok(
+            result.meta_equal,
+            `Dask's dtype from info is not the shards' (${result.dtype})`,
+          );
+        }
         for (const result of report.results) {
           assert.ok(result.task_pids.length > 0);
           for (const pid of result.task_pids) {

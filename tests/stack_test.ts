@@ -20,6 +20,7 @@ import { join } from "node:path";
 import process from "node:process";
 import {
   DEFAULT_SHARD_BYTES,
+  type Descr,
   mergeStacks,
   mergeStacksSync,
   NpyAppendArray,
@@ -456,6 +457,36 @@ print(json.dumps([[str(r["t"]), int(r["id"]), r["name"].decode(), r["xy"].tolist
     const cols = r.readSync(1, 4).data as { id: BigInt64Array; xy: Float32Array };
     assert.deepEqual(cols.id, BigInt64Array.of(1000n, 2000n, 3000n));
     assert.deepEqual([...cols.xy], [0.5, -1, 1, -2, 1.5, -3]);
+  } finally {
+    cleanup();
+  }
+});
+
+test("aligned records (padding fields) pickle as NumPy's dict form: np.dtype(info) is the shards' dtype", () => {
+  const { dir, cleanup } = makeTempDir("npy-stack-");
+  try {
+    const { descr, itemsize } = runPython<{ descr: Descr; itemsize: number }>(
+      `dt = np.dtype([("a", "u1"), ("b", "<f8"), ("c", [("x", "u1"), ("y", "<i4")]), ("d", "<i2", (2,))], align=True)
+def js(d):
+    return d if isinstance(d, str) else [[f[0], js(f[1])] + ([list(f[2])] if len(f) > 2 else []) for f in d]
+print(json.dumps({"descr": js(np.lib.format.dtype_to_descr(dt)), "itemsize": dt.itemsize}))`,
+    );
+    assert.equal(itemsize, 32);
+    const w = NpyStackWriter.openSync(dir, { descr, shape: [], shardRows: 2 });
+    const bytes = new Uint8Array(3 * itemsize).map((_, i) => i);
+    w.appendSync({ data: new DataView(bytes.buffer), shape: [3], descr });
+    w.closeSync();
+    const seen = runPython<{ same: boolean[]; names: string[]; a: number[] }>(
+      `import pickle
+d = json.load(sys.stdin)
+info = pickle.load(open(d + "/info", "rb"))
+dt = np.dtype(info["dtype"])
+parts = [np.load(d + "/%d.npy" % i) for i in range(2)]
+print(json.dumps({"same": [p.dtype == dt for p in parts], "names": list(dt.names),
+  "a": np.concatenate(parts)["a"].tolist()}))`,
+      dir,
+    );
+    assert.deepEqual(seen, { same: [true, true], names: ["a", "b", "c", "d"], a: [0, 32, 64] });
   } finally {
     cleanup();
   }
