@@ -650,7 +650,13 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
 
 /** What `npy info` says about a stack directory. */
 async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> {
-  await using r = await NpyStackReader.open(dir);
+  await using r = await NpyStackReader.open(dir).catch((e) => {
+    if ((e as { code?: string }).code !== "ENOTSTACK") throw e;
+    throw new FileError(
+      `Cannot read ${q(dir)}: is a directory, neither a .npy file nor a stack (no ` +
+        `stack.json, info or 0.npy)`,
+    );
+  });
   const shards = r.shardRows;
   const itemsize = defaultRegistry.resolve(r.descr).itemsize;
   const rowBytes = r.rowShape.reduce((a, b) => a * b, 1) * itemsize;

@@ -85,7 +85,9 @@ if (runtime === "node") {
   for (const script of scripts) {
     const how = EXAMPLES[script];
     if (how === undefined || "testedBy" in how) continue;
-    test(`examples/${script} runs under ${runtime} and NumPy verifies its output`, () => {
+    test(`examples/${script} runs under ${runtime} and NumPy verifies its output`, {
+      timeout: 150_000,
+    }, () => {
       const { dir, cleanup } = makeTempDir("npy-example-");
       try {
         const args = (how.args ?? []).map((a) =>

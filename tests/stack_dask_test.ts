@@ -24,6 +24,9 @@ import {
 import { makeTempDir, ROOT } from "./_util.ts";
 import { daskPython, runDask, runDaskScript } from "./_dask_util.ts";
 
+/** Python starts take seconds on a loaded machine (bun's default test timeout is 5 s). */
+const SLOW = { timeout: 120_000 };
+
 const runtime = (globalThis as { Deno?: unknown }).Deno
   ? "deno"
   : (globalThis as { Bun?: unknown }).Bun
@@ -53,7 +56,7 @@ function produce(which: "deno" | "bun", job: Record<string, unknown>): string {
   return r.stdout;
 }
 
-test("Dask and distributed are importable (python3-dask, python3-distributed)", () => {
+test("Dask and distributed are importable (python3-dask, python3-distributed)", SLOW, () => {
   const python = daskPython();
   const versions = runDask<string[]>(
     "import distributed\nprint(json.dumps([dask.__version__, distributed.__version__]))",
@@ -62,7 +65,7 @@ test("Dask and distributed are importable (python3-dask, python3-distributed)", 
 });
 
 if (!ONCE) {
-  test(`the cluster and SIGKILL tests run once per suite, under deno, not ${runtime}`, () => {
+  test(`the cluster and SIGKILL tests run once per suite, under deno, not ${runtime}`, SLOW, () => {
     assert.ok(existsSync(join(ROOT, "node_modules", ".bin", "deno")), "deno runs them");
   });
 }
@@ -227,11 +230,14 @@ print("null")`,
   );
 }
 
-test("stacks Dask's to_npy_stack wrote read right through NpyStackReader and merge with ours", () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-dask-");
-  try {
-    const expected = runDask<{ records: Array<[number, number[], string]> }>(
-      `
+test(
+  "stacks Dask's to_npy_stack wrote read right through NpyStackReader and merge with ours",
+  SLOW,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-dask-");
+    try {
+      const expected = runDask<{ records: Array<[number, number[], string]> }>(
+        `
 d = json.load(sys.stdin)
 x = da.from_array(np.arange(40 * 3, dtype=">i8").reshape(40, 3), chunks=(7, 3))
 da.to_npy_stack(d + "/floats", x)
@@ -243,53 +249,54 @@ da.to_npy_stack(d + "/records", da.from_array(rec, chunks=5))
 da.to_npy_stack(d + "/axis1", da.from_array(np.zeros((4, 6)), chunks=(4, 2)), axis=1)
 print(json.dumps({"records": [[int(r["id"]), r["v"].tolist(), str(r["s"])] for r in rec]}))
 `,
-      dir,
-    );
-    {
-      using r = NpyStackReader.openSync(join(dir, "floats"));
-      assert.equal(r.source, "dask");
-      assert.equal(r.descr, ">i8");
-      assert.deepEqual(r.shape, [40, 3]);
-      assert.deepEqual(r.shardRows, [7, 7, 7, 7, 7, 5]);
-      for (const [s, e] of [[0, 40], [5, 30], [13, 14], [35, 40], [20, 20]]) {
-        const part = r.readSync(s, e);
-        assert.deepEqual(part.shape, [e - s, 3]);
-        const want = Array.from({ length: (e - s) * 3 }, (_, i) => BigInt(s * 3 + i));
-        assert.deepEqual([...(part.data as BigInt64Array)], want, `rows [${s}, ${e})`);
-      }
-      assert.deepEqual([...r.chunksSync()].map((c) => c.shape[0]), [7, 7, 7, 7, 7, 5]);
-    }
-    {
-      using r = NpyStackReader.openSync(join(dir, "records"));
-      assert.deepEqual(r.shardRows, [5, 5, 5, 5, 3]);
-      const rows = r.readSync(3, 21).data as Array<{ id: number; v: Float32Array; s: string }>;
-      assert.deepEqual(
-        rows.map((x) => [x.id, [...x.v], x.s]),
-        expected.records.slice(3, 21),
+        dir,
       );
-    }
-    assert.throws(
-      () => NpyStackReader.openSync(join(dir, "axis1")),
-      (e) => e instanceof NpyShapeError && /along axis 1/.test(e.message),
-    );
-    // A Dask stack merges with one of ours; Dask reads the result.
-    {
-      using w = NpyStackWriter.openSync(join(dir, "ours"), { descr: ">i8", shape: [3] });
-      w.appendSync([[-1, -2, -3]]);
-    }
-    mergeStacksSync(join(dir, "both"), [join(dir, "floats"), join(dir, "ours")]);
-    const both = runDask<{ shape: number[]; last: number[]; ok: boolean }>(
-      `d = json.load(sys.stdin)
+      {
+        using r = NpyStackReader.openSync(join(dir, "floats"));
+        assert.equal(r.source, "dask");
+        assert.equal(r.descr, ">i8");
+        assert.deepEqual(r.shape, [40, 3]);
+        assert.deepEqual(r.shardRows, [7, 7, 7, 7, 7, 5]);
+        for (const [s, e] of [[0, 40], [5, 30], [13, 14], [35, 40], [20, 20]]) {
+          const part = r.readSync(s, e);
+          assert.deepEqual(part.shape, [e - s, 3]);
+          const want = Array.from({ length: (e - s) * 3 }, (_, i) => BigInt(s * 3 + i));
+          assert.deepEqual([...(part.data as BigInt64Array)], want, `rows [${s}, ${e})`);
+        }
+        assert.deepEqual([...r.chunksSync()].map((c) => c.shape[0]), [7, 7, 7, 7, 7, 5]);
+      }
+      {
+        using r = NpyStackReader.openSync(join(dir, "records"));
+        assert.deepEqual(r.shardRows, [5, 5, 5, 5, 3]);
+        const rows = r.readSync(3, 21).data as Array<{ id: number; v: Float32Array; s: string }>;
+        assert.deepEqual(
+          rows.map((x) => [x.id, [...x.v], x.s]),
+          expected.records.slice(3, 21),
+        );
+      }
+      assert.throws(
+        () => NpyStackReader.openSync(join(dir, "axis1")),
+        (e) => e instanceof NpyShapeError && /along axis 1/.test(e.message),
+      );
+      // A Dask stack merges with one of ours; Dask reads the result.
+      {
+        using w = NpyStackWriter.openSync(join(dir, "ours"), { descr: ">i8", shape: [3] });
+        w.appendSync([[-1, -2, -3]]);
+      }
+      mergeStacksSync(join(dir, "both"), [join(dir, "floats"), join(dir, "ours")]);
+      const both = runDask<{ shape: number[]; last: number[]; ok: boolean }>(
+        `d = json.load(sys.stdin)
 x = da.from_npy_stack(d + "/both").compute(scheduler="synchronous")
 print(json.dumps({"shape": list(x.shape), "last": x[-1].tolist(),
   "ok": bool((x[:40] == np.arange(120).reshape(40, 3)).all())}))`,
-      dir,
-    );
-    assert.deepEqual(both, { shape: [41, 3], last: [-1, -2, -3], ok: true });
-  } finally {
-    cleanup();
-  }
-});
+        dir,
+      );
+      assert.deepEqual(both, { shape: [41, 3], last: [-1, -2, -3], ok: true });
+    } finally {
+      cleanup();
+    }
+  },
+);
 
 /** Starts a producer that appends forever; resolves once it acknowledged `rows`. */
 function startForever(

@@ -39,6 +39,9 @@ import { encodePickle, PickleTuple, type PickleValue } from "../lib/_pickle.ts";
 import { scanInfoAxis } from "../lib/stack.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
+/** Python starts take seconds on a loaded machine (bun's default test timeout is 5 s). */
+const SLOW = { timeout: 120_000 };
+
 function hex(bytes: Uint8Array): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }
@@ -63,7 +66,7 @@ async function cli(args: string[]): Promise<{ code: number; out: string; err: st
   return { code, out, err };
 }
 
-test("encodePickle() output loads with Python's pickle: dict, tuple, list, str, int", () => {
+test("encodePickle() output loads with Python's pickle: dict, tuple, list, str, int", SLOW, () => {
   const values: PickleValue[] = [
     new Map<string, PickleValue>([
       ["chunks", new PickleTuple([new PickleTuple([1, 2, 3]), new PickleTuple([4])])],
@@ -103,7 +106,7 @@ print(json.dumps([repr(pickle.loads(bytes.fromhex(h))) for h in json.load(sys.st
   assert.throws(() => encodePickle(true as unknown as PickleValue), TypeError);
 });
 
-test("scanInfoAxis() finds the axis in pickles of every protocol, without unpickling", () => {
+test("scanInfoAxis() finds the axis in pickles of every protocol, without unpickling", SLOW, () => {
   const pickles = runPython<string[]>(
     `import pickle
 print(json.dumps([pickle.dumps({"chunks": ((2,), (3, 3)), "dtype": "<f8", "axis": a}, protocol=p).hex()
@@ -119,64 +122,68 @@ print(json.dumps([pickle.dumps({"chunks": ((2,), (3, 3)), "dtype": "<f8", "axis"
   assert.equal(scanInfoAxis(new Uint8Array(0)), undefined);
 });
 
-test("NpyStackWriter splits chunks at shard boundaries; each shard loads alone with NumPy", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const stack = join(dir, "s");
-    const w = await NpyStackWriter.open(stack, { descr: "<f4", shape: [3], shardRows: 4 });
-    // stack.json at once, no info before a shard closes; the writer's lock while open.
-    assert.deepEqual(readdirSync(stack).sort(), ["stack.json", "stack.lock"]);
-    await w.append(new Float32Array(10 * 3).map((_, i) => i)); // rows 0..9: 4 + 4 + 2
-    w.append([[30, 31, 32]]); // not awaited: lands in order
-    await w.append({ data: new Float64Array(6).map((_, i) => 33 + i), shape: [2, 3] });
-    // Fortran-order ndarray-like chunk of 3 rows: reordered to C order.
-    await w.append({
-      data: Float32Array.of(39, 42, 45, 40, 43, 46, 41, 44, 47),
-      shape: [3, 3],
-      fortranOrder: true,
-    });
-    assert.equal(w.rows, 16);
-    assert.deepEqual(w.shardRows, [4, 4, 4, 4]); // the 16th row closed the fourth
-    await w.close();
-    await w.close(); // idempotent
-    assert.deepEqual(w.shardRows, [4, 4, 4, 4]);
-    assert.deepEqual(readdirSync(stack).sort(), [
-      "0.npy",
-      "1.npy",
-      "2.npy",
-      "3.npy",
-      "info",
-      "stack.json",
-    ]); // no temp or lock file left
-    const numpy = runPython<{ shapes: number[][]; all: number[]; info: string }>(
-      `import pickle
+test(
+  "NpyStackWriter splits chunks at shard boundaries; each shard loads alone with NumPy",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const stack = join(dir, "s");
+      const w = await NpyStackWriter.open(stack, { descr: "<f4", shape: [3], shardRows: 4 });
+      // stack.json at once, no info before a shard closes; the writer's lock while open.
+      assert.deepEqual(readdirSync(stack).sort(), ["stack.json", "stack.lock"]);
+      await w.append(new Float32Array(10 * 3).map((_, i) => i)); // rows 0..9: 4 + 4 + 2
+      w.append([[30, 31, 32]]); // not awaited: lands in order
+      await w.append({ data: new Float64Array(6).map((_, i) => 33 + i), shape: [2, 3] });
+      // Fortran-order ndarray-like chunk of 3 rows: reordered to C order.
+      await w.append({
+        data: Float32Array.of(39, 42, 45, 40, 43, 46, 41, 44, 47),
+        shape: [3, 3],
+        fortranOrder: true,
+      });
+      assert.equal(w.rows, 16);
+      assert.deepEqual(w.shardRows, [4, 4, 4, 4]); // the 16th row closed the fourth
+      await w.close();
+      await w.close(); // idempotent
+      assert.deepEqual(w.shardRows, [4, 4, 4, 4]);
+      assert.deepEqual(readdirSync(stack).sort(), [
+        "0.npy",
+        "1.npy",
+        "2.npy",
+        "3.npy",
+        "info",
+        "stack.json",
+      ]); // no temp or lock file left
+      const numpy = runPython<{ shapes: number[][]; all: number[]; info: string }>(
+        `import pickle
 d = json.load(sys.stdin)
 parts = [np.load(d + "/%d.npy" % i, mmap_mode="r") for i in range(4)]
 print(json.dumps({"shapes": [list(p.shape) for p in parts],
   "all": np.concatenate(parts).ravel().tolist(),
   "info": repr(pickle.load(open(d + "/info", "rb")))}))`,
-      stack,
-    );
-    assert.deepEqual(numpy.shapes, [[4, 3], [4, 3], [4, 3], [4, 3]]);
-    assert.deepEqual(numpy.all, Array.from({ length: 48 }, (_, i) => i));
-    assert.equal(numpy.info, "{'chunks': ((4, 4, 4, 4), (3,)), 'dtype': '<f4', 'axis': 0}");
-    assert.deepEqual(JSON.parse(readFileSync(join(stack, "stack.json"), "utf8")), {
-      format: "npy-stack",
-      version: 1,
-      descr: "<f4",
-      shape: [3],
-      fortranOrder: false,
-      axis: 0,
-      rows: 16,
-      shards: [4, 4, 4, 4],
-    });
-    await assert.rejects(w.append([[1, 2, 3]]), /writer is closed/);
-  } finally {
-    cleanup();
-  }
-});
+        stack,
+      );
+      assert.deepEqual(numpy.shapes, [[4, 3], [4, 3], [4, 3], [4, 3]]);
+      assert.deepEqual(numpy.all, Array.from({ length: 48 }, (_, i) => i));
+      assert.equal(numpy.info, "{'chunks': ((4, 4, 4, 4), (3,)), 'dtype': '<f4', 'axis': 0}");
+      assert.deepEqual(JSON.parse(readFileSync(join(stack, "stack.json"), "utf8")), {
+        format: "npy-stack",
+        version: 1,
+        descr: "<f4",
+        shape: [3],
+        fortranOrder: false,
+        axis: 0,
+        rows: 16,
+        shards: [4, 4, 4, 4],
+      });
+      await assert.rejects(w.append([[1, 2, 3]]), /writer is closed/);
+    } finally {
+      cleanup();
+    }
+  },
+);
 
-test("info and stack.json list closed shards only, replaced as each shard closes", () => {
+test("info and stack.json list closed shards only, replaced as each shard closes", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     const w = NpyStackWriter.openSync(dir, { descr: "<i2", shape: [], shardRows: 3 });
@@ -205,7 +212,7 @@ print(json.dumps(repr(pickle.load(open(json.load(sys.stdin) + "/info", "rb")))))
   }
 });
 
-test("shardBytes rolls over at whole rows; the default shard is 1 GiB", () => {
+test("shardBytes rolls over at whole rows; the default shard is 1 GiB", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     const a = NpyStackWriter.openSync(join(dir, "a"), { descr: "<f8", shape: [2], shardBytes: 40 });
@@ -247,7 +254,7 @@ test("shardBytes rolls over at whole rows; the default shard is 1 GiB", () => {
   }
 });
 
-test("an empty stack closes with one 0-row shard (Dask refuses an empty chunk list)", () => {
+test("an empty stack closes with one 0-row shard (Dask refuses an empty chunk list)", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     NpyStackWriter.openSync(dir, { descr: [["a", "<i2"], ["b", "<f8", [3]]], shape: [4] })
@@ -270,7 +277,7 @@ print(json.dumps([repr(pickle.load(open(d + "/info", "rb"))), list(np.load(d + "
   }
 });
 
-test("the first chunk decides the dtype and row shape when the options do not", async () => {
+test("the first chunk decides the dtype and row shape when the options do not", SLOW, async () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     {
@@ -290,83 +297,94 @@ test("the first chunk decides the dtype and row shape when the options do not", 
   }
 });
 
-test("bad chunks are refused with typed errors naming the stack, before anything is written", () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const w = NpyStackWriter.openSync(dir, { descr: "<i4", shape: [2], shardRows: 2 });
-    w.appendSync([[1, 2]]);
-    const before = snapshot(dir);
-    assert.throws(
-      () => w.appendSync([[1, 2, 3]]),
-      (e) =>
-        e instanceof NpyShapeError && e.message.includes(JSON.stringify(dir)) &&
-        /expected \(k, 2\)/.test(e.message),
-    );
-    assert.throws(() => w.appendSync(Int32Array.of(1, 2, 3)), NpyShapeError); // not whole rows
-    assert.throws(() => w.appendSync(7), NpyShapeError); // a 0-d value
-    assert.throws(() => w.appendSync(Float64Array.of(1.5, 2)), NpyDtypeError); // f8 -> i4
-    assert.throws(() => w.appendSync([["a", "b"]]), NpyDtypeError);
-    assert.deepEqual(snapshot(dir), before);
-    assert.equal(w.rows, 1);
-    w.closeSync();
-    assert.throws(
-      () => NpyStackWriter.openSync(join(dir, "x"), { descr: "<q9" }),
-      NpyDtypeError,
-    );
-  } finally {
-    cleanup();
-  }
-});
-
-test("modes: create refuses a stack, overwrite replaces it, append adds shards and never changes closed ones", () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const first = NpyStackWriter.openSync(dir, {
-      mode: "create",
-      descr: "<u2",
-      shape: [],
-      shardRows: 2,
-    });
-    first.appendSync(Uint16Array.of(1, 2, 3));
-    first.closeSync();
-    const closed = snapshot(dir);
-    assert.throws(
-      () => NpyStackWriter.openSync(dir, { mode: "create", descr: "<u2", shape: [] }),
-      (e) =>
-        (e as { code?: string }).code === "EEXIST" && /mode "create"/.test((e as Error).message),
-    );
-    assert.deepEqual(snapshot(dir), closed);
-    assert.throws(
-      () => NpyStackWriter.openSync(dir, { descr: "<u4", shape: [] }),
-      NpyDtypeError,
-    );
-    assert.throws(() => NpyStackWriter.openSync(dir, { descr: "<u2", shape: [2] }), NpyShapeError);
-    assert.deepEqual(snapshot(dir), closed);
-    const again = NpyStackWriter.openSync(dir, { shardRows: 2 }); // mode "append"
-    assert.equal(again.rows, 3);
-    again.appendSync(Uint16Array.of(4, 5, 6));
-    again.closeSync();
-    assert.deepEqual(again.shardRows, [2, 1, 2, 1]); // new rows went into new shards
-    for (const name of ["0.npy", "1.npy"]) {
-      assert.equal(snapshot(dir)[join(dir, name)], closed[join(dir, name)]);
+test(
+  "bad chunks are refused with typed errors naming the stack, before anything is written",
+  SLOW,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const w = NpyStackWriter.openSync(dir, { descr: "<i4", shape: [2], shardRows: 2 });
+      w.appendSync([[1, 2]]);
+      const before = snapshot(dir);
+      assert.throws(
+        () => w.appendSync([[1, 2, 3]]),
+        (e) =>
+          e instanceof NpyShapeError && e.message.includes(JSON.stringify(dir)) &&
+          /expected \(k, 2\)/.test(e.message),
+      );
+      assert.throws(() => w.appendSync(Int32Array.of(1, 2, 3)), NpyShapeError); // not whole rows
+      assert.throws(() => w.appendSync(7), NpyShapeError); // a 0-d value
+      assert.throws(() => w.appendSync(Float64Array.of(1.5, 2)), NpyDtypeError); // f8 -> i4
+      assert.throws(() => w.appendSync([["a", "b"]]), NpyDtypeError);
+      assert.deepEqual(snapshot(dir), before);
+      assert.equal(w.rows, 1);
+      w.closeSync();
+      assert.throws(
+        () => NpyStackWriter.openSync(join(dir, "x"), { descr: "<q9" }),
+        NpyDtypeError,
+      );
+    } finally {
+      cleanup();
     }
-    {
+  },
+);
+
+test(
+  "modes: create refuses a stack, overwrite replaces it, append adds shards and never changes closed ones",
+  SLOW,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const first = NpyStackWriter.openSync(dir, {
+        mode: "create",
+        descr: "<u2",
+        shape: [],
+        shardRows: 2,
+      });
+      first.appendSync(Uint16Array.of(1, 2, 3));
+      first.closeSync();
+      const closed = snapshot(dir);
+      assert.throws(
+        () => NpyStackWriter.openSync(dir, { mode: "create", descr: "<u2", shape: [] }),
+        (e) =>
+          (e as { code?: string }).code === "EEXIST" && /mode "create"/.test((e as Error).message),
+      );
+      assert.deepEqual(snapshot(dir), closed);
+      assert.throws(
+        () => NpyStackWriter.openSync(dir, { descr: "<u4", shape: [] }),
+        NpyDtypeError,
+      );
+      assert.throws(
+        () => NpyStackWriter.openSync(dir, { descr: "<u2", shape: [2] }),
+        NpyShapeError,
+      );
+      assert.deepEqual(snapshot(dir), closed);
+      const again = NpyStackWriter.openSync(dir, { shardRows: 2 }); // mode "append"
+      assert.equal(again.rows, 3);
+      again.appendSync(Uint16Array.of(4, 5, 6));
+      again.closeSync();
+      assert.deepEqual(again.shardRows, [2, 1, 2, 1]); // new rows went into new shards
+      for (const name of ["0.npy", "1.npy"]) {
+        assert.equal(snapshot(dir)[join(dir, name)], closed[join(dir, name)]);
+      }
+      {
+        using r = NpyStackReader.openSync(dir);
+        assert.deepEqual(r.readSync().data, Uint16Array.of(1, 2, 3, 4, 5, 6));
+      }
+      const fresh = NpyStackWriter.openSync(dir, { mode: "overwrite", descr: "|b1", shape: [] });
+      fresh.appendSync([true, false]);
+      fresh.closeSync();
+      assert.deepEqual(readdirSync(dir).sort(), ["0.npy", "info", "stack.json"]);
       using r = NpyStackReader.openSync(dir);
-      assert.deepEqual(r.readSync().data, Uint16Array.of(1, 2, 3, 4, 5, 6));
+      assert.equal(r.descr, "|b1");
+      assert.deepEqual(r.readSync().data, Uint8Array.of(1, 0));
+    } finally {
+      cleanup();
     }
-    const fresh = NpyStackWriter.openSync(dir, { mode: "overwrite", descr: "|b1", shape: [] });
-    fresh.appendSync([true, false]);
-    fresh.closeSync();
-    assert.deepEqual(readdirSync(dir).sort(), ["0.npy", "info", "stack.json"]);
-    using r = NpyStackReader.openSync(dir);
-    assert.equal(r.descr, "|b1");
-    assert.deepEqual(r.readSync().data, Uint8Array.of(1, 0));
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
-test("a second writer of a stack gets NpyLockError naming the holder", async () => {
+test("a second writer of a stack gets NpyLockError naming the holder", SLOW, async () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     const w = await NpyStackWriter.open(dir, { descr: "<f8", shape: [] });
@@ -383,48 +401,52 @@ test("a second writer of a stack gets NpyLockError naming the holder", async () 
   }
 });
 
-test("NpyStackReader.read() across shard boundaries equals NumPy's concatenation, every range", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const w = NpyStackWriter.openSync(dir, { descr: ">i4", shape: [2], shardRows: 3 });
-    for (const n of [1, 4, 0, 2, 3]) {
-      w.appendSync(new Int32Array(n * 2).map((_, i) => w.rows * 2 + i));
-    }
-    w.closeSync();
-    const all = runPython<number[]>(
-      `d = json.load(sys.stdin)
+test(
+  "NpyStackReader.read() across shard boundaries equals NumPy's concatenation, every range",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const w = NpyStackWriter.openSync(dir, { descr: ">i4", shape: [2], shardRows: 3 });
+      for (const n of [1, 4, 0, 2, 3]) {
+        w.appendSync(new Int32Array(n * 2).map((_, i) => w.rows * 2 + i));
+      }
+      w.closeSync();
+      const all = runPython<number[]>(
+        `d = json.load(sys.stdin)
 info = json.load(open(d + "/stack.json"))
 print(json.dumps(np.concatenate([np.load(d + "/%d.npy" % i) for i in range(len(info["shards"]))]).ravel().tolist()))`,
-      dir,
-    );
-    assert.equal(all.length, 20);
-    await using r = await NpyStackReader.open(dir);
-    assert.deepEqual(r.shardRows, [3, 3, 3, 1]);
-    for (let s = 0; s <= 10; s++) {
-      for (let e = s; e <= 10; e++) {
-        const a = r.readSync(s, e);
-        assert.deepEqual(a.shape, [e - s, 2]);
-        assert.deepEqual([...(a.data as Int32Array)], all.slice(s * 2, e * 2), `[${s}, ${e})`);
+        dir,
+      );
+      assert.equal(all.length, 20);
+      await using r = await NpyStackReader.open(dir);
+      assert.deepEqual(r.shardRows, [3, 3, 3, 1]);
+      for (let s = 0; s <= 10; s++) {
+        for (let e = s; e <= 10; e++) {
+          const a = r.readSync(s, e);
+          assert.deepEqual(a.shape, [e - s, 2]);
+          assert.deepEqual([...(a.data as Int32Array)], all.slice(s * 2, e * 2), `[${s}, ${e})`);
+        }
       }
+      assert.deepEqual([...((await r.read(2, 8)).data as Int32Array)], all.slice(4, 16));
+      assert.deepEqual([...(r.readSync(-3).data as Int32Array)], all.slice(14)); // as a slice
+      assert.deepEqual([...(r.readSync(-5, -2).data as Int32Array)], all.slice(10, 16));
+      assert.throws(() => r.readSync(-11), RangeError);
+      assert.throws(() => r.readSync(0, 11), RangeError);
+      assert.throws(() => r.readSync(-1, 2), RangeError);
+      const perShard = [];
+      for await (const c of r.chunks()) perShard.push(c.shape[0]);
+      assert.deepEqual(perShard, [3, 3, 3, 1]);
+      assert.deepEqual([...r.chunksSync({ rows: 4, start: 1 })].map((c) => c.shape[0]), [4, 4, 1]);
+      assert.deepEqual([...r.chunksSync({ start: 2, end: 7 })].map((c) => c.shape[0]), [1, 3, 1]);
+      assert.throws(() => [...r.chunksSync({ rows: 0 })], RangeError);
+    } finally {
+      cleanup();
     }
-    assert.deepEqual([...((await r.read(2, 8)).data as Int32Array)], all.slice(4, 16));
-    assert.deepEqual([...(r.readSync(-3).data as Int32Array)], all.slice(14)); // as a slice
-    assert.deepEqual([...(r.readSync(-5, -2).data as Int32Array)], all.slice(10, 16));
-    assert.throws(() => r.readSync(-11), RangeError);
-    assert.throws(() => r.readSync(0, 11), RangeError);
-    assert.throws(() => r.readSync(-1, 2), RangeError);
-    const perShard = [];
-    for await (const c of r.chunks()) perShard.push(c.shape[0]);
-    assert.deepEqual(perShard, [3, 3, 3, 1]);
-    assert.deepEqual([...r.chunksSync({ rows: 4, start: 1 })].map((c) => c.shape[0]), [4, 4, 1]);
-    assert.deepEqual([...r.chunksSync({ start: 2, end: 7 })].map((c) => c.shape[0]), [1, 3, 1]);
-    assert.throws(() => [...r.chunksSync({ rows: 0 })], RangeError);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
 
-test("record stacks: values round-trip through NumPy, objects and columns", () => {
+test("record stacks: values round-trip through NumPy, objects and columns", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     const descr = [["t", "<M8[s]"], ["id", "<i8"], ["name", "|S5"], ["xy", "<f4", [2]]] as const;
@@ -462,37 +484,41 @@ print(json.dumps([[str(r["t"]), int(r["id"]), r["name"].decode(), r["xy"].tolist
   }
 });
 
-test("aligned records (padding fields) pickle as NumPy's dict form: np.dtype(info) is the shards' dtype", () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const { descr, itemsize } = runPython<{ descr: Descr; itemsize: number }>(
-      `dt = np.dtype([("a", "u1"), ("b", "<f8"), ("c", [("x", "u1"), ("y", "<i4")]), ("d", "<i2", (2,))], align=True)
+test(
+  "aligned records (padding fields) pickle as NumPy's dict form: np.dtype(info) is the shards' dtype",
+  SLOW,
+  () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const { descr, itemsize } = runPython<{ descr: Descr; itemsize: number }>(
+        `dt = np.dtype([("a", "u1"), ("b", "<f8"), ("c", [("x", "u1"), ("y", "<i4")]), ("d", "<i2", (2,))], align=True)
 def js(d):
     return d if isinstance(d, str) else [[f[0], js(f[1])] + ([list(f[2])] if len(f) > 2 else []) for f in d]
 print(json.dumps({"descr": js(np.lib.format.dtype_to_descr(dt)), "itemsize": dt.itemsize}))`,
-    );
-    assert.equal(itemsize, 32);
-    const w = NpyStackWriter.openSync(dir, { descr, shape: [], shardRows: 2 });
-    const bytes = new Uint8Array(3 * itemsize).map((_, i) => i);
-    w.appendSync({ data: new DataView(bytes.buffer), shape: [3], descr });
-    w.closeSync();
-    const seen = runPython<{ same: boolean[]; names: string[]; a: number[] }>(
-      `import pickle
+      );
+      assert.equal(itemsize, 32);
+      const w = NpyStackWriter.openSync(dir, { descr, shape: [], shardRows: 2 });
+      const bytes = new Uint8Array(3 * itemsize).map((_, i) => i);
+      w.appendSync({ data: new DataView(bytes.buffer), shape: [3], descr });
+      w.closeSync();
+      const seen = runPython<{ same: boolean[]; names: string[]; a: number[] }>(
+        `import pickle
 d = json.load(sys.stdin)
 info = pickle.load(open(d + "/info", "rb"))
 dt = np.dtype(info["dtype"])
 parts = [np.load(d + "/%d.npy" % i) for i in range(2)]
 print(json.dumps({"same": [p.dtype == dt for p in parts], "names": list(dt.names),
   "a": np.concatenate(parts)["a"].tolist()}))`,
-      dir,
-    );
-    assert.deepEqual(seen, { same: [true, true], names: ["a", "b", "c", "d"], a: [0, 32, 64] });
-  } finally {
-    cleanup();
-  }
-});
+        dir,
+      );
+      assert.deepEqual(seen, { same: [true, true], names: ["a", "b", "c", "d"], a: [0, 32, 64] });
+    } finally {
+      cleanup();
+    }
+  },
+);
 
-test("Fortran-order stacks grow along the last axis; Dask's axis is the last one", () => {
+test("Fortran-order stacks grow along the last axis; Dask's axis is the last one", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
     const w = NpyStackWriter.openSync(dir, {
@@ -531,175 +557,208 @@ print(json.dumps({"info": repr(pickle.load(open(d + "/info", "rb"))),
   }
 });
 
-test("mergeStacks() hard-links shards in order: no data copied, the inputs intact", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    for (const [name, start, n] of [["a", 0, 5], ["b", 100, 3], ["c", 200, 4]] as const) {
-      using w = NpyStackWriter.openSync(join(dir, name), { descr: "<i4", shape: [], shardRows: 2 });
-      w.appendSync(new Int32Array(n).map((_, i) => start + i));
-    }
-    const inputs = ["a", "b", "c"].map((n) => join(dir, n));
-    const before = snapshot(dir);
-    const result = await mergeStacks(join(dir, "all"), inputs);
-    assert.deepEqual(result, { rows: 12, shardRows: [2, 2, 1, 2, 1, 2, 2] });
-    assert.equal(statSync(join(dir, "all", "5.npy")).ino, statSync(join(dir, "c", "0.npy")).ino);
-    for (const [path, bytes] of Object.entries(before)) assert.equal(snapshot(dir)[path], bytes);
-    const seen = runPython<{ info: string; values: number[] }>(
-      `import pickle
+test(
+  "mergeStacks() hard-links shards in order: no data copied, the inputs intact",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      for (const [name, start, n] of [["a", 0, 5], ["b", 100, 3], ["c", 200, 4]] as const) {
+        using w = NpyStackWriter.openSync(join(dir, name), {
+          descr: "<i4",
+          shape: [],
+          shardRows: 2,
+        });
+        w.appendSync(new Int32Array(n).map((_, i) => start + i));
+      }
+      const inputs = ["a", "b", "c"].map((n) => join(dir, n));
+      const before = snapshot(dir);
+      const result = await mergeStacks(join(dir, "all"), inputs);
+      assert.deepEqual(result, { rows: 12, shardRows: [2, 2, 1, 2, 1, 2, 2] });
+      assert.equal(statSync(join(dir, "all", "5.npy")).ino, statSync(join(dir, "c", "0.npy")).ino);
+      for (const [path, bytes] of Object.entries(before)) assert.equal(snapshot(dir)[path], bytes);
+      const seen = runPython<{ info: string; values: number[] }>(
+        `import pickle
 d = json.load(sys.stdin)
 print(json.dumps({"info": repr(pickle.load(open(d + "/info", "rb"))),
   "values": np.concatenate([np.load(d + "/%d.npy" % i) for i in range(7)]).tolist()}))`,
-      join(dir, "all"),
-    );
-    assert.equal(seen.info, "{'chunks': ((2, 2, 1, 2, 1, 2, 2),), 'dtype': '<i4', 'axis': 0}");
-    assert.deepEqual(seen.values, [0, 1, 2, 3, 4, 100, 101, 102, 200, 201, 202, 203]);
-    // move: the shards are renamed, the inputs left without shards or listing.
-    mergeStacksSync(join(dir, "moved"), [join(dir, "all")], { move: true });
-    assert.deepEqual(readdirSync(join(dir, "all")), []);
-    using r = NpyStackReader.openSync(join(dir, "moved"));
-    assert.equal(r.rows, 12);
-  } finally {
-    cleanup();
-  }
-});
+        join(dir, "all"),
+      );
+      assert.equal(seen.info, "{'chunks': ((2, 2, 1, 2, 1, 2, 2),), 'dtype': '<i4', 'axis': 0}");
+      assert.deepEqual(seen.values, [0, 1, 2, 3, 4, 100, 101, 102, 200, 201, 202, 203]);
+      // move: the shards are renamed, the inputs left without shards or listing.
+      mergeStacksSync(join(dir, "moved"), [join(dir, "all")], { move: true });
+      assert.deepEqual(readdirSync(join(dir, "all")), []);
+      using r = NpyStackReader.openSync(join(dir, "moved"));
+      assert.equal(r.rows, 12);
+    } finally {
+      cleanup();
+    }
+  },
+);
 
-test("mergeStacks() refuses mismatched stacks with typed errors and changes nothing", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    const make = (name: string, options: Parameters<typeof NpyStackWriter.openSync>[1]) => {
-      NpyStackWriter.openSync(join(dir, name), { shardRows: 2, ...options }).closeSync();
-    };
-    make("f4x3", { descr: "<f4", shape: [3] });
-    make("f4x3b", { descr: "<f4", shape: [3] });
-    make("f8x3", { descr: "<f8", shape: [3] });
-    make("f4x4", { descr: "<f4", shape: [4] });
-    make("f4x3F", { descr: "<f4", shape: [3], fortranOrder: true });
-    make("rec", { descr: [["a", "<f4"]], shape: [3] });
-    const before = snapshot(dir);
-    const out = join(dir, "out");
-    const refuse = async (names: string[], type: new (...a: never[]) => Error, pattern: RegExp) => {
-      await assert.rejects(mergeStacks(out, names.map((n) => join(dir, n))), (e) => {
-        assert.ok(e instanceof type, `${(e as Error).name}: ${(e as Error).message}`);
-        assert.match((e as Error).message, pattern);
-        return true;
-      });
+test(
+  "mergeStacks() refuses mismatched stacks with typed errors and changes nothing",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const make = (name: string, options: Parameters<typeof NpyStackWriter.openSync>[1]) => {
+        NpyStackWriter.openSync(join(dir, name), { shardRows: 2, ...options }).closeSync();
+      };
+      make("f4x3", { descr: "<f4", shape: [3] });
+      make("f4x3b", { descr: "<f4", shape: [3] });
+      make("f8x3", { descr: "<f8", shape: [3] });
+      make("f4x4", { descr: "<f4", shape: [4] });
+      make("f4x3F", { descr: "<f4", shape: [3], fortranOrder: true });
+      make("rec", { descr: [["a", "<f4"]], shape: [3] });
+      const before = snapshot(dir);
+      const out = join(dir, "out");
+      const refuse = async (
+        names: string[],
+        type: new (...a: never[]) => Error,
+        pattern: RegExp,
+      ) => {
+        await assert.rejects(mergeStacks(out, names.map((n) => join(dir, n))), (e) => {
+          assert.ok(e instanceof type, `${(e as Error).name}: ${(e as Error).message}`);
+          assert.match((e as Error).message, pattern);
+          return true;
+        });
+        assert.deepEqual(snapshot(dir), before);
+        assert.equal(existsSync(out), false);
+      };
+      await refuse(["f4x3", "f8x3"], NpyDtypeError, /descr '<f8', but .* has '<f4'/);
+      await refuse(["f4x3", "rec"], NpyDtypeError, /descr \[\('a', '<f4'\)\]/);
+      await refuse(["f4x3", "f4x3b", "f4x4"], NpyShapeError, /rows of shape \(4,\), but .* \(3,\)/);
+      await refuse(["f4x3", "f4x3F"], NpyShapeError, /Fortran order/);
+      await refuse(["f4x3", "f4x3"], Error, /given twice/);
+      await refuse(["f4x3", "missing"], Error, /no such directory/);
+      mkdirSync(join(dir, "notastack"));
+      writeFileSync(join(dir, "notastack", "0.npy"), "x");
+      const withJunk = snapshot(dir);
+      await assert.rejects(mergeStacks(out, [join(dir, "notastack")]), NpyFormatError);
+      assert.deepEqual(snapshot(dir), withJunk);
+      // An output holding a stack already is refused too.
+      await assert.rejects(
+        mergeStacks(join(dir, "f4x3b"), [join(dir, "f4x3")]),
+        (e) => (e as { code?: string }).code === "EEXIST",
+      );
+      assert.deepEqual(snapshot(dir), withJunk);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "a shard left open by a stopped writer: append refuses it until recovered; recoverStack adopts its rows",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      {
+        using w = NpyStackWriter.openSync(dir, { descr: "<i8", shape: [2], shardRows: 4 });
+        w.appendSync(new BigInt64Array(8).map((_, i) => BigInt(i)));
+      }
+      // What a killed writer leaves: shard 1 written (its header claims 3 rows), half a row more.
+      {
+        using open = NpyAppendArray.openSync(join(dir, "1.npy"), { descr: "<i8", shape: [2] });
+        open.appendSync(new BigInt64Array(6).map((_, i) => BigInt(8 + i)));
+      }
+      writeFileSync(join(dir, "1.npy"), new Uint8Array(8), { flag: "a" });
+      {
+        using r = NpyStackReader.openSync(dir);
+        assert.equal(r.rows, 4);
+        assert.deepEqual(r.unlistedShards, [1]);
+      }
+      const before = snapshot(dir);
+      assert.throws(
+        () => NpyStackWriter.openSync(dir),
+        (e) => e instanceof NpyRecoveryError && /recoverStack/.test(e.message),
+      );
+      await assert.rejects(mergeStacks(join(dir, "m"), [dir]), NpyRecoveryError);
       assert.deepEqual(snapshot(dir), before);
-      assert.equal(existsSync(out), false);
-    };
-    await refuse(["f4x3", "f8x3"], NpyDtypeError, /descr '<f8', but .* has '<f4'/);
-    await refuse(["f4x3", "rec"], NpyDtypeError, /descr \[\('a', '<f4'\)\]/);
-    await refuse(["f4x3", "f4x3b", "f4x4"], NpyShapeError, /rows of shape \(4,\), but .* \(3,\)/);
-    await refuse(["f4x3", "f4x3F"], NpyShapeError, /Fortran order/);
-    await refuse(["f4x3", "f4x3"], Error, /given twice/);
-    await refuse(["f4x3", "missing"], Error, /no such directory/);
-    mkdirSync(join(dir, "notastack"));
-    writeFileSync(join(dir, "notastack", "0.npy"), "x");
-    const withJunk = snapshot(dir);
-    await assert.rejects(mergeStacks(out, [join(dir, "notastack")]), NpyFormatError);
-    assert.deepEqual(snapshot(dir), withJunk);
-    // An output holding a stack already is refused too.
-    await assert.rejects(
-      mergeStacks(join(dir, "f4x3b"), [join(dir, "f4x3")]),
-      (e) => (e as { code?: string }).code === "EEXIST",
-    );
-    assert.deepEqual(snapshot(dir), withJunk);
-  } finally {
-    cleanup();
-  }
-});
-
-test("a shard left open by a stopped writer: append refuses it until recovered; recoverStack adopts its rows", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    {
-      using w = NpyStackWriter.openSync(dir, { descr: "<i8", shape: [2], shardRows: 4 });
-      w.appendSync(new BigInt64Array(8).map((_, i) => BigInt(i)));
-    }
-    // What a killed writer leaves: shard 1 written (its header claims 3 rows), half a row more.
-    {
-      using open = NpyAppendArray.openSync(join(dir, "1.npy"), { descr: "<i8", shape: [2] });
-      open.appendSync(new BigInt64Array(6).map((_, i) => BigInt(8 + i)));
-    }
-    writeFileSync(join(dir, "1.npy"), new Uint8Array(8), { flag: "a" });
-    {
-      using r = NpyStackReader.openSync(dir);
-      assert.equal(r.rows, 4);
-      assert.deepEqual(r.unlistedShards, [1]);
-    }
-    const before = snapshot(dir);
-    assert.throws(
-      () => NpyStackWriter.openSync(dir),
-      (e) => e instanceof NpyRecoveryError && /recoverStack/.test(e.message),
-    );
-    await assert.rejects(mergeStacks(join(dir, "m"), [dir]), NpyRecoveryError);
-    assert.deepEqual(snapshot(dir), before);
-    const result = await recoverStack(dir);
-    assert.deepEqual(result, { rows: 7, shardRows: [4, 3], adopted: [1] });
-    assert.deepEqual(await recoverStack(dir), { rows: 7, shardRows: [4, 3], adopted: [] });
-    {
-      using w = NpyStackWriter.openSync(dir); // appends into shard 2
-      w.appendSync([[14n, 15n]]);
-    }
-    const values = runPython<number[]>(
-      `d = json.load(sys.stdin)
+      const result = await recoverStack(dir);
+      assert.deepEqual(result, { rows: 7, shardRows: [4, 3], adopted: [1] });
+      assert.deepEqual(await recoverStack(dir), { rows: 7, shardRows: [4, 3], adopted: [] });
+      {
+        using w = NpyStackWriter.openSync(dir); // appends into shard 2
+        w.appendSync([[14n, 15n]]);
+      }
+      const values = runPython<number[]>(
+        `d = json.load(sys.stdin)
 print(json.dumps(np.concatenate([np.load(d + "/%d.npy" % i) for i in range(3)]).ravel().tolist()))`,
-      dir,
-    );
-    assert.deepEqual(values, Array.from({ length: 16 }, (_, i) => i));
-  } finally {
-    cleanup();
-  }
-});
-
-test("npy info DIR describes a stack; npy stack merge joins stacks; npy concat takes a stack", async () => {
-  const { dir, cleanup } = makeTempDir("npy-stack-");
-  try {
-    for (const [name, start] of [["a", 0], ["b", 10]] as const) {
-      using w = NpyStackWriter.openSync(join(dir, name), {
-        descr: "<f8",
-        shape: [2],
-        shardRows: 2,
-      });
-      w.appendSync(new Float64Array(6).map((_, i) => start + i));
+        dir,
+      );
+      assert.deepEqual(values, Array.from({ length: 16 }, (_, i) => i));
+    } finally {
+      cleanup();
     }
-    const info = await cli(["info", join(dir, "a")]);
-    assert.equal(info.code, 0, info.err);
-    assert.match(info.out, /stack +npy-stack \(stack\.json\)/);
-    assert.match(info.out, /shape +\(3, 2\)/);
-    assert.match(info.out, /shards +2 \(1 to 2 rows each\)/);
-    const json = await cli(["info", "--json", join(dir, "a")]);
-    const [report] = JSON.parse(json.out);
-    assert.equal(report.rows, 3);
-    assert.deepEqual(report.shardRows, [2, 1]);
-    assert.equal(report.stack, "npy-stack");
-    const merged = await cli(["stack", "merge", join(dir, "m"), join(dir, "a"), join(dir, "b")]);
-    assert.equal(merged.code, 0, merged.err);
-    assert.match(merged.out, /6 rows in 4 shards \(hard-linked, no data copied\)/);
-    const concat = await cli([
-      "concat",
-      join(dir, "all.npy"),
-      join(dir, "m"),
-      join(dir, "a", "0.npy"),
-    ]);
-    assert.equal(concat.code, 0, concat.err);
-    const values = runPython<number[]>(
-      `print(json.dumps(np.load(json.load(sys.stdin)).ravel().tolist()))`,
-      join(dir, "all.npy"),
-    );
-    assert.deepEqual(values, [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3]);
-    const bad = await cli(["stack", "merge", join(dir, "x"), join(dir, "a"), join(dir, "nope")]);
-    assert.equal(bad.code, 1);
-    assert.match(bad.err, /^npy stack: Cannot merge into .*no such directory\n$/);
-    assert.equal((await cli(["stack", "split", "x", "y"])).code, 2);
-    assert.equal((await cli(["stack", "merge", "x"])).code, 2);
-    saveNpySync(join(dir, "i4.npy"), Int32Array.of(1, 2));
-    const mismatch = await cli(["concat", join(dir, "z.npy"), join(dir, "m"), join(dir, "i4.npy")]);
-    assert.equal(mismatch.code, 1);
-    assert.equal(existsSync(join(dir, "z.npy")), false);
-    truncateSync(join(dir, "a", "0.npy"), 100);
-    const cut = await cli(["info", join(dir, "a")]);
-    assert.equal(cut.code, 1);
-  } finally {
-    cleanup();
-  }
-});
+  },
+);
+
+test(
+  "npy info DIR describes a stack; npy stack merge joins stacks; npy concat takes a stack",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      for (const [name, start] of [["a", 0], ["b", 10]] as const) {
+        using w = NpyStackWriter.openSync(join(dir, name), {
+          descr: "<f8",
+          shape: [2],
+          shardRows: 2,
+        });
+        w.appendSync(new Float64Array(6).map((_, i) => start + i));
+      }
+      const info = await cli(["info", join(dir, "a")]);
+      assert.equal(info.code, 0, info.err);
+      assert.match(info.out, /stack +npy-stack \(stack\.json\)/);
+      assert.match(info.out, /shape +\(3, 2\)/);
+      assert.match(info.out, /shards +2 \(1 to 2 rows each\)/);
+      const json = await cli(["info", "--json", join(dir, "a")]);
+      const [report] = JSON.parse(json.out);
+      assert.equal(report.rows, 3);
+      assert.deepEqual(report.shardRows, [2, 1]);
+      assert.equal(report.stack, "npy-stack");
+      const merged = await cli(["stack", "merge", join(dir, "m"), join(dir, "a"), join(dir, "b")]);
+      assert.equal(merged.code, 0, merged.err);
+      assert.match(merged.out, /6 rows in 4 shards \(hard-linked, no data copied\)/);
+      const concat = await cli([
+        "concat",
+        join(dir, "all.npy"),
+        join(dir, "m"),
+        join(dir, "a", "0.npy"),
+      ]);
+      assert.equal(concat.code, 0, concat.err);
+      const values = runPython<number[]>(
+        `print(json.dumps(np.load(json.load(sys.stdin)).ravel().tolist()))`,
+        join(dir, "all.npy"),
+      );
+      assert.deepEqual(values, [0, 1, 2, 3, 4, 5, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3]);
+      const bad = await cli(["stack", "merge", join(dir, "x"), join(dir, "a"), join(dir, "nope")]);
+      assert.equal(bad.code, 1);
+      assert.match(bad.err, /^npy stack: Cannot merge into .*no such directory\n$/);
+      assert.equal((await cli(["stack", "split", "x", "y"])).code, 2);
+      assert.equal((await cli(["stack", "merge", "x"])).code, 2);
+      saveNpySync(join(dir, "i4.npy"), Int32Array.of(1, 2));
+      const mismatch = await cli([
+        "concat",
+        join(dir, "z.npy"),
+        join(dir, "m"),
+        join(dir, "i4.npy"),
+      ]);
+      assert.equal(mismatch.code, 1);
+      assert.equal(existsSync(join(dir, "z.npy")), false);
+      mkdirSync(join(dir, "empty"));
+      const empty = await cli(["info", join(dir, "empty")]);
+      assert.equal(empty.code, 1);
+      assert.match(empty.err, /is a directory, neither a \.npy file nor a stack/);
+      truncateSync(join(dir, "a", "0.npy"), 100);
+      const cut = await cli(["info", join(dir, "a")]);
+      assert.equal(cut.code, 1);
+    } finally {
+      cleanup();
+    }
+  },
+);
