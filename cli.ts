@@ -269,7 +269,7 @@ first (descr, order, row shape, no shard left open by a writer): nothing changes
 agree. OUT must be new or hold no stack.
 
 Options:
-  --move           rename the shards into OUT instead of linking them (the DIRs are left
+  --move           move the shards into OUT instead of linking them (the DIRs are left
                    without shards)
 ${COMMON_HELP}`,
     options: { move: { type: "boolean" } },
