@@ -895,7 +895,11 @@ export function encodeChunk(
   chunk: NpyChunk,
   options: EncodeNpyOptions,
   path?: string,
-): { fields: HeaderFields; flat: boolean; data: Uint8Array } {
+): {
+  fields: HeaderFields & { readonly shape: readonly number[] };
+  flat: boolean;
+  data: Uint8Array;
+} {
   const where = path === undefined ? "the array" : quote(path);
   const registry = options.registry ?? defaultRegistry;
   const casting = options.casting;

@@ -17,7 +17,15 @@
  */
 
 import { join } from "node:path";
-import { type Descr, descrEquals, formatDescr, itemsizeOf, parseDescr } from "./descr.ts";
+import {
+  type Descr,
+  descrEquals,
+  type FieldDescr,
+  formatDescr,
+  itemsizeOf,
+  parseDescr,
+  type SubarrayDescr,
+} from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import {
   fileSizeSync,
@@ -32,7 +40,7 @@ import {
   removeSync,
   replaceFileSync,
 } from "./file.ts";
-import type { NpyHeader } from "./header.ts";
+import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
 import { encodeChunk, type NpyArray, type NpyChunksOptions, NpyReader } from "./reader.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { needsRecoverySync, recoverSync } from "./repair.ts";
@@ -146,28 +154,34 @@ function stackAxis(rowShape: readonly number[], fortranOrder: boolean): number {
   return fortranOrder ? rowShape.length : 0;
 }
 
-function rowShapeOf(header: NpyHeader): number[] {
+function rowShapeOf(header: NumberShapedHeader): number[] {
   return header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
 }
 
-function rowsOfHeader(header: NpyHeader): number {
+function rowsOfHeader(header: NumberShapedHeader): number {
   return header.fortranOrder ? header.shape[header.shape.length - 1] : header.shape[0];
 }
 
 /** The header of shard `index` (a complete shard: its data as long as its header says). */
-function shardHeader(dir: string, index: number, registry: DtypeRegistry): NpyHeader {
+function shardHeader(dir: string, index: number, registry: DtypeRegistry): NumberShapedHeader {
   using r = NpyReader.openSync(shardPath(dir, index), { registry });
-  if (r.header.shape.length === 0) {
+  const header = numberShaped(r.header, r.path); // the reader refused other shapes already
+  if (header.shape.length === 0) {
     throw new NpyShapeError(
       `Cannot read the stack ${q(dir)}: its shard ${q(r.path)} holds a 0-d array, which has ` +
         `no axis to stack along`,
       { path: r.path, actual: [] },
     );
   }
-  return r.header;
+  return header;
 }
 
-function checkShard(layout: StackLayout, index: number, header: NpyHeader, rows?: number): void {
+function checkShard(
+  layout: StackLayout,
+  index: number,
+  header: NumberShapedHeader,
+  rows?: number,
+): void {
   const path = shardPath(layout.dir, index);
   const where = `Cannot read the stack ${q(layout.dir)}: its shard ${q(path)}`;
   if (!descrEquals(header.descr, layout.descr)) {
@@ -385,8 +399,13 @@ function requireLayout(dir: string, registry: DtypeRegistry, action: string): St
  * dict form `{names, formats, offsets, itemsize}`, as `np.lib.format.descr_to_dtype` builds
  * it: a list would make the padding named fields.
  */
-function descrPickle(descr: Descr): PickleValue {
+function descrPickle(descr: FieldDescr): PickleValue {
   if (typeof descr === "string") return descr;
+  if (!Array.isArray(descr)) {
+    // A subarray in a field's descr slot: NumPy's (base, shape) tuple.
+    const { base, shape } = descr as SubarrayDescr;
+    return new PickleTuple([descrPickle(base), new PickleTuple(shape)]);
+  }
   const padded = descr.some(([name, sub]) => name === "" && typeof sub === "string");
   const titled = descr.some(([name]) => typeof name !== "string");
   if (padded && !titled) {
@@ -913,7 +932,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     let rowShape = this.#rowShape;
     let rows: number;
     let bytes = data;
-    const shape = fields.shape;
+    const shape: readonly number[] = fields.shape;
     if (flat) {
       const count = shape[0];
       if (rowShape === undefined) {
