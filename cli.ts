@@ -28,16 +28,17 @@ import {
   normalizeDescr,
   parseTypestr,
 } from "./lib/descr.ts";
-import { NpyShapeError } from "./lib/errors.ts";
+import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
 import { fileError, isDirectorySync, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
-import { encodeHeader, growthAxis } from "./lib/header.ts";
+import { encodeHeader, growthAxis, MAX_HEADER_SIZE, peekHeaderLength } from "./lib/header.ts";
 import { type NumberShapedHeader, readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
 import { NpyAppendArray } from "./lib/writer.ts";
 import { mergeStacks, NpyStackReader } from "./lib/stack.ts";
 import { defaultRegistry } from "./dtypes/mod.ts";
+import { bytesText, ProgressBar } from "./cli/progress.ts";
 import { floatToHalfBits, halfBitsToFloat } from "./dtypes/_half.ts";
 
 const VERSION = "0.1.0";
@@ -105,10 +106,15 @@ export interface MainOptions {
 
 interface Io {
   out(text: string): Promise<void>;
+  /** A message line on stderr; it first ends a progress bar's line if one is drawn. */
   err(text: string): void;
+  /** Draws (or clears, with `undefined`) the progress bar's line on stderr. */
+  bar(text: string | undefined): void;
   progress: boolean;
   columns: number;
   signal: AbortSignal | undefined;
+  /** `--max-header-size`: header texts longer than this are refused, as numpy.load does. */
+  maxHeaderSize: number;
 }
 
 /** A wrong command line: exit code 2. */
@@ -133,14 +139,17 @@ interface Command {
 
 type Values = Record<string, string | boolean | undefined>;
 
-const COMMON_HELP = `  -q, --quiet      no progress bar and no summary line
+const COMMON_HELP = `  --max-header-size N
+                   read headers of up to N characters (default ${MAX_HEADER_SIZE}, NumPy's
+                   limit); raise it only for files you trust
+  -q, --quiet      no progress bar and no summary line
   -h, --help       show this help`;
 
 const COMMANDS: Command[] = [
   {
     name: "info",
     usage: "npy info FILE... [--json]",
-    summary: "header facts; appendable? needs recovery?",
+    summary: "header facts: appendable, needs recovery",
     help: `Prints what each file's header says and whether the file matches it. A directory
 is read as a sharded stack (written by NpyStackWriter or Dask's to_npy_stack): its descr,
 shape, shards and rows.
@@ -163,10 +172,10 @@ after the other files are reported.`,
     help: `Prints the first N rows along the growth axis (axis 0, or the last axis of a
 Fortran-order file), one per line after its index: records as {field: value}, datetimes
 as NumPy prints them ('2024-03-01T09:30'), complex as (a+bj), bool as True/False, bytes
-and strings quoted.
+and strings quoted. A file of 0 rows prints [], as NumPy prints an empty array.
 
 Options:
-  -n, --rows N     rows to print (default 10)
+  -n, --rows N     rows to print (default 10); -N prints all but the last N, as head does
 ${COMMON_HELP}`,
     options: { rows: { type: "string", short: "n" } },
     min: 1,
@@ -181,7 +190,8 @@ ${COMMON_HELP}`,
 the last complete rows and warns on stderr.
 
 Options:
-  -n, --rows N     rows to print (default 10)
+  -n, --rows N     rows to print (default 10); +N starts at row N (counted from 1), as
+                   tail does
 ${COMMON_HELP}`,
     options: { rows: { type: "string", short: "n" } },
     min: 1,
@@ -244,7 +254,7 @@ ${COMMON_HELP}`,
   {
     name: "append",
     usage: "npy append OUT IN...",
-    summary: "append rows of IN files to OUT",
+    summary: "append the rows of the IN files to OUT",
     help: `Appends the rows of every IN to OUT in place, through NpyAppendArray (the header is
 rewritten after each block, so NumPy can open OUT at any moment). Every IN is checked
 against OUT first (dtype, order, row shape); nothing is appended unless all agree.
@@ -390,6 +400,15 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
       );
     }
     if (quiet) io.progress = false;
+    if (values["max-header-size"] !== undefined) {
+      const text = String(values["max-header-size"]);
+      if (!/^\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+        throw new UsageError(
+          `--max-header-size needs a whole number of characters, not ${JSON.stringify(text)}`,
+        );
+      }
+      io.maxHeaderSize = Number(text);
+    }
     return await command.run(positionals, values, io, quiet);
   } catch (e) {
     const prefix = command ? `npy ${command.name}: ` : "npy: ";
@@ -408,13 +427,22 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
 }
 
 function parse(command: Command, args: string[]): { values: Values; positionals: string[] } {
+  // `-n -3` (head: all but the last 3) would read as an option: keep it the value of -n.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if ((a === "-n" || a === "--rows") && /^[-+]\d+$/.test(args[i + 1] ?? "")) {
+      joined.push(`--rows=${args[++i]}`);
+    } else joined.push(a);
+  }
   try {
     const { values, positionals } = parseArgs({
-      args,
+      args: joined,
       options: {
         ...command.options,
         help: { type: "boolean", short: "h" },
         quiet: { type: "boolean", short: "q" },
+        "max-header-size": { type: "string" },
       },
       allowPositionals: true,
       strict: true,
@@ -435,14 +463,30 @@ function makeIo(options: MainOptions): Io {
   const stdout = options.stdout ?? writeStdout;
   const stderr = options.stderr ?? ((text: string) => void process.stderr.write(text));
   const isTTY = options.isTTY ?? (options.stderr === undefined && process.stderr.isTTY === true);
+  // Whether the bar's line is open: a message then starts on a line of its own.
+  let barLine = false;
   return {
     out: async (text) => {
       await stdout(text);
     },
-    err: stderr,
+    err: (text) => {
+      if (barLine) stderr("\n");
+      barLine = false;
+      stderr(text);
+    },
+    bar: (text) => {
+      if (text === undefined) {
+        if (barLine) stderr(`\r${" ".repeat(Math.max(0, (options.columns ?? 80) - 1))}\r`);
+        barLine = false;
+        return;
+      }
+      stderr(text);
+      barLine = true;
+    },
     progress: isTTY,
     columns: options.columns ?? (process.stderr.columns || 80),
     signal: options.signal,
+    maxHeaderSize: MAX_HEADER_SIZE,
   };
 }
 
@@ -484,11 +528,11 @@ interface Facts {
   actualBytes: number;
 }
 
-async function inspect(path: string): Promise<Facts> {
+async function inspect(path: string, maxHeaderSize: number): Promise<Facts> {
   let file: NpyFile | undefined;
   try {
     file = await NpyFile.open(path, "r");
-    const { header, size, dataBytes } = await readHeader(file);
+    const { header, size, dataBytes } = await readHeader(file, maxHeaderSize);
     const rowBytes = rowBytesOf(header);
     const rows = rowsOf(header);
     const actualBytes = Math.max(0, size - header.headerLength);
@@ -529,17 +573,14 @@ function q(path: string): string {
   return JSON.stringify(path);
 }
 
+/** `1 file`, `3 files`. */
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
 /** `(3, 4)`, `(5,)`, `()`: Python's tuple text, as NumPy prints shapes. */
 function tupleText(shape: readonly number[]): string {
   return shape.length === 1 ? `(${shape[0]},)` : `(${shape.join(", ")})`;
-}
-
-function bytesText(n: number): string {
-  if (n < 1024) return `${n} B`;
-  const units = ["KiB", "MiB", "GiB", "TiB", "PiB"];
-  let v = n / 1024, u = 0;
-  while (v >= 1024 && u < units.length - 1) v /= 1024, u++;
-  return `${v < 100 ? v.toFixed(1) : Math.round(v)} ${units[u]}`;
 }
 
 function recoveryText(f: Facts): string {
@@ -570,11 +611,27 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
     }
     let f: Facts;
     try {
-      f = await inspect(path);
+      f = await inspect(path, io.maxHeaderSize);
     } catch (e) {
       failed = true;
       io.err(`npy info: ${errorLine(e)}\n`);
-      if (json) reports.push({ path, error: errorLine(e) });
+      // A valid file of a dtype the library does not handle ('O'): still show its header.
+      const raw = e instanceof NpyDtypeError
+        ? await rawHeader(path, io.maxHeaderSize).catch(() => undefined)
+        : undefined;
+      if (json) reports.push({ path, ...raw, error: errorLine(e) });
+      else if (raw !== undefined) {
+        const lines = [
+          ["version", raw.version],
+          ["header", raw.headerText],
+          ["dtype", `not supported: ${innermost(e as Error).message}`],
+        ];
+        await io.out(
+          (first ? "" : "\n") + path + "\n" +
+            lines.map(([k, v]) => `  ${k.padEnd(15)} ${v}\n`).join(""),
+        );
+        first = false;
+      }
       continue;
     }
     const h = f.header;
@@ -585,7 +642,7 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
     let kept: number | undefined;
     if (recovery) {
       try {
-        kept = (await recover(path, { dryRun: true })).rows;
+        kept = (await recover(path, { dryRun: true, maxHeaderSize: io.maxHeaderSize })).rows;
       } catch {
         kept = undefined; // a cut 0-d element: only --zero-fill recovers it
       }
@@ -646,6 +703,35 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
   }
   if (json) await io.out(JSON.stringify(reports, null, 2) + "\n");
   return failed ? EXIT_FAILURE : EXIT_OK;
+}
+
+/** The error at the bottom of a chain of causes: the reason without the wrapping. */
+function innermost(e: Error): Error {
+  while (e.cause instanceof Error) e = e.cause;
+  return e;
+}
+
+/** The version and header text of a `.npy` file, without interpreting its descr. */
+async function rawHeader(
+  path: string,
+  maxHeaderSize: number,
+): Promise<{ version: string; headerText: string }> {
+  const file = await NpyFile.open(path, "r");
+  try {
+    const prefix = new Uint8Array(12);
+    await file.read(prefix, 0);
+    const length = peekHeaderLength(prefix, { path, maxHeaderSize });
+    // Called once parseHeader has read this header: it is bounded, but check again.
+    if (length > 12 + 4 * maxHeaderSize) throw new FileError(`Cannot read ${q(path)}`);
+    const bytes = new Uint8Array(length);
+    await file.read(bytes, 0);
+    const version = bytes[6];
+    const text = new TextDecoder(version === 3 ? "utf-8" : "latin1")
+      .decode(bytes.subarray(version === 1 ? 10 : 12));
+    return { version: `${version}.0`, headerText: text.trimEnd() };
+  } finally {
+    file.closeSync();
+  }
 }
 
 /** What `npy info` says about a stack directory. */
@@ -734,13 +820,26 @@ async function runStack(
 // -----------------------------------------------------------------------------------------
 // head, tail
 
-function parseCount(text: string | boolean | undefined, fallback: number): number {
-  if (text === undefined) return fallback;
+/**
+ * `-n` of head and tail: `N` rows; for head `-N`, all but the last N; for tail `+N`, from
+ * row N on (counted from 1), as the POSIX commands read them.
+ */
+function parseCount(
+  which: "head" | "tail",
+  text: string | boolean | undefined,
+): { count: number; sign: "" | "-" | "+" } {
+  if (text === undefined) return { count: 10, sign: "" };
   const s = String(text);
-  if (!/^\d+$/.test(s) || !Number.isSafeInteger(Number(s))) {
-    throw new UsageError(`-n needs a whole number of rows, not ${JSON.stringify(s)}`);
+  const m = /^([-+]?)(\d+)$/.exec(s);
+  const allowed = which === "head" ? "-" : "+";
+  if (m === null || !Number.isSafeInteger(Number(m[2])) || (m[1] !== "" && m[1] !== allowed)) {
+    throw new UsageError(
+      `-n needs a whole number of rows${
+        which === "head" ? ", or -N for all but the last N" : ", or +N to start at row N"
+      }, not ${JSON.stringify(s)}`,
+    );
   }
-  return Number(s);
+  return { count: Number(m[2]), sign: m[1] as "" | "-" | "+" };
 }
 
 async function runHeadTail(
@@ -749,8 +848,8 @@ async function runHeadTail(
   values: Values,
   io: Io,
 ): Promise<number> {
-  const n = parseCount(values.rows, 10);
-  const f = await inspect(path);
+  const { count: n, sign } = parseCount(which, values.rows);
+  const f = await inspect(path, io.maxHeaderSize);
   const h = f.header;
   defaultRegistry.resolve(h.descr); // refuses what the library cannot read ('O')
   const printer = printerFor(h.descr);
@@ -770,8 +869,14 @@ async function runHeadTail(
       return EXIT_OK;
     }
     const total = f.availableRows;
-    const start = which === "head" ? 0 : Math.max(0, total - n);
-    const end = which === "head" ? Math.min(n, total) : total;
+    if (total === 0) {
+      await io.out("[]\n"); // what NumPy prints for an empty array
+      return EXIT_OK;
+    }
+    let start: number, end: number;
+    if (which === "head") [start, end] = [0, sign === "-" ? Math.max(0, total - n) : n];
+    else [start, end] = [sign === "+" ? Math.max(0, n - 1) : Math.max(0, total - n), total];
+    end = Math.min(end, total);
     const rowShape = rowShapeOf(h);
     const width = String(Math.max(0, end - 1)).length;
     const perBatch = Math.max(1, Math.floor(PRINT_BATCH_BYTES / Math.max(1, f.rowBytes)));
@@ -1170,12 +1275,17 @@ async function runRecover(
   // must not be recovered under it. A dry run writes nothing and needs no lock.
   const lock = dryRun ? undefined : WriterLock.acquireSync(path, `recover ${q(path)}`);
   try {
-    const f = await inspect(path);
+    const f = await inspect(path, io.maxHeaderSize);
     if (!needsRecovery(f)) {
       if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
       return EXIT_OK;
     }
-    const done = await recover(path, { zeroFill, dryRun, lock: false });
+    const done = await recover(path, {
+      zeroFill,
+      dryRun,
+      lock: false,
+      maxHeaderSize: io.maxHeaderSize,
+    });
     if (dryRun) {
       await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
       return EXIT_OK;
@@ -1199,9 +1309,17 @@ async function runEnsureAppendable(
   try {
     result = await ensureAppendable(path, {
       inPlace,
+      maxHeaderSize: io.maxHeaderSize,
       signal: io.signal,
       onProgress: (p) => bar.update(p.bytesDone, p.bytesTotal),
     });
+  } catch (e) {
+    if (!(e instanceof NpyRecoveryError)) throw e;
+    throw new FileError(
+      `Cannot make ${q(path)} appendable: the data is ${e.actualBytes} bytes but the header ` +
+        `claims ${e.expectedBytes}; run npy recover ${q(path)} first`,
+      { cause: e },
+    );
   } finally {
     bar.clear();
   }
@@ -1262,9 +1380,9 @@ function checkJoinable(action: string, base: Facts, inputs: Facts[]): void {
   }
 }
 
-async function inspectAll(paths: string[]): Promise<Facts[]> {
+async function inspectAll(paths: string[], maxHeaderSize: number): Promise<Facts[]> {
   const out: Facts[] = [];
-  for (const path of paths) out.push(await inspect(path));
+  for (const path of paths) out.push(await inspect(path, maxHeaderSize));
   return out;
 }
 
@@ -1301,7 +1419,7 @@ async function runConcat(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  const inputs = await inspectAll(await expandStacks(ins));
+  const inputs = await inspectAll(await expandStacks(ins), io.maxHeaderSize);
   const base = inputs[0];
   checkJoinable("concatenate", base, inputs.slice(1));
   if (values.force !== true && await exists(out)) {
@@ -1348,7 +1466,9 @@ async function runConcat(
   }
   if (!quiet) {
     await io.out(
-      `wrote ${q(out)}: ${rows} rows from ${inputs.length} files, shape ${tupleText(shape)}, ` +
+      `wrote ${q(out)}: ${rows} rows from ${plural(inputs.length, "file")}, shape ${
+        tupleText(shape)
+      }, ` +
         `${formatDescr(h.descr)}, ${bytesText(header.length + total)}\n`,
     );
   }
@@ -1371,8 +1491,8 @@ async function runAppend(
 }
 
 async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean): Promise<number> {
-  const target = await inspect(out);
-  const inputs = await inspectAll(ins);
+  const target = await inspect(out, io.maxHeaderSize);
+  const inputs = await inspectAll(ins, io.maxHeaderSize);
   checkJoinable("append", target, inputs);
   if (!hasGrowthRoom(target.header)) {
     throw new FileError(
@@ -1391,7 +1511,11 @@ async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean):
   const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
   const bar = new ProgressBar(io, "append");
   let appended = 0;
-  const writer = await NpyAppendArray.open(out, { mode: "append", lock: false }); // held
+  const writer = await NpyAppendArray.open(out, {
+    mode: "append",
+    lock: false, // held
+    maxHeaderSize: io.maxHeaderSize,
+  });
   try {
     let doneBytes = 0;
     const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
@@ -1436,7 +1560,9 @@ async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean):
   }
   if (!quiet) {
     await io.out(
-      `appended ${appended} rows from ${inputs.length} files to ${q(out)}: now ` +
+      `appended ${plural(appended, "row")} from ${plural(inputs.length, "file")} to ${
+        q(out)
+      }: now ` +
         `${target.rows + appended} rows, shape ${tupleText(writer.shape ?? [])}\n`,
     );
   }
@@ -1445,43 +1571,6 @@ async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean):
 
 // -----------------------------------------------------------------------------------------
 // Progress bar
-
-/** A one-line progress bar on stderr, drawn only when stderr is a terminal. */
-class ProgressBar {
-  #io: Io;
-  #label: string;
-  #last = 0;
-  #shown = false;
-
-  constructor(io: Io, label: string) {
-    this.#io = io;
-    this.#label = label;
-  }
-
-  update(done: number, total: number): void {
-    if (!this.#io.progress) return;
-    const now = Date.now();
-    if (now - this.#last < 100 && done < total) return;
-    this.#last = now;
-    const fraction = total > 0 ? Math.min(1, done / total) : 1;
-    const tail = ` ${String(Math.floor(fraction * 100)).padStart(3)}%  ${bytesText(done)} / ${
-      bytesText(total)
-    }`;
-    const width = Math.max(
-      10,
-      Math.min(40, this.#io.columns - this.#label.length - tail.length - 4),
-    );
-    const filled = Math.round(fraction * width);
-    this.#io.err(`\r${this.#label} [${"#".repeat(filled)}${"-".repeat(width - filled)}]${tail}`);
-    this.#shown = true;
-  }
-
-  clear(): void {
-    if (!this.#shown) return;
-    this.#io.err(`\r${" ".repeat(Math.max(0, this.#io.columns - 1))}\r`);
-    this.#shown = false;
-  }
-}
 
 // -----------------------------------------------------------------------------------------
 // Run as a program: `node dist/cli.js`, the npm bin symlink, `deno run -A cli.ts`,

@@ -127,13 +127,20 @@ function heldError(
   lockPath: string,
   holder: NpyLockHolder,
   alive: boolean,
+  ours: boolean,
 ): NpyLockError {
   const host = holder.host === "" ? "an unnamed host" : `host "${holder.host}"`;
   const who = `pid ${holder.pid} (${holder.runtime}) on ${host} since ${holder.time}`;
-  return new NpyLockError(
-    `Cannot ${action}: another writer holds the file: ${who}. Close that writer first${
+  // A lock this very process holds: another writer object (or a command) in this program.
+  const message = ours
+    ? `Cannot ${action}: this process (pid ${holder.pid}) already holds the file's writer ` +
+      `lock, for a writer opened here at ${holder.time} and not closed yet. Close that ` +
+      `writer first`
+    : `Cannot ${action}: another writer holds the file: ${who}. Close that writer first${
       alive ? "" : `, or remove "${lockPath}" if that process is gone`
-    }`,
+    }`;
+  return new NpyLockError(
+    message,
     {
       path,
       lockPath,
@@ -222,8 +229,11 @@ export class WriterLock {
           }
         } else {
           const sameHost = holder.host !== "" && holder.host === record.host;
-          const dead = HELD.has(existing) ? false : sameHost ? isDead(holder.pid) : undefined;
-          if (dead !== true) throw heldError(action, path, lockPath, holder, dead === false);
+          const ours = HELD.has(existing);
+          const dead = ours ? false : sameHost ? isDead(holder.pid) : undefined;
+          if (dead !== true) {
+            throw heldError(action, path, lockPath, holder, dead === false, ours);
+          }
         }
         // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
         // someone else did so since we read it.

@@ -879,7 +879,7 @@ function planEnsure(path: string, state: FileHeader): EnsurePlan {
     const actual = state.size - header.headerLength;
     throw new NpyRecoveryError(
       `Cannot make ${quote(path)} appendable: the data is ${actual} bytes but the header ` +
-        `claims ${state.dataBytes}; recover() it first`,
+        `claims ${state.dataBytes}; recover it first (recover() or npy recover)`,
       { path, expectedBytes: state.dataBytes, actualBytes: actual },
     );
   }
