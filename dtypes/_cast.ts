@@ -362,7 +362,9 @@ function scatter(
   offset: number,
   stride: number,
 ): void {
-  for (let i = 0; i < n; i++) dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
+  for (let i = 0; i < n; i++) {
+    dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
+  }
 }
 
 // ---- simple (type string) casts -------------------------------------------------------
@@ -412,9 +414,15 @@ function read(bytes: Uint8Array, n: number, a: Simple): Values {
         case 1:
           return { re: signed ? new Int8Array(buf, 0, n) : host, big: false };
         case 2:
-          return { re: signed ? new Int16Array(buf, 0, n) : new Uint16Array(buf, 0, n), big: false };
+          return {
+            re: signed ? new Int16Array(buf, 0, n) : new Uint16Array(buf, 0, n),
+            big: false,
+          };
         case 4:
-          return { re: signed ? new Int32Array(buf, 0, n) : new Uint32Array(buf, 0, n), big: false };
+          return {
+            re: signed ? new Int32Array(buf, 0, n) : new Uint32Array(buf, 0, n),
+            big: false,
+          };
         default:
           return {
             re: signed ? new BigInt64Array(buf, 0, n) : new BigUint64Array(buf, 0, n),
@@ -623,7 +631,14 @@ function rescale(ticks: BigInt64Array, a: Simple, b: Simple): BigInt64Array {
   const n = ticks.length;
   const out = new BigInt64Array(n);
   const [num, denom] = conversionFactor(a, b);
-  const calendar = a.kind === "M" && (a.unit <= M || b.unit <= M) && a.unit !== GENERIC;
+  const calendar = a.kind === "M" && (a.unit <= M || b.unit <= M);
+  if (calendar && a.unit === GENERIC && ticks.some((t) => t !== NAT)) {
+    throw new NpyDtypeError(
+      `Cannot cast '${a.descr}' to '${b.descr}': a datetime with the generic unit has no ` +
+        `date to put in years or months (NumPy refuses it too)`,
+      { descr: a.descr },
+    );
+  }
   for (let i = 0; i < n; i++) {
     const t = ticks[i]!;
     if (t === NAT) {
@@ -683,6 +698,8 @@ function calendarCast(t: bigint, a: Simple, b: Simple): bigint | undefined {
       days = floorDiv(v, per);
       sub = (v - days * per) * (10n ** 18n * 86_400n / per);
     }
+    // NumPy's days_to_yearsdays subtracts up to 157053 days first, wrapping below int64.
+    if (!fits(days) || days - 157_053n < INT64_MIN) return undefined;
     [year, month] = civilFromDays(days);
   }
   let r: bigint;
@@ -690,6 +707,7 @@ function calendarCast(t: bigint, a: Simple, b: Simple): bigint | undefined {
   else if (b.unit === M) r = (year - 1970n) * 12n + month;
   else {
     days ??= daysFromCivil(year, month);
+    if (!fits(days)) return undefined;
     if (b.unit === W) r = floorDiv(days, 7n);
     else if (b.unit === D) r = days;
     else {
@@ -697,7 +715,7 @@ function calendarCast(t: bigint, a: Simple, b: Simple): bigint | undefined {
       r = days * per + sub / (10n ** 18n * 86_400n / per);
     }
   }
-  if (!fits(r)) return undefined;
+  if (!fits(r) || r - BigInt(b.unitCount) < INT64_MIN) return undefined;
   return b.unitCount > 1 ? floorDiv(r, BigInt(b.unitCount)) : r;
 }
 
