@@ -514,5 +514,5 @@ test("bare TypedArrays cast into numeric descrs give NumPy's astype bytes under 
     });
   }
   assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problems`);
-  assert.ok(compared > 500, `${compared} compared`);
+  assert.ok(compared > 400, `${compared} compared`); // fewer without Float16Array (Node 20)
 });
