@@ -824,7 +824,9 @@ export interface NpyArrayLike {
   readonly shape: readonly number[];
   /**
    * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
-   * `DataView` data, the layout of raw bytes.
+   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
+   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
+   * position), if NumPy's `can_cast` allows it under the casting rule.
    */
   readonly descr?: Descr;
   /**
@@ -855,7 +857,8 @@ export interface NpyArrayLike {
 export interface EncodeNpyOptions {
   /**
    * The dtype to write. Otherwise the chunk's own `descr`, else the native-endian descr of
-   * a TypedArray (`Float32Array` → `"<f4"`).
+   * a TypedArray (`Float32Array` → `"<f4"`). A chunk's own, different `descr` is cast to
+   * this one as NumPy's `astype` does, under `casting`.
    * @default {inferred}
    */
   descr?: Descr;

@@ -105,8 +105,9 @@ export interface NpyAppendArrayOptions {
    */
   registry?: DtypeRegistry;
   /**
-   * How strictly TypedArray chunks must match the file's dtype (NumPy's casting rules);
-   * plain JS numbers are accepted when their value fits.
+   * How strictly TypedArray chunks, and chunks with a `descr` of their own (cast as NumPy's
+   * `astype` does), must match the file's dtype: NumPy's `can_cast` rules. Plain JS numbers
+   * are accepted when their value fits.
    * @default {"same_kind"}
    */
   casting?: Casting;
