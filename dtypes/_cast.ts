@@ -11,7 +11,14 @@
 import type { DatetimeUnit } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype } from "../lib/registry.ts";
-import { canCastNumeric, canonicalTypestr, HOST_LITTLE_ENDIAN, quoteDescr } from "./_common.ts";
+import {
+  canCastNumeric,
+  canonicalTypestr,
+  HOST_LITTLE_ENDIAN,
+  quoteDescr,
+  swapInPlace,
+  swappedCopy,
+} from "./_common.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
 import type { RecordField } from "./record.ts";
 
@@ -374,11 +381,21 @@ function convertSimple(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint
   const reason = notConverted(a, b);
   if (reason !== undefined) throw unsupportedSimple(a, b, reason);
   if (FLEXIBLE.has(a.kind)) return convertText(bytes, n, a, b);
+  if (sameButOrder(a, b)) {
+    // Only the byte order differs: swap each element (each part of a complex).
+    const part = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
+    return swappedCopy(bytes.subarray(0, n * a.itemsize), part);
+  }
   const values = read(bytes, n, a);
   if (TIME.has(a.kind) && TIME.has(b.kind) && a.kind === b.kind) {
     return write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b);
   }
   return write(values, b);
+}
+
+function sameButOrder(a: Simple, b: Simple): boolean {
+  return a.kind === b.kind && a.itemsize === b.itemsize && a.unit === b.unit &&
+    a.unitCount === b.unitCount && a.littleEndian !== b.littleEndian;
 }
 
 /** Elements in host order: integers of 8 bytes and datetimes as bigints; complex split. */
@@ -388,44 +405,44 @@ interface Values {
   big: boolean;
 }
 
+// n elements of `size` bytes in host byte order at an aligned offset: a view of `bytes`
+// when they already are (only ever read), else a copy.
 function hostOrder(bytes: Uint8Array, n: number, size: number, littleEndian: boolean) {
-  const copy = new Uint8Array(n * size);
-  copy.set(bytes.subarray(0, n * size));
-  if (size > 1 && littleEndian !== HOST_LITTLE_ENDIAN) {
-    for (let i = 0; i < copy.length; i += size) copy.subarray(i, i + size).reverse();
-  }
-  return copy;
+  const elems = bytes.subarray(0, n * size);
+  if (size > 1 && littleEndian !== HOST_LITTLE_ENDIAN) return swappedCopy(elems, size);
+  return elems.byteOffset % size === 0 ? elems : elems.slice();
 }
 
 function read(bytes: Uint8Array, n: number, a: Simple): Values {
   const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
   const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
-  const buf = host.buffer;
+  const buf = host.buffer as ArrayBuffer;
+  const at = host.byteOffset;
   switch (a.kind) {
     case "b":
       return { re: Uint8Array.from(host, (x) => (x === 0 ? 0 : 1)), big: false };
     case "M":
     case "m":
-      return { re: new BigInt64Array(buf, 0, n), big: true };
+      return { re: new BigInt64Array(buf, at, n), big: true };
     case "i":
     case "u": {
       const signed = a.kind === "i";
       switch (a.itemsize) {
         case 1:
-          return { re: signed ? new Int8Array(buf, 0, n) : host, big: false };
+          return { re: signed ? new Int8Array(buf, at, n) : host, big: false };
         case 2:
           return {
-            re: signed ? new Int16Array(buf, 0, n) : new Uint16Array(buf, 0, n),
+            re: signed ? new Int16Array(buf, at, n) : new Uint16Array(buf, at, n),
             big: false,
           };
         case 4:
           return {
-            re: signed ? new Int32Array(buf, 0, n) : new Uint32Array(buf, 0, n),
+            re: signed ? new Int32Array(buf, at, n) : new Uint32Array(buf, at, n),
             big: false,
           };
         default:
           return {
-            re: signed ? new BigInt64Array(buf, 0, n) : new BigUint64Array(buf, 0, n),
+            re: signed ? new BigInt64Array(buf, at, n) : new BigUint64Array(buf, at, n),
             big: true,
           };
       }
@@ -448,9 +465,9 @@ function read(bytes: Uint8Array, n: number, a: Simple): Values {
 }
 
 function floats(host: Uint8Array, size: number, n: number): ArrayLike<number> {
-  if (size === 8) return new Float64Array(host.buffer, 0, n);
-  if (size === 4) return new Float32Array(host.buffer, 0, n);
-  const bits = new Uint16Array(host.buffer, 0, n);
+  if (size === 8) return new Float64Array(host.buffer, host.byteOffset, n);
+  if (size === 4) return new Float32Array(host.buffer, host.byteOffset, n);
+  const bits = new Uint16Array(host.buffer, host.byteOffset, n);
   const out = new Float32Array(n);
   const out32 = new Uint32Array(out.buffer);
   for (let i = 0; i < n; i++) out32[i] = halfToFloat32Bits(bits[i]!);
@@ -493,9 +510,7 @@ function write(v: Values, b: Simple): Uint8Array {
     }
   }
   const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
-  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) {
-    for (let i = 0; i < out.length; i += part) out.subarray(i, i + part).reverse();
-  }
+  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
   return out;
 }
 
@@ -534,6 +549,12 @@ function writeInt(v: Values, b: Simple, buf: ArrayBuffer, n: number): void {
 
 function writeFloat(v: Values, size: number, out: Uint8Array, start: number, step: number) {
   const n = v.re.length;
+  if (step === 1 && !v.big && size !== 2) {
+    // A typed-array store rounds once to nearest, ties to even, as a C cast does.
+    (size === 8 ? new Float64Array(out.buffer, 0, n) : new Float32Array(out.buffer, 0, n))
+      .set(v.re as ArrayLike<number>);
+    return;
+  }
   const view = new DataView(out.buffer);
   const le = HOST_LITTLE_ENDIAN;
   for (let i = 0, at = start * size; i < n; i++, at += step * size) {

@@ -218,6 +218,17 @@ test("encodeNpy casts an ndarray-like's own descr to options.descr, raw bytes in
   const raw = new Uint8Array(Int32Array.of(-2, 300).buffer);
   const f8 = encodeNpy({ data: raw, shape: [2], descr: "<i4" }, { descr: "<f8" });
   assert.deepEqual([...new Float64Array(f8.slice(f8.length - 16).buffer)], [-2, 300]);
+  // Raw bytes at an odd offset (and a shared buffer) cast the same.
+  const odd = new Uint8Array(1 + raw.length);
+  odd.set(raw, 1);
+  const f8odd = encodeNpy({ data: odd.subarray(1), shape: [2], descr: "<i4" }, { descr: "<f8" });
+  assert.deepEqual(f8odd, f8);
+  const bigOdd = new Uint8Array(17);
+  new DataView(bigOdd.buffer).setBigInt64(1, -3n, false);
+  const ns = encodeNpy({ data: bigOdd.subarray(1, 9), shape: [1], descr: ">m8[us]" }, {
+    descr: "<m8[ns]",
+  });
+  assert.equal(new DataView(ns.buffer, ns.length - 8).getBigInt64(0, true), -3000n);
   // int32 into int16 is "same_kind" in NumPy: values wrap as astype wraps them.
   const wide = new Uint8Array(Int32Array.of(70000).buffer);
   const i2 = encodeNpy({ data: wide, shape: [1], descr: "<i4" }, { descr: "<i2" });
