@@ -22,6 +22,7 @@ import { readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   type Casting,
+  defaultRegistry,
   type Descr,
   encodeNpy,
   NpyAppendArray,
@@ -515,4 +516,40 @@ test("bare TypedArrays cast into numeric descrs give NumPy's astype bytes under 
   }
   assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problems`);
   assert.ok(compared > 400, `${compared} compared`); // fewer without Float16Array (Node 20)
+});
+
+test("ndarray-likes of decoded values (not raw bytes) with their own descr cast exactly as raw chunks do", () => {
+  // The same step: the chunk is encoded in its own descr, then cast. Checked for every pair
+  // under "unsafe" and "same_kind", against the raw chunk's result.
+  const problems: string[] = [];
+  let same = 0;
+  DESCRS.forEach((from, s) => {
+    const { hex: srcHex, n } = oracle.sources[s]!;
+    const src = hex(srcHex);
+    const values = defaultRegistry.resolve(from).decode(src);
+    DESCRS.forEach((to) => {
+      for (const casting of ["same_kind", "unsafe"] as Casting[]) {
+        const attempt = (chunk: unknown): Uint8Array | string => {
+          try {
+            return encodeNpy(chunk as Uint8Array, { descr: to, casting });
+          } catch (e) {
+            return e instanceof NpyDtypeError ? "refused" : String(e);
+          }
+        };
+        const raw = attempt({ data: src, shape: [n], descr: from });
+        const decoded = Array.isArray(values) || ArrayBuffer.isView(values) ? values : undefined;
+        if (decoded === undefined) continue;
+        const viaValues = attempt({ data: decoded, shape: [n], descr: from });
+        const label = `${text(from)} -> ${text(to)} (${casting})`;
+        if (typeof raw === "string" || typeof viaValues === "string") {
+          if (raw !== viaValues) problems.push(`${label}: raw ${raw}, values ${viaValues}`);
+          else same++;
+        } else if (raw.length !== viaValues.length || raw.some((x, i) => x !== viaValues[i])) {
+          problems.push(`${label}: the bytes differ`);
+        } else same++;
+      }
+    });
+  });
+  assert.deepEqual(problems.slice(0, 40), [], `${problems.length} problems`);
+  assert.ok(same > 10_000, `${same} agree`);
 });
