@@ -163,7 +163,7 @@ class RecordCodec implements RecordDtype {
       const per = shape.reduce((a, b) => a * b, 1);
       const name = typeof rawName === "string" ? rawName : rawName[1];
       const title = typeof rawName === "string" ? undefined : rawName[0];
-      if (isPadding(rawName, sub, shape)) {
+      if (isPadding(rawName, base, shape)) {
         // Padding: never decoded, zero-filled on encode. Only its size matters.
         const size = itemsizeOf(base) * per;
         canonical.push(buildField(rawName, base, shapes));
