@@ -119,7 +119,8 @@ const BOOL: BoolDtype = {
           { descr: "|b1" },
         );
       }
-      for (let i = 0; i < n; i++) target[i] = src[i] ? 1 : 0;
+      // Non-zero is true, NaN included (as in NumPy; NaN is falsy in JS).
+      for (let i = 0; i < n; i++) target[i] = src[i] !== 0 && src[i] !== 0n ? 1 : 0;
       return n;
     }
     const arr = values as ArrayLike<unknown>;
@@ -127,8 +128,9 @@ const BOOL: BoolDtype = {
       const v = arr[i];
       if (v === true || v === 1) target[i] = 1;
       else if (v === false || v === 0) target[i] = 0;
-      else if (unsafe && (typeof v === "number" || typeof v === "bigint")) target[i] = v ? 1 : 0;
-      else {
+      else if (unsafe && (typeof v === "number" || typeof v === "bigint")) {
+        target[i] = v !== 0 && v !== 0n ? 1 : 0;
+      } else {
         throw new NpyDtypeError(
           `Cannot cast ${describeValue(v)} (element ${i}) to '|b1' (bool): expected true, ` +
             `false, 0 or 1`,

@@ -30,6 +30,7 @@ import {
   typestrPlugin,
 } from "./_common.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
+import { bigintToFloat32 } from "./_cast.ts";
 
 export type { AnyTypedArray, Float16ArrayLike } from "./_common.ts";
 
@@ -300,7 +301,9 @@ class NumericCodec implements NumericDtype {
     const d = dst as NumberArray;
     const s = src as ArrayLike<bigint>;
     if (this.kind === "f") {
-      for (let i = 0; i < n; i++) d[i] = Number(s[i]!);
+      // float32: rounded once from the exact integer (through float64 it could round twice).
+      if (this.itemsize === 4) { for (let i = 0; i < n; i++) d[i] = bigintToFloat32(s[i]!); }
+      else for (let i = 0; i < n; i++) d[i] = Number(s[i]!);
     } else {
       // Wrap in bigint first so that large values keep their low bits exactly.
       const bits = size32(this.itemsize);

@@ -126,6 +126,17 @@ interface FieldPlan extends RecordField {
   readonly bytes: number;
 }
 
+/**
+ * Whether a field is padding, as NumPy's `descr_to_dtype` decides: named `''` and of a void
+ * type (a `V<n>` type string, or any subarray). A `''` field of another type, such as
+ * `('', '<i4')`, is a real field named `''`.
+ */
+function isPadding(name: DescrField[0], sub: Descr, shape: readonly number[]): boolean {
+  if (name !== "") return false;
+  if (shape.length > 0) return true;
+  return typeof sub === "string" && /^[|<>=]?V\d*$/.test(sub);
+}
+
 function isPlainObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) &&
     !(v instanceof Date);
@@ -152,7 +163,7 @@ class RecordCodec implements RecordDtype {
       const per = shape.reduce((a, b) => a * b, 1);
       const name = typeof rawName === "string" ? rawName : rawName[1];
       const title = typeof rawName === "string" ? undefined : rawName[0];
-      if (name === "") {
+      if (isPadding(rawName, base, shape)) {
         // Padding: never decoded, zero-filled on encode. Only its size matters.
         const size = itemsizeOf(base) * per;
         canonical.push(buildField(rawName, base, shapes));
@@ -420,8 +431,9 @@ function gather(
  * The built-in plugin for structured descrs (`[('t', '<M8[ns]'), ('xy', '<f4', (2,))]`). Each
  * field's dtype is resolved through the registry the record is resolved with, so user
  * plugins work inside records; nested records, subarray fields, titles (`(title, name)`
- * pairs: the key is the name) and big-endian fields all work. Padding fields (named `''`)
- * are skipped on decode and written as zeros.
+ * pairs: the key is the name) and big-endian fields all work. Padding fields (named `''`
+ * and of a void type, as NumPy decides) are skipped on decode and written as zeros; a `''`
+ * field of another type (`('', '<i4')`) is a real field keyed `""`.
  *
  * Decoding gives an array of plain objects by default, or with `{ layout: "columns" }` an
  * object of columns (`{ t: BigInt64Array, xy: Float32Array }`; a subarray column is flat,

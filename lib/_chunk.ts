@@ -11,7 +11,14 @@
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
 import type { NpyArrayLike } from "./reader.ts";
-import { type AnyTypedArray as TypedArray, HOST_ORDER, typedInfo } from "../dtypes/_common.ts";
+import type { Dtype, EncodeOptions } from "./registry.ts";
+import {
+  type AnyTypedArray as TypedArray,
+  castingOf,
+  HOST_ORDER,
+  typedInfo,
+} from "../dtypes/_common.ts";
+import { castBytes } from "../dtypes/_cast.ts";
 
 /** An ndarray-like as `append` takes it: scijs `ndarray`s add strides and an offset. */
 export interface NdArrayLike extends NpyArrayLike {
@@ -33,6 +40,13 @@ export interface ChunkParts {
   descr: Descr | undefined;
   /** `values` is a byte view holding elements of `descr` as they are stored. */
   raw: boolean;
+  /**
+   * `descr` is the chunk's own (an ndarray-like's `descr`, raw bytes): its values are
+   * elements of that dtype, cast to the file's by NumPy's rules. Otherwise `descr` is only a
+   * guess for a file that has none yet (a TypedArray's type), and values are encoded by the
+   * file's dtype directly.
+   */
+  own: boolean;
   /** A bare TypedArray: its shape is known only from the file's row shape. */
   flat: boolean;
 }
@@ -106,6 +120,7 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
       fortran: false,
       descr: typedArrayDescr(chunk),
       raw: false,
+      own: false,
       flat: true,
     };
   }
@@ -116,6 +131,7 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
       fortran: false,
       descr: undefined,
       raw: true,
+      own: false,
       flat: true,
     };
   }
@@ -143,6 +159,7 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
       fortran: false,
       descr: descr ?? (isTypedArray(data) ? typedArrayDescr(data) : undefined),
       raw: false,
+      own: descr !== undefined,
       flat: false,
     };
   }
@@ -158,6 +175,7 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
       fortran: fortranOrder === true,
       descr,
       raw: true,
+      own: true,
       flat: false,
     };
   }
@@ -180,8 +198,41 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
     fortran: fortranOrder === true,
     descr: descr ?? (isTypedArray(data) ? typedArrayDescr(data) : undefined),
     raw: false,
+    own: descr !== undefined,
     flat: false,
   };
+}
+
+/**
+ * The bytes of `count` elements of a chunk as the file's `dtype` stores them: the one step
+ * the writer and `encodeNpy` share. Values are encoded by `dtype` (a view of their memory
+ * when possible); raw bytes already in `dtype` are used as they are. When the chunk has a
+ * descr of its own (`source`, resolved, differing from `dtype`), its values are first encoded
+ * in that descr (raw bytes already are), then cast to `dtype` as NumPy's `astype` does,
+ * under NumPy's `can_cast` rule `options.casting`.
+ * @throws {NpyDtypeError} When a value cannot be encoded or the cast is refused.
+ */
+export function chunkBytes(
+  dtype: Dtype,
+  source: Dtype | undefined,
+  values: unknown,
+  raw: boolean,
+  count: number,
+  options: EncodeOptions,
+): Uint8Array {
+  const from = source ?? dtype;
+  const own = raw ? values as Uint8Array : encode(from, values, count, options);
+  return from === dtype ? own : castBytes(own, from, dtype, castingOf(options));
+}
+
+/** `count` elements of `values` as the dtype's bytes: a view when possible, else encoded. */
+function encode(dtype: Dtype, values: unknown, count: number, options: EncodeOptions): Uint8Array {
+  const size = count * dtype.itemsize;
+  const view = dtype.view?.(values, options);
+  if (view !== undefined && view.length === size) return view;
+  const out = new Uint8Array(size);
+  dtype.encodeInto(values, out, options);
+  return out;
 }
 
 /** Copies a strided scijs ndarray into a C-ordered container of the same kind. */

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Descr } from "./descr.ts";
+import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
 import {
@@ -21,7 +21,7 @@ import {
 } from "./header.ts";
 import type { Casting, DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
-import { flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
+import { chunkBytes, flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
@@ -824,7 +824,9 @@ export interface NpyArrayLike {
   readonly shape: readonly number[];
   /**
    * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
-   * `DataView` data, the layout of raw bytes.
+   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
+   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
+   * position), if NumPy's `can_cast` allows it under the casting rule.
    */
   readonly descr?: Descr;
   /**
@@ -855,7 +857,8 @@ export interface NpyArrayLike {
 export interface EncodeNpyOptions {
   /**
    * The dtype to write. Otherwise the chunk's own `descr`, else the native-endian descr of
-   * a TypedArray (`Float32Array` → `"<f4"`).
+   * a TypedArray (`Float32Array` → `"<f4"`). A chunk's own, different `descr` is cast to
+   * this one as NumPy's `astype` does, under `casting`.
    * @default {inferred}
    */
   descr?: Descr;
@@ -910,7 +913,7 @@ export function encodeChunk(
     descr ??= inferDescr(chunk, where);
     const dtype = registry.resolve(descr);
     const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
-    parts = { shape, values, fortran: false, descr, raw: false, flat: false };
+    parts = { shape, values, fortran: false, descr, raw: false, own: false, flat: false };
   }
   if (descr === undefined) {
     throw new NpyDtypeError(
@@ -920,29 +923,25 @@ export function encodeChunk(
     );
   }
   const dtype = registry.resolve(descr);
+  // A chunk with a descr of its own holds elements of that dtype, cast to options.descr.
+  let source = parts.own && parts.descr !== undefined ? registry.resolve(parts.descr) : dtype;
+  if (descrEquals(source.descr, dtype.descr)) source = dtype;
+  const rawBytes = parts.raw ? (parts.values as Uint8Array).length : 0;
   const count = parts.raw
-    ? Math.floor(
-      (parts.values as Uint8Array).length / (dtype.itemsize || 1),
-    )
-    : dtype.count(parts.values, { casting });
+    ? Math.floor(rawBytes / (source.itemsize || 1))
+    : source.count(parts.values, { casting });
   const shape = options.shape ?? (parts.flat ? [count] : parts.shape);
   const fortranOrder = options.fortranOrder ?? parts.fortran;
   const fields = { descr: dtype.descr, fortranOrder, shape: [...shape] };
   const elements = sizeOf(shape);
-  const rawMismatch = parts.raw &&
-    (parts.values as Uint8Array).length !== elements * dtype.itemsize;
-  if (elements !== count || rawMismatch) {
+  if (elements !== count || (parts.raw && rawBytes !== elements * source.itemsize)) {
     throw new NpyShapeError(
       `Cannot encode ${where}: the shape ${shapeText(shape)} holds ${elements} elements ` +
         `but the data has ${count}`,
       { path, expected: shape, actual: [count] },
     );
   }
-  let data = parts.raw ? parts.values as Uint8Array : dtype.view?.(parts.values, { casting });
-  if (data === undefined) {
-    data = new Uint8Array(count * dtype.itemsize);
-    dtype.encodeInto(parts.values, data, { casting });
-  }
+  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting });
   return { fields, flat: parts.flat && options.shape === undefined, data };
 }
 

@@ -29,6 +29,7 @@ import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
+  chunkBytes,
   type ChunkParts,
   flattenNested,
   inferDescr,
@@ -104,8 +105,9 @@ export interface NpyAppendArrayOptions {
    */
   registry?: DtypeRegistry;
   /**
-   * How strictly TypedArray chunks must match the file's dtype (NumPy's casting rules);
-   * plain JS numbers are accepted when their value fits.
+   * How strictly TypedArray chunks, and chunks with a `descr` of their own (cast as NumPy's
+   * `astype` does), must match the file's dtype: NumPy's `can_cast` rules. Plain JS numbers
+   * are accepted when their value fits.
    * @default {"same_kind"}
    */
   casting?: Casting;
@@ -965,7 +967,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // 2. The chunk's shape and its values, still in the chunk's order.
     let shape: number[];
     let values: unknown;
-    let encoded: Uint8Array | undefined;
+    let raw = false;
+    let castFrom: Dtype | undefined;
     let flat = false;
     let chunkFortran = false;
     let count: number;
@@ -975,27 +978,25 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         shape = nested.shape;
         values = nested.values;
         count = sizeOf(shape);
-      } else if (parts.raw) {
-        const { source, same } = this.#rawSource(parts.descr, dtype);
-        const elems = parts.values as Uint8Array;
-        if (elems.length % source.itemsize !== 0) {
-          throw new NpyShapeError(
-            `Cannot append to ${where}: ${elems.length} raw bytes are not whole elements ` +
-              `of ${descrText(source.descr)} (${source.itemsize} bytes each)`,
-            { actual: parts.shape },
-          );
-        }
-        count = elems.length / source.itemsize;
-        if (same) encoded = elems;
-        else values = source.decode(elems);
-        flat = parts.flat;
-        shape = flat ? [count] : parts.shape;
-        chunkFortran = parts.fortran;
       } else {
-        // The chunk's own descr, when it gives one, must at least be a dtype we know.
-        if (parts.descr !== undefined) this.#rawSource(parts.descr, dtype);
+        // A chunk with a descr of its own holds elements of that dtype, cast to the file's.
+        const { source, same } = this.#rawSource(parts.own ? parts.descr : undefined, dtype);
+        if (!same) castFrom = source;
         values = parts.values;
-        count = dtype.count(values, this.#encode);
+        raw = parts.raw;
+        if (raw) {
+          const elems = values as Uint8Array;
+          if (elems.length % source.itemsize !== 0) {
+            throw new NpyShapeError(
+              `Cannot append to ${where}: ${elems.length} raw bytes are not whole elements ` +
+                `of ${descrText(source.descr)} (${source.itemsize} bytes each)`,
+              { actual: parts.shape },
+            );
+          }
+          count = source.itemsize === 0 ? 0 : elems.length / source.itemsize;
+        } else {
+          count = source.count(values, this.#encode);
+        }
         flat = parts.flat;
         shape = flat ? [count] : parts.shape;
         chunkFortran = parts.fortran;
@@ -1062,7 +1063,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // 5. The bytes, in the file's order.
     let bytes: Uint8Array;
     try {
-      bytes = encoded ?? encode(dtype, values, count, this.#encode);
+      bytes = chunkBytes(dtype, castFrom, values, raw, count, this.#encode);
     } catch (e) {
       throw withPath(e, path, dtype, casting);
     }
@@ -1303,16 +1304,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
-}
-
-/** `count` elements of `values` as the dtype's bytes: a view when possible, else encoded. */
-function encode(dtype: Dtype, values: unknown, count: number, options: EncodeOptions): Uint8Array {
-  const size = count * dtype.itemsize;
-  const view = dtype.view?.(values, options);
-  if (view !== undefined && view.length === size) return view;
-  const out = new Uint8Array(size);
-  dtype.encodeInto(values, out, options);
-  return out;
 }
 
 /** Adds the file to an error from the chunk or dtype code (the message names it already). */

@@ -1,0 +1,814 @@
+/**
+ * Internal: NumPy's casts between stored dtypes, bytes to bytes. {@link castLevel} is NumPy's
+ * `can_cast` (the loosest rule a cast needs), {@link castBytes} converts the elements as
+ * `ndarray.astype` does: datetime units rescaled (calendar-exact for years and months), NaT
+ * kept, records matched by position. Where NumPy would wrap a datetime silently, this refuses.
+ * Used by the writer and `encodeNpy` for chunks that carry a descr of their own. Pure.
+ *
+ * @module
+ */
+
+import type { DatetimeUnit } from "../lib/descr.ts";
+import { NpyDtypeError } from "../lib/errors.ts";
+import type { Casting, Dtype } from "../lib/registry.ts";
+import {
+  canCastNumeric,
+  canonicalTypestr,
+  HOST_LITTLE_ENDIAN,
+  quoteDescr,
+  swapInPlace,
+  swappedCopy,
+} from "./_common.ts";
+import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
+import type { RecordField } from "./record.ts";
+
+/** NumPy's casting rules from strictest to loosest; a cast needs at most its level's rule. */
+export const CASTINGS: readonly Casting[] = ["no", "equiv", "safe", "same_kind", "unsafe"];
+
+/** A cast NumPy never allows, under any rule (records with different field counts). */
+export const NEVER = 5;
+
+const NO = 0, EQUIV = 1, SAFE = 2, SAME_KIND = 3, UNSAFE = 4;
+
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+const NAT = INT64_MIN;
+
+interface Simple {
+  readonly descr: string;
+  readonly kind: string;
+  /** Bytes per element. */
+  readonly itemsize: number;
+  /** Characters for `U`, bytes otherwise. */
+  readonly size: number;
+  readonly littleEndian: boolean;
+  /** Index in {@link UNITS}; {@link GENERIC} for none. */
+  readonly unit: number;
+  readonly unitCount: number;
+}
+
+// NumPy's NPY_DATETIMEUNIT order, and _datetime_factors: each unit in the next one.
+const UNITS: readonly DatetimeUnit[] = [
+  "Y",
+  "M",
+  "W",
+  "D",
+  "h",
+  "m",
+  "s",
+  "ms",
+  "us",
+  "ns",
+  "ps",
+  "fs",
+  "as",
+];
+const FACTORS = [1n, 1n, 7n, 24n, 60n, 60n, 1000n, 1000n, 1000n, 1000n, 1000n, 1000n, 1n];
+const GENERIC = 13;
+const Y = 0, M = 1, W = 2, D = 3;
+const U64 = 2n ** 64n;
+const TOP_BYTE = 0xff00000000000000n;
+
+const NUMERIC = new Set(["b", "i", "u", "f", "c"]);
+const TIME = new Set(["M", "m"]);
+const FLEXIBLE = new Set(["S", "U", "V"]);
+
+function simple(dtype: Dtype): Simple | undefined {
+  if (typeof dtype.descr !== "string") return undefined;
+  let t;
+  try {
+    t = canonicalTypestr(dtype.descr);
+  } catch {
+    return undefined;
+  }
+  return {
+    descr: t.canonical,
+    kind: t.kind,
+    itemsize: t.itemsize,
+    size: t.size,
+    littleEndian: t.littleEndian,
+    unit: t.unit === undefined ? GENERIC : UNITS.indexOf(t.unit),
+    unitCount: t.unitCount ?? 1,
+  };
+}
+
+function recordFields(dtype: Dtype): readonly RecordField[] | undefined {
+  if (typeof dtype.descr === "string") return undefined;
+  return (dtype as { fields?: readonly RecordField[] }).fields;
+}
+
+/**
+ * The loosest casting rule NumPy's `can_cast(from, to, rule)` needs, as an index into
+ * {@link CASTINGS}; {@link NEVER} when no rule allows it.
+ */
+export function castLevel(from: Dtype, to: Dtype): number {
+  const a = simple(from), b = simple(to);
+  if (a !== undefined && b !== undefined) return simpleLevel(a, b);
+  const fa = recordFields(from), fb = recordFields(to);
+  if (fa !== undefined && fb !== undefined) return recordLevel(from, fa, to, fb);
+  if (fa !== undefined || fb !== undefined) {
+    // Record <-> plain: only unsafe, and from a record only when it has a single field.
+    if (fa !== undefined && fa.length !== 1) return NEVER;
+    return UNSAFE;
+  }
+  // Dtypes of a plugin outside NumPy's type strings: only themselves.
+  return JSON.stringify(from.descr) === JSON.stringify(to.descr) ? NO : NEVER;
+}
+
+function simpleLevel(a: Simple, b: Simple): number {
+  const sameOrder = a.littleEndian === b.littleEndian || a.itemsize <= 1;
+  if (NUMERIC.has(a.kind) && NUMERIC.has(b.kind)) {
+    const from = { kind: a.kind, size: a.itemsize }, to = { kind: b.kind, size: b.itemsize };
+    for (let level = NO; level < UNSAFE; level++) {
+      if (canCastNumeric(from, to, CASTINGS[level]!, sameOrder)) return level;
+    }
+    return UNSAFE;
+  }
+  if (TIME.has(a.kind) && TIME.has(b.kind)) return a.kind === b.kind ? timeLevel(a, b) : UNSAFE;
+  if (NUMERIC.has(a.kind) && b.kind === "m") {
+    // Booleans and integers are timedeltas (uint64 only within a kind); floats are not.
+    if (a.kind === "b" || a.kind === "i" || (a.kind === "u" && a.itemsize < 8)) return SAFE;
+    return a.kind === "u" ? SAME_KIND : UNSAFE;
+  }
+  if (FLEXIBLE.has(a.kind) && a.kind === b.kind) {
+    if (a.itemsize === b.itemsize) return sameOrder ? NO : EQUIV;
+    return a.itemsize < b.itemsize ? SAFE : SAME_KIND;
+  }
+  if (a.kind === "S" && b.kind === "U") return a.size <= b.size ? SAFE : SAME_KIND;
+  if (b.kind === "V") return a.itemsize <= b.itemsize ? SAFE : UNSAFE;
+  return UNSAFE;
+}
+
+// NumPy's time_to_time_resolve_descriptors: the safety of a datetime or timedelta cast.
+function timeLevel(a: Simple, b: Simple): number {
+  const sameOrder = a.littleEndian === b.littleEndian;
+  if (a.unit === b.unit && a.unitCount === b.unitCount) return sameOrder ? NO : EQUIV;
+  if (a.unit === GENERIC) return SAFE;
+  if (b.unit === GENERIC) return UNSAFE; // and the cast itself fails
+  const timedelta = a.kind === "m";
+  if (timedelta && (a.unit <= M) !== (b.unit <= M)) return UNSAFE;
+  if (a.unit <= b.unit) return metadataDivides(a, b, timedelta) ? SAFE : SAME_KIND;
+  return SAME_KIND;
+}
+
+function unitsFactor(big: number, little: number): bigint {
+  let factor = 1n;
+  for (let u = big; u < little; u++) {
+    factor = (factor * FACTORS[u]!) % U64;
+    if ((factor & TOP_BYTE) !== 0n) return 0n;
+  }
+  return factor;
+}
+
+// NumPy's datetime_metadata_divides(dividend = a, divisor = b), its crude overflow check too.
+function metadataDivides(a: Simple, b: Simple, strict: boolean): boolean {
+  if (a.unit === GENERIC) return true;
+  if (b.unit === GENERIC) return false;
+  let num1 = BigInt(a.unitCount), num2 = BigInt(b.unitCount);
+  if (a.unit !== b.unit) {
+    if (a.unit === Y) {
+      if (b.unit === M) num1 *= 12n;
+      else return !strict;
+    } else if (b.unit === Y) {
+      if (a.unit === M) num2 *= 12n;
+      else return !strict;
+    } else if (a.unit === M || b.unit === M) {
+      return !strict;
+    }
+    // The finer unit's factor goes on the coarser side.
+    if (a.unit > b.unit) {
+      num2 = (num2 * unitsFactor(b.unit, a.unit)) % U64;
+      if (num2 === 0n) return false;
+    } else {
+      num1 = (num1 * unitsFactor(a.unit, b.unit)) % U64;
+      if (num1 === 0n) return false;
+    }
+  }
+  if ((num1 & TOP_BYTE) !== 0n || (num2 & TOP_BYTE) !== 0n) return false;
+  return num1 % num2 === 0n;
+}
+
+function recordLevel(
+  from: Dtype,
+  fa: readonly RecordField[],
+  to: Dtype,
+  fb: readonly RecordField[],
+): number {
+  if (fa.length !== fb.length) return NEVER;
+  let level = NO;
+  let viewable = true;
+  for (let i = 0; i < fa.length; i++) {
+    const x = fa[i]!, y = fb[i]!;
+    if (x.name !== y.name || (x.title ?? x.name) !== (y.title ?? y.name)) {
+      level = Math.max(level, SAFE);
+    }
+    const field = fieldLevel(x, y);
+    if (field === NEVER) return NEVER;
+    level = Math.max(level, field);
+    if (field !== NO || x.offset !== y.offset) viewable = false;
+  }
+  if (!viewable || from.itemsize !== to.itemsize) level = Math.max(level, EQUIV);
+  return level;
+}
+
+function sameShape(a: readonly number[], b: readonly number[]): boolean {
+  return a.length === b.length && a.every((d, i) => d === b[i]);
+}
+
+function fieldLevel(x: RecordField, y: RecordField): number {
+  const base = castLevel(x.dtype, y.dtype);
+  if (sameShape(x.shape, y.shape)) return base;
+  // A scalar broadcast into a subarray is at best safe; other shape changes are unsafe.
+  if (x.shape.length === 0) return base === NEVER ? NEVER : Math.max(base, SAFE);
+  return base === NEVER ? NEVER : UNSAFE;
+}
+
+/** Whether NumPy's `can_cast(from, to, casting)` holds. */
+export function canCast(from: Dtype, to: Dtype, casting: Casting): boolean {
+  return castLevel(from, to) <= CASTINGS.indexOf(casting);
+}
+
+/**
+ * `bytes` (whole elements of `from`) as elements of `to`, converted as NumPy's `astype`
+ * does; `bytes` itself when the descrs are equal.
+ * @throws {NpyDtypeError} When `can_cast` refuses the cast under `casting`, when a value
+ * does not fit (a datetime that overflows the finer unit, text that is not ASCII), or for
+ * the casts NumPy makes that this does not (numbers and datetimes to and from text).
+ */
+export function castBytes(bytes: Uint8Array, from: Dtype, to: Dtype, casting: Casting): Uint8Array {
+  if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
+  const level = castLevel(from, to);
+  const rule = CASTINGS.indexOf(casting);
+  if (rule < 0) {
+    throw new NpyDtypeError(
+      `Cannot cast: unknown casting rule ${JSON.stringify(casting)} ` +
+        `(expected "no", "equiv", "safe", "same_kind" or "unsafe")`,
+    );
+  }
+  const a = simple(from), b = simple(to);
+  if (a !== undefined && b !== undefined) {
+    const reason = notConverted(a, b);
+    if (reason !== undefined) throw unsupportedSimple(a, b, reason);
+  }
+  if (level > rule) {
+    throw new NpyDtypeError(
+      `Cannot cast ${quoteDescr(from.descr)} to ${quoteDescr(to.descr)} under casting ` +
+        `"${casting}": ${
+          level === NEVER
+            ? "NumPy casts records only between the same number of fields"
+            : `NumPy's can_cast allows it only under "${CASTINGS[level]}"${
+              level === UNSAFE ? "" : " or looser"
+            }`
+        }`,
+      { descr: from.descr },
+    );
+  }
+  const n = from.itemsize === 0 ? 0 : bytes.length / from.itemsize;
+  return convert(bytes, n, from, to);
+}
+
+/** Why castBytes does not convert between these type strings, or `undefined` when it does. */
+function notConverted(a: Simple, b: Simple): string | undefined {
+  if (b.kind === "V") return undefined;
+  const textA = FLEXIBLE.has(a.kind), textB = FLEXIBLE.has(b.kind);
+  if (a.kind === "V") {
+    return textB
+      ? "NumPy cannot cast void bytes to text either"
+      : "NumPy cannot cast void bytes to numbers either";
+  }
+  if (textA !== textB) {
+    return "numbers and datetimes are not converted to or from text (NumPy formats and " +
+      "parses them with Python's str, int and float)";
+  }
+  return undefined;
+}
+
+function convert(bytes: Uint8Array, n: number, from: Dtype, to: Dtype): Uint8Array {
+  if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
+  const a = simple(from), b = simple(to);
+  if (a !== undefined && b !== undefined) return convertSimple(bytes, n, a, b);
+  const fa = recordFields(from), fb = recordFields(to);
+  const out = new Uint8Array(n * to.itemsize);
+  if (fa !== undefined && fb !== undefined) {
+    for (let i = 0; i < fa.length; i++) {
+      const x = fa[i]!, y = fb[i]!;
+      const src = gather(bytes, n, from.itemsize, x.offset, x.dtype.itemsize * perOf(x.shape));
+      const per = perOf(y.shape);
+      let cast = convert(src, n * perOf(x.shape), x.dtype, y.dtype);
+      if (!sameShape(x.shape, y.shape)) {
+        if (x.shape.length !== 0) throw unsupported(from, to, "a subarray field changes shape");
+        cast = repeat(cast, n, y.dtype.itemsize, per);
+      }
+      scatter(cast, out, n, y.dtype.itemsize * per, y.offset, to.itemsize);
+    }
+    return out;
+  }
+  if (fb !== undefined && fa === undefined && a !== undefined && a.kind !== "V") {
+    // A plain value goes into every field (each subarray element too), as NumPy does.
+    for (const y of fb) {
+      const per = perOf(y.shape);
+      const cast = repeat(convert(bytes, n, from, y.dtype), n, y.dtype.itemsize, per);
+      scatter(cast, out, n, y.dtype.itemsize * per, y.offset, to.itemsize);
+    }
+    return out;
+  }
+  if (fa !== undefined && fb === undefined && b !== undefined && b.kind !== "V") {
+    const x = fa[0]!;
+    if (x.shape.length !== 0) throw unsupported(from, to, "its field is a subarray");
+    return convert(gather(bytes, n, from.itemsize, x.offset, x.dtype.itemsize), n, x.dtype, to);
+  }
+  throw unsupported(from, to, "not a cast between NumPy type strings or records");
+}
+
+function unsupportedSimple(a: Simple, b: Simple, reason: string): NpyDtypeError {
+  return new NpyDtypeError(
+    `Cannot cast '${a.descr}' to '${b.descr}': ${reason}; convert the values in JavaScript ` +
+      `first`,
+    { descr: a.descr },
+  );
+}
+
+function perOf(shape: readonly number[]): number {
+  let p = 1;
+  for (const d of shape) p *= d;
+  return p;
+}
+
+function unsupported(from: Dtype, to: Dtype, reason: string): NpyDtypeError {
+  return new NpyDtypeError(
+    `Cannot cast ${quoteDescr(from.descr)} to ${quoteDescr(to.descr)}: ${reason}; convert ` +
+      `the values in JavaScript first`,
+    { descr: from.descr },
+  );
+}
+
+// Each of n elements of `size` bytes, repeated `per` times.
+function repeat(bytes: Uint8Array, n: number, size: number, per: number): Uint8Array {
+  if (per === 1) return bytes;
+  const out = new Uint8Array(n * size * per);
+  for (let i = 0; i < n; i++) {
+    const e = bytes.subarray(i * size, (i + 1) * size);
+    for (let k = 0; k < per; k++) out.set(e, (i * per + k) * size);
+  }
+  return out;
+}
+
+function gather(src: Uint8Array, n: number, stride: number, offset: number, width: number) {
+  const out = new Uint8Array(n * width);
+  for (let i = 0; i < n; i++) {
+    out.set(src.subarray(i * stride + offset, i * stride + offset + width), i * width);
+  }
+  return out;
+}
+
+function scatter(
+  src: Uint8Array,
+  dst: Uint8Array,
+  n: number,
+  width: number,
+  offset: number,
+  stride: number,
+): void {
+  for (let i = 0; i < n; i++) {
+    dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
+  }
+}
+
+// ---- simple (type string) casts -------------------------------------------------------
+
+function convertSimple(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint8Array {
+  if (b.kind === "V") return toVoid(bytes, n, a, b);
+  const reason = notConverted(a, b);
+  if (reason !== undefined) throw unsupportedSimple(a, b, reason);
+  if (FLEXIBLE.has(a.kind)) return convertText(bytes, n, a, b);
+  if (sameButOrder(a, b)) {
+    // Only the byte order differs: swap each element (each part of a complex).
+    const part = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
+    return swappedCopy(bytes.subarray(0, n * a.itemsize), part);
+  }
+  const values = read(bytes, n, a);
+  if (TIME.has(a.kind) && TIME.has(b.kind) && a.kind === b.kind) {
+    return write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b);
+  }
+  return write(values, b);
+}
+
+function sameButOrder(a: Simple, b: Simple): boolean {
+  return a.kind === b.kind && a.itemsize === b.itemsize && a.unit === b.unit &&
+    a.unitCount === b.unitCount && a.littleEndian !== b.littleEndian;
+}
+
+/** Elements in host order: integers of 8 bytes and datetimes as bigints; complex split. */
+interface Values {
+  re: ArrayLike<number> | ArrayLike<bigint>;
+  im?: ArrayLike<number>;
+  big: boolean;
+}
+
+// n elements of `size` bytes in host byte order at an aligned offset: a view of `bytes`
+// when they already are (only ever read), else a copy.
+function hostOrder(bytes: Uint8Array, n: number, size: number, littleEndian: boolean) {
+  const elems = bytes.subarray(0, n * size);
+  if (size > 1 && littleEndian !== HOST_LITTLE_ENDIAN) return swappedCopy(elems, size);
+  return elems.byteOffset % size === 0 ? elems : elems.slice();
+}
+
+function read(bytes: Uint8Array, n: number, a: Simple): Values {
+  const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
+  const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
+  const buf = host.buffer as ArrayBuffer;
+  const at = host.byteOffset;
+  switch (a.kind) {
+    case "b":
+      return { re: Uint8Array.from(host, (x) => (x === 0 ? 0 : 1)), big: false };
+    case "M":
+    case "m":
+      return { re: new BigInt64Array(buf, at, n), big: true };
+    case "i":
+    case "u": {
+      const signed = a.kind === "i";
+      switch (a.itemsize) {
+        case 1:
+          return { re: signed ? new Int8Array(buf, at, n) : host, big: false };
+        case 2:
+          return {
+            re: signed ? new Int16Array(buf, at, n) : new Uint16Array(buf, at, n),
+            big: false,
+          };
+        case 4:
+          return {
+            re: signed ? new Int32Array(buf, at, n) : new Uint32Array(buf, at, n),
+            big: false,
+          };
+        default:
+          return {
+            re: signed ? new BigInt64Array(buf, at, n) : new BigUint64Array(buf, at, n),
+            big: true,
+          };
+      }
+    }
+    case "f":
+      return { re: floats(host, partSize, n), big: false };
+    case "c": {
+      const both = floats(host, partSize, 2 * n);
+      const re = new Float64Array(n), im = new Float64Array(n);
+      for (let i = 0; i < n; i++) {
+        re[i] = both[2 * i]!;
+        im[i] = both[2 * i + 1]!;
+      }
+      return { re, im, big: false };
+    }
+  }
+  throw new NpyDtypeError(`Cannot cast '${a.descr}': unknown kind '${a.kind}'`, {
+    descr: a.descr,
+  });
+}
+
+function floats(host: Uint8Array, size: number, n: number): ArrayLike<number> {
+  if (size === 8) return new Float64Array(host.buffer, host.byteOffset, n);
+  if (size === 4) return new Float32Array(host.buffer, host.byteOffset, n);
+  const bits = new Uint16Array(host.buffer, host.byteOffset, n);
+  const out = new Float32Array(n);
+  const out32 = new Uint32Array(out.buffer);
+  for (let i = 0; i < n; i++) out32[i] = halfToFloat32Bits(bits[i]!);
+  return out;
+}
+
+function write(v: Values, b: Simple): Uint8Array {
+  const n = v.re.length;
+  const out = new Uint8Array(n * b.itemsize);
+  const buf = out.buffer;
+  switch (b.kind) {
+    case "b": {
+      for (let i = 0; i < n; i++) {
+        const x = v.re[i]!;
+        out[i] = (x !== 0 && x !== 0n) || (v.im !== undefined && v.im[i] !== 0) ? 1 : 0;
+      }
+      return out;
+    }
+    case "M":
+    case "m": {
+      const dst = new BigInt64Array(buf);
+      if (v.big) dst.set(v.re as ArrayLike<bigint>);
+      else {
+        const re = v.re as ArrayLike<number>;
+        for (let i = 0; i < n; i++) dst[i] = floatToInt64(re[i]!, true);
+      }
+      break;
+    }
+    case "i":
+    case "u":
+      writeInt(v, b, buf, n);
+      break;
+    case "f":
+      writeFloat(v, b.itemsize, out, 0, 1);
+      break;
+    case "c": {
+      writeFloat(v, b.itemsize / 2, out, 0, 2);
+      if (v.im !== undefined) writeFloat({ re: v.im, big: false }, b.itemsize / 2, out, 1, 2);
+      break;
+    }
+  }
+  const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
+  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
+  return out;
+}
+
+// A float as int64 the way NumPy's casts do on common hardware: truncated; NaN, ±inf and
+// out-of-range values (undefined in C) become INT64_MIN, NaT for datetimes.
+function floatToInt64(x: number, _time: boolean): bigint {
+  if (!Number.isFinite(x) || x >= 2 ** 63 || x < -(2 ** 63)) return NAT;
+  return BigInt(Math.trunc(x));
+}
+
+function writeInt(v: Values, b: Simple, buf: ArrayBuffer, n: number): void {
+  const signed = b.kind === "i";
+  const bits = b.itemsize * 8;
+  if (b.itemsize === 8) {
+    const dst = signed ? new BigInt64Array(buf) : new BigUint64Array(buf);
+    if (v.big) dst.set(v.re as ArrayLike<bigint>);
+    else {
+      const re = v.re as ArrayLike<number>;
+      const wrap = signed ? BigInt.asIntN : BigInt.asUintN;
+      for (let i = 0; i < n; i++) dst[i] = wrap(64, floatToInt64(re[i]!, false));
+    }
+    return;
+  }
+  const Ctor = signed
+    ? (bits === 8 ? Int8Array : bits === 16 ? Int16Array : Int32Array)
+    : (bits === 8 ? Uint8Array : bits === 16 ? Uint16Array : Uint32Array);
+  const dst = new Ctor(buf);
+  if (v.big) {
+    const re = v.re as ArrayLike<bigint>;
+    for (let i = 0; i < n; i++) dst[i] = Number(BigInt.asIntN(bits, re[i]!));
+  } else {
+    // Typed-array stores truncate and wrap, as C casts do for the values NumPy defines.
+    dst.set(v.re as ArrayLike<number>);
+  }
+}
+
+function writeFloat(v: Values, size: number, out: Uint8Array, start: number, step: number) {
+  const n = v.re.length;
+  if (step === 1 && !v.big && size !== 2) {
+    // A typed-array store rounds once to nearest, ties to even, as a C cast does.
+    (size === 8 ? new Float64Array(out.buffer, 0, n) : new Float32Array(out.buffer, 0, n))
+      .set(v.re as ArrayLike<number>);
+    return;
+  }
+  const view = new DataView(out.buffer);
+  const le = HOST_LITTLE_ENDIAN;
+  for (let i = 0, at = start * size; i < n; i++, at += step * size) {
+    const x = v.re[i]!;
+    if (size === 8) view.setFloat64(at, typeof x === "bigint" ? Number(x) : x, le);
+    else if (size === 4) view.setFloat32(at, typeof x === "bigint" ? bigintToFloat32(x) : x, le);
+    else view.setUint16(at, floatToHalfBits(typeof x === "bigint" ? Number(x) : x), le);
+  }
+}
+
+/** A bigint rounded once to the nearest float32 (ties to even), as a C cast does. */
+export function bigintToFloat32(v: bigint): number {
+  const f = Math.fround(Number(v));
+  if (v >= -(2n ** 53n) && v <= 2n ** 53n) return f; // Number(v) was exact
+  if (!Number.isFinite(f)) return f;
+  // Rounding twice (to float64, then float32) can miss by one ulp at a tie: check both
+  // neighbours of f against the exact value.
+  const bits = new Uint32Array(new Float32Array([f]).buffer);
+  const up = new Float32Array(new Uint32Array([bits[0]! + 1]).buffer)[0]!;
+  const down = new Float32Array(new Uint32Array([bits[0]! - 1]).buffer)[0]!;
+  let best = f;
+  let bestErr = abs(BigInt(f) - v);
+  for (const c of [up, down]) {
+    if (!Number.isFinite(c)) continue;
+    const err = abs(BigInt(c) - v);
+    const cBits = new Uint32Array(new Float32Array([c]).buffer)[0]!;
+    if (err < bestErr || (err === bestErr && (cBits & 1) === 0)) {
+      best = c;
+      bestErr = err;
+    }
+  }
+  return best;
+}
+
+function abs(x: bigint): bigint {
+  return x < 0n ? -x : x;
+}
+
+// ---- datetimes -------------------------------------------------------------------------
+
+// NumPy's get_datetime_conversion_factor: ticks of `b` per tick of `a` as num/denom.
+function conversionFactor(a: Simple, b: Simple): [bigint, bigint] {
+  if (a.unit === GENERIC) return [1n, 1n];
+  if (b.unit === GENERIC) {
+    throw new NpyDtypeError(
+      `Cannot cast '${a.descr}' to '${b.descr}': NumPy cannot convert a specific unit to ` +
+        `the generic one`,
+      { descr: a.descr },
+    );
+  }
+  const [small, big, swapped] = a.unit <= b.unit ? [a.unit, b.unit, false] : [b.unit, a.unit, true];
+  let num = 1n, denom = 1n;
+  if (small !== big) {
+    if (small === Y || small === M) {
+      // Years and months in other units: the 400-year Gregorian average, as NumPy does.
+      const daysPer400 = 97n + 400n * 365n;
+      if (small === Y && big === M) num = 12n;
+      else if (big === W) {
+        num = daysPer400;
+        denom = small === Y ? 400n * 7n : 400n * 12n * 7n;
+      } else {
+        num = daysPer400 * unitsFactor(D, big) % U64;
+        denom = small === Y ? 400n : 400n * 12n;
+        if (unitsFactor(D, big) === 0n) num = 0n;
+      }
+    } else {
+      num = unitsFactor(small, big);
+    }
+  }
+  if (num === 0n) {
+    throw new NpyDtypeError(
+      `Cannot cast '${a.descr}' to '${b.descr}': the conversion factor between units ` +
+        `${UNITS[small]} and ${UNITS[big]} overflows 64 bits (NumPy refuses it too)`,
+      { descr: a.descr },
+    );
+  }
+  if (swapped) [num, denom] = [denom, num];
+  num *= BigInt(a.unitCount);
+  denom *= BigInt(b.unitCount);
+  const g = gcd(num, denom);
+  return [num / g, denom / g];
+}
+
+function gcd(a: bigint, b: bigint): bigint {
+  while (b !== 0n) [a, b] = [b, a % b];
+  return a;
+}
+
+function floorDiv(a: bigint, b: bigint): bigint {
+  const q = a / b;
+  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
+}
+
+function rescale(ticks: BigInt64Array, a: Simple, b: Simple): BigInt64Array {
+  const n = ticks.length;
+  const out = new BigInt64Array(n);
+  const [num, denom] = conversionFactor(a, b);
+  const calendar = a.kind === "M" && (a.unit <= M || b.unit <= M);
+  if (calendar && a.unit === GENERIC && ticks.some((t) => t !== NAT)) {
+    throw new NpyDtypeError(
+      `Cannot cast '${a.descr}' to '${b.descr}': a datetime with the generic unit has no ` +
+        `date to put in years or months (NumPy refuses it too)`,
+      { descr: a.descr },
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    const t = ticks[i]!;
+    if (t === NAT) {
+      out[i] = NAT;
+      continue;
+    }
+    let r: bigint | undefined;
+    if (calendar) r = calendarCast(t, a, b);
+    else {
+      // NumPy: t * num / denom, floored; it wraps silently when t * num overflows int64.
+      const scaled = t * num;
+      r = scaled < INT64_MIN || scaled > INT64_MAX || (t < 0n && scaled - (denom - 1n) < INT64_MIN)
+        ? undefined
+        : floorDiv(scaled, denom);
+    }
+    if (r === undefined || r <= INT64_MIN || r > INT64_MAX) {
+      throw new NpyDtypeError(
+        `Cannot cast ${t}n (element ${i}) from '${a.descr}' to '${b.descr}': the value ` +
+          `overflows the int64 ticks of '${b.descr}' (NumPy would wrap it silently)`,
+        { descr: b.descr },
+      );
+    }
+    out[i] = r;
+  }
+  return out;
+}
+
+// Ticks per day of a unit finer than a day (exact, however large).
+function ticksPerDay(unit: number): bigint {
+  let per = 1n;
+  for (let u = D; u < unit; u++) per *= FACTORS[u]!;
+  return per;
+}
+
+// A datetime with a year or month unit on one side: through the calendar, as NumPy's
+// convert_datetime_to_datetimestruct / convert_datetimestruct_to_datetime do. `undefined`
+// when an intermediate value leaves int64 (where NumPy wraps).
+function calendarCast(t: bigint, a: Simple, b: Simple): bigint | undefined {
+  const fits = (x: bigint) => x >= INT64_MIN && x <= INT64_MAX;
+  const v = t * BigInt(a.unitCount);
+  if (!fits(v)) return undefined;
+  // To (days, ticks of unit `b` within the day) or (year, month).
+  let year: bigint, month: bigint; // month 0..11
+  let days: bigint | undefined;
+  let sub = 0n; // attoseconds within the day
+  if (a.unit === Y) {
+    year = 1970n + v;
+    month = 0n;
+  } else if (a.unit === M) {
+    year = 1970n + floorDiv(v, 12n);
+    month = v - floorDiv(v, 12n) * 12n;
+  } else {
+    if (a.unit === W) days = v * 7n;
+    else if (a.unit === D) days = v;
+    else {
+      const per = ticksPerDay(a.unit);
+      days = floorDiv(v, per);
+      sub = (v - days * per) * (10n ** 18n * 86_400n / per);
+    }
+    // NumPy's days_to_yearsdays subtracts up to 157053 days first, wrapping below int64.
+    if (!fits(days) || days - 157_053n < INT64_MIN) return undefined;
+    [year, month] = civilFromDays(days);
+  }
+  let r: bigint;
+  if (b.unit === Y) r = year - 1970n;
+  else if (b.unit === M) r = (year - 1970n) * 12n + month;
+  else {
+    days ??= daysFromCivil(year, month);
+    if (!fits(days)) return undefined;
+    if (b.unit === W) r = floorDiv(days, 7n);
+    else if (b.unit === D) r = days;
+    else {
+      const per = ticksPerDay(b.unit);
+      r = days * per + sub / (10n ** 18n * 86_400n / per);
+    }
+  }
+  if (!fits(r) || r - BigInt(b.unitCount) < INT64_MIN) return undefined;
+  return b.unitCount > 1 ? floorDiv(r, BigInt(b.unitCount)) : r;
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days, on bigints (proleptic Gregorian).
+function daysFromCivil(year: bigint, month0: bigint): bigint {
+  const m = month0 + 1n;
+  const y = m <= 2n ? year - 1n : year;
+  const era = floorDiv(y, 400n);
+  const yoe = y - era * 400n;
+  const mp = (m + 9n) % 12n;
+  const doy = (153n * mp + 2n) / 5n; // day 1 of the month
+  const doe = yoe * 365n + yoe / 4n - yoe / 100n + doy;
+  return era * 146097n + doe - 719468n;
+}
+
+function civilFromDays(days: bigint): [bigint, bigint] {
+  const z = days + 719468n;
+  const era = floorDiv(z, 146097n);
+  const doe = z - era * 146097n;
+  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
+  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
+  const mp = (5n * doy + 2n) / 153n;
+  const m = mp < 10n ? mp + 3n : mp - 9n;
+  const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
+  return [y, m - 1n];
+}
+
+// ---- text and void ---------------------------------------------------------------------
+
+function convertText(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint8Array {
+  const out = new Uint8Array(n * b.itemsize);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const outView = new DataView(out.buffer);
+  for (let i = 0; i < n; i++) {
+    // The element's code units, trailing NULs stripped (NumPy's value of the string).
+    const units: number[] = [];
+    for (let k = 0; k < a.size; k++) {
+      const at = i * a.itemsize + (a.kind === "U" ? 4 * k : k);
+      units.push(a.kind === "U" ? view.getUint32(at, a.littleEndian) : bytes[at]!);
+    }
+    while (units.length > 0 && units[units.length - 1] === 0) units.pop();
+    if (a.kind !== b.kind) {
+      const bad = units.findIndex((u) => u > 0x7f);
+      if (bad >= 0) {
+        throw new NpyDtypeError(
+          `Cannot cast element ${i} from '${a.descr}' to '${b.descr}': ${
+            a.kind === "S" ? "byte" : "character"
+          } ${units[bad]} at position ${bad} is not ASCII (NumPy refuses it too)`,
+          { descr: a.descr },
+        );
+      }
+    }
+    const count = Math.min(units.length, b.size);
+    for (let k = 0; k < count; k++) {
+      if (b.kind === "U") outView.setUint32(i * b.itemsize + 4 * k, units[k]!, b.littleEndian);
+      else out[i * b.itemsize + k] = units[k]!;
+    }
+  }
+  return out;
+}
+
+// Into V<n>: the element's bytes in host order (as NumPy copies them), cut or zero-padded.
+function toVoid(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint8Array {
+  let src = bytes;
+  if (a.kind !== "S" && a.kind !== "V") {
+    const part = a.kind === "c" ? a.itemsize / 2 : a.kind === "U" ? 4 : a.itemsize;
+    src = hostOrder(bytes, n * a.itemsize / part, part, a.littleEndian);
+  }
+  const out = new Uint8Array(n * b.itemsize);
+  const width = Math.min(a.itemsize, b.itemsize);
+  for (let i = 0; i < n; i++) {
+    out.set(src.subarray(i * a.itemsize, i * a.itemsize + width), i * b.itemsize);
+  }
+  return out;
+}
