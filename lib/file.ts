@@ -15,6 +15,7 @@
 
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
+import { fileURLToPath } from "node:url";
 import { WriterLock } from "./_lock.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
@@ -25,6 +26,30 @@ const SMALL_IO = 1 << 20;
 
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";
+
+/**
+ * A path as the public API takes it: a string, or a `file:` URL (`new URL("./x.npy",
+ * import.meta.url)`), turned into the file-system path every message and lock file uses.
+ * @throws {TypeError} For a URL of another scheme, or a value that is neither.
+ */
+export function toPath(path: string | URL): string {
+  if (typeof path === "string") return path;
+  if (path instanceof URL) {
+    if (path.protocol !== "file:") {
+      throw new TypeError(
+        `Cannot use ${JSON.stringify(path.href)} as a path: only file: URLs are files`,
+      );
+    }
+    return fileURLToPath(path);
+  }
+  throw new TypeError(
+    `Cannot use ${describePath(path)} as a path: expected a string or a file: URL`,
+  );
+}
+
+function describePath(value: unknown): string {
+  return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
+}
 
 type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
 

@@ -9,7 +9,7 @@
 
 import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
+import { fileError, NpyFile, replaceFile, replaceFileSync, toPath } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -302,7 +302,8 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * @throws {NpyDtypeError} When no registered dtype handles the file's descr.
    * @throws {NpyRecoveryError} When the data is shorter than the header claims.
    */
-  static async open(path: string, options: NpyReaderOptions = {}): Promise<NpyReader> {
+  static async open(path: string | URL, options: NpyReaderOptions = {}): Promise<NpyReader> {
+    path = toPath(path);
     checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
     let file: NpyFile | undefined;
     try {
@@ -315,7 +316,8 @@ export class NpyReader implements Disposable, AsyncDisposable {
   }
 
   /** Sync twin of {@link NpyReader.open}. */
-  static openSync(path: string, options: NpyReaderOptions = {}): NpyReader {
+  static openSync(path: string | URL, options: NpyReaderOptions = {}): NpyReader {
+    path = toPath(path);
     checkOptionKeys(options, READER_OPTIONS, `open ${quote(path)}`);
     let file: NpyFile | undefined;
     try {
@@ -690,7 +692,11 @@ export class NpyReader implements Disposable, AsyncDisposable {
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function loadNpy(path: string, options: NpyReaderOptions = {}): Promise<NpyArray> {
+export async function loadNpy(
+  path: string | URL,
+  options: NpyReaderOptions = {},
+): Promise<NpyArray> {
+  path = toPath(path);
   await using r = await NpyReader.open(path, { ...options, allowTruncated: false });
   return await r.read();
 }
@@ -716,7 +722,8 @@ export async function loadNpy(path: string, options: NpyReaderOptions = {}): Pro
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function loadNpySync(path: string, options: NpyReaderOptions = {}): NpyArray {
+export function loadNpySync(path: string | URL, options: NpyReaderOptions = {}): NpyArray {
+  path = toPath(path);
   using r = NpyReader.openSync(path, { ...options, allowTruncated: false });
   return r.readSync();
 }
@@ -1012,10 +1019,11 @@ export function encodeNpy(chunk: NpyChunk, options: EncodeNpyOptions = {}): Uint
  * ```
  */
 export async function saveNpy(
-  path: string,
+  path: string | URL,
   chunk: NpyChunk,
   options: EncodeNpyOptions = {},
 ): Promise<void> {
+  path = toPath(path);
   const [header, data] = encodeParts(chunk, options, path);
   await replaceFile(path, { action: `write ${quote(path)}` }, async (file) => {
     await file.write(header, 0);
@@ -1043,7 +1051,12 @@ export async function saveNpy(
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function saveNpySync(path: string, chunk: NpyChunk, options: EncodeNpyOptions = {}): void {
+export function saveNpySync(
+  path: string | URL,
+  chunk: NpyChunk,
+  options: EncodeNpyOptions = {},
+): void {
+  path = toPath(path);
   const [header, data] = encodeParts(chunk, options, path);
   replaceFileSync(path, { action: `write ${quote(path)}` }, (file) => {
     file.writeSync(header, 0);

@@ -9,7 +9,7 @@
 
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
-import { fileError, NpyFile, replaceFile, replaceFileSync } from "./file.ts";
+import { fileError, NpyFile, replaceFile, replaceFileSync, toPath } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -358,8 +358,12 @@ function withHeaderSync<T>(path: string, options: RepairOptions, use: (s: FileHe
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function isAppendable(path: string, options: RepairOptions = {}): Promise<boolean> {
-  return withHeader(path, options, (s) => hasGrowthRoom(s.header));
+export async function isAppendable(
+  path: string | URL,
+  options: RepairOptions = {},
+): Promise<boolean> {
+  path = toPath(path);
+  return await withHeader(path, options, (s) => hasGrowthRoom(s.header));
 }
 
 /**
@@ -382,7 +386,8 @@ export function isAppendable(path: string, options: RepairOptions = {}): Promise
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function isAppendableSync(path: string, options: RepairOptions = {}): boolean {
+export function isAppendableSync(path: string | URL, options: RepairOptions = {}): boolean {
+  path = toPath(path);
   return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
 }
 
@@ -437,8 +442,12 @@ function recoveryNeeded(path: string, s: FileHeader): boolean {
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function needsRecovery(path: string, options: RepairOptions = {}): Promise<boolean> {
-  return withHeader(path, options, (s) => recoveryNeeded(path, s));
+export async function needsRecovery(
+  path: string | URL,
+  options: RepairOptions = {},
+): Promise<boolean> {
+  path = toPath(path);
+  return await withHeader(path, options, (s) => recoveryNeeded(path, s));
 }
 
 /**
@@ -463,7 +472,8 @@ export function needsRecovery(path: string, options: RepairOptions = {}): Promis
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function needsRecoverySync(path: string, options: RepairOptions = {}): boolean {
+export function needsRecoverySync(path: string | URL, options: RepairOptions = {}): boolean {
+  path = toPath(path);
   return withHeaderSync(path, options, (s) => recoveryNeeded(path, s));
 }
 
@@ -584,7 +594,11 @@ function planRecover(
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function recover(path: string, options: RecoverOptions = {}): Promise<RecoverResult> {
+export async function recover(
+  path: string | URL,
+  options: RecoverOptions = {},
+): Promise<RecoverResult> {
+  path = toPath(path);
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
@@ -661,7 +675,8 @@ async function recoverFile(
  * rmSync(dir, { recursive: true });
  * ```
  */
-export function recoverSync(path: string, options: RecoverOptions = {}): RecoverResult {
+export function recoverSync(path: string | URL, options: RecoverOptions = {}): RecoverResult {
+  path = toPath(path);
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
@@ -938,9 +953,10 @@ function planEnsure(path: string, state: FileHeader): EnsurePlan {
  * ```
  */
 export async function ensureAppendable(
-  path: string,
+  path: string | URL,
   options: EnsureAppendableOptions = {},
 ): Promise<EnsureAppendableResult> {
+  path = toPath(path);
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
   let done = false;
@@ -1020,9 +1036,10 @@ async function ensureAppendableFile(
  * ```
  */
 export function ensureAppendableSync(
-  path: string,
+  path: string | URL,
   options: EnsureAppendableOptions = {},
 ): EnsureAppendableResult {
+  path = toPath(path);
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
   let done = false;

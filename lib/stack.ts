@@ -39,6 +39,7 @@ import {
   realPathSync,
   removeSync,
   replaceFileSync,
+  toPath,
 } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
 import { encodeChunk, type NpyArray, type NpyChunksOptions, NpyReader } from "./reader.ts";
@@ -723,7 +724,8 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @throws {NpyRecoveryError} When a crashed writer's shard needs recovery and
    *   `onRecovery` is `"error"`.
    */
-  static openSync(dir: string, options: NpyStackWriterOptions = {}): NpyStackWriter {
+  static openSync(dir: string | URL, options: NpyStackWriterOptions = {}): NpyStackWriter {
+    dir = toPath(dir);
     const mode = options.mode ?? "append";
     checkOptions(dir, options);
     const registry = options.registry ?? defaultRegistry;
@@ -747,7 +749,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @param options Mode, descr, row shape, shard size and the shards' writer options.
    * @returns The writer; close it (or use `await using`) to list the last shard.
    */
-  static open(dir: string, options: NpyStackWriterOptions = {}): Promise<NpyStackWriter> {
+  static open(dir: string | URL, options: NpyStackWriterOptions = {}): Promise<NpyStackWriter> {
     return new Promise((resolve) => resolve(NpyStackWriter.openSync(dir, options)));
   }
 
@@ -1372,14 +1374,15 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * @throws {NpyFormatError} When `stack.json` or a shard is malformed or missing.
    * @throws {NpyDtypeError} / {NpyShapeError} When shards disagree on descr or row shape.
    */
-  static openSync(dir: string, options: NpyStackReaderOptions = {}): NpyStackReader {
+  static openSync(dir: string | URL, options: NpyStackReaderOptions = {}): NpyStackReader {
+    dir = toPath(dir);
     checkOptionKeys(options, READER_OPTIONS, `read the stack ${q(dir)}`);
     const registry = options.registry ?? defaultRegistry;
     return new NpyStackReader(requireLayout(dir, registry, "read the stack"), options);
   }
 
   /** Async twin of {@link NpyStackReader.openSync}. */
-  static open(dir: string, options: NpyStackReaderOptions = {}): Promise<NpyStackReader> {
+  static open(dir: string | URL, options: NpyStackReaderOptions = {}): Promise<NpyStackReader> {
     return new Promise((resolve) => resolve(NpyStackReader.openSync(dir, options)));
   }
 

@@ -19,6 +19,7 @@ import {
   realPathSync,
   removeSync,
   tempPathBeside,
+  toPath,
 } from "./file.ts";
 import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
@@ -329,7 +330,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    *   (`NpyShapeError`) the file holds a 0-d array, which cannot grow.
    * @throws A system error (`code` kept: `ENOENT`, `EACCES`, `EISDIR`…) worded for `path`.
    */
-  static openSync(path: string, options: NpyAppendArrayOptions = {}): NpyAppendArray {
+  static openSync(path: string | URL, options: NpyAppendArrayOptions = {}): NpyAppendArray {
+    path = toPath(path);
     const where = quote(path);
     const mode = options.mode ?? "append";
     checkOptions(where, options);
@@ -406,7 +408,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @param options Mode, declared dtype and shape, sync policy, buffering, locking….
    * @returns The writer; close it (or use `await using`) to release the file.
    */
-  static open(path: string, options: NpyAppendArrayOptions = {}): Promise<NpyAppendArray> {
+  static open(path: string | URL, options: NpyAppendArrayOptions = {}): Promise<NpyAppendArray> {
     return new Promise((resolve) => resolve(NpyAppendArray.openSync(path, options)));
   }
 
