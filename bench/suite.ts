@@ -19,6 +19,7 @@ import {
   formatDescr,
   NpyAppendArray,
   type NpyAppendArrayOptions,
+  type NpyChunk,
   NpyReader,
   parseHeader,
   peekHeaderLength,
@@ -214,7 +215,7 @@ interface WriterSpec {
 function writerContender(
   path: string,
   spec: WriterSpec,
-  chunk: unknown,
+  chunk: NpyChunk,
   touchMe: ArrayBufferView | undefined,
   rows: number,
   bytes: number,
@@ -251,7 +252,7 @@ function writerContender(
 async function precheck(
   path: string,
   spec: WriterSpec,
-  chunk: unknown,
+  chunk: NpyChunk,
   expected: Uint8Array,
   rowBytes: number,
 ): Promise<void> {
@@ -314,12 +315,12 @@ interface AppendCase {
   rowShape: number[];
   rows: number;
   /** A zero-copy chunk of `rows` rows and its bytes. */
-  make(rows: number): { chunk: unknown; bytes: Uint8Array; touchMe: ArrayBufferView };
+  make(rows: number): { chunk: NpyChunk; bytes: Uint8Array; touchMe: ArrayBufferView };
 }
 
 function typed<T extends ArrayBufferView>(view: T) {
   fillPattern(view);
-  return { chunk: view as unknown, bytes: bytesOf(view), touchMe: view as ArrayBufferView };
+  return { chunk: view as NpyChunk, bytes: bytesOf(view), touchMe: view as ArrayBufferView };
 }
 
 function appendCases(): AppendCase[] {
@@ -441,7 +442,7 @@ async function appendGroups(): Promise<void> {
 
 interface EncodeInput {
   name: string;
-  chunk: unknown;
+  chunk: NpyChunk;
 }
 
 async function encodeGroup(

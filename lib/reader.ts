@@ -777,10 +777,12 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
 }
 
 /**
- * Something {@link encodeNpy} can write: an ndarray-like `{ data, shape, descr?,
- * fortranOrder? }` whose `data` holds the elements flat in the file's order (column-major
- * when `fortranOrder`), or the flat values alone (a TypedArray, or anything the dtype's
- * codec counts) with the shape and descr in the options.
+ * A chunk, as {@link NpyAppendArray.append} and {@link encodeNpy} take it: an ndarray-like
+ * `{ data, shape, descr?, fortranOrder? }` whose `data` holds the elements flat in the
+ * file's order (column-major when `fortranOrder`); a TypedArray (or a `DataView` of raw
+ * bytes); a nested JS array of numbers, bigints, booleans, strings, `Date`s, `[re, im]`
+ * pairs or records; a record as a plain object (`{ t: 1n, x: [1, 2] }`, one row of a
+ * record file); or a single number, bigint, boolean, string or `Date`.
  *
  * @example
  * ```ts
@@ -799,10 +801,12 @@ export type NpyChunk =
   | NpyArray
   | ArrayBufferView
   | readonly unknown[]
+  | { readonly [field: string]: unknown }
   | number
   | bigint
   | boolean
-  | string;
+  | string
+  | Date;
 
 /**
  * An array with its shape: `data` holds the elements flat, in the file's order.

@@ -42,7 +42,13 @@ import {
   toPath,
 } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
-import { encodeChunk, type NpyArray, type NpyChunksOptions, NpyReader } from "./reader.ts";
+import {
+  encodeChunk,
+  type NpyArray,
+  type NpyChunk,
+  type NpyChunksOptions,
+  NpyReader,
+} from "./reader.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { needsRecoverySync, recoverSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
@@ -625,7 +631,7 @@ export interface NpyStackWriterOptions extends
 
 /** One shard-level I/O step of the writer's algorithm, run sync or async by a driver. */
 type ShardStep =
-  | { append: NpyAppendArray; chunk: unknown }
+  | { append: NpyAppendArray; chunk: NpyChunk }
   | { flush: NpyAppendArray }
   | { close: NpyAppendArray };
 
@@ -702,7 +708,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   #pending = 0;
   #closed = false;
   #failed: unknown = undefined;
-  #writable: WritableStream<unknown> | undefined;
+  #writable: WritableStream<NpyChunk> | undefined;
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
@@ -912,7 +918,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * Checks and encodes a chunk into the stack's layout: its bytes and row count. Fixes the
    * dtype and row shape when it is the first. Nothing is written; on error nothing changes.
    */
-  #prepare(chunk: unknown): { bytes: Uint8Array; rows: number } {
+  #prepare(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     this.#checkOpen();
     const dtype = this.#dtype;
     const where = `Cannot append to the stack ${q(this.dir)}`;
@@ -1003,7 +1009,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     }
   }
 
-  #rawChunk(bytes: Uint8Array, rows: number): unknown {
+  #rawChunk(bytes: Uint8Array, rows: number): NpyChunk {
     const rowShape = this.#rowShape!;
     return {
       data: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
@@ -1087,7 +1093,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @throws {NpyShapeError} When the chunk's row shape does not match the stack's.
    * @throws {NpyDtypeError} When the chunk cannot be cast to the stack's dtype.
    */
-  append(chunk: unknown): Promise<void> {
+  append(chunk: NpyChunk): Promise<void> {
     let prepared: { bytes: Uint8Array; rows: number };
     try {
       prepared = this.#prepare(chunk);
@@ -1105,7 +1111,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @throws {NpyShapeError} When the chunk's row shape does not match the stack's.
    * @throws {NpyDtypeError} When the chunk cannot be cast to the stack's dtype.
    */
-  appendSync(chunk: unknown): void {
+  appendSync(chunk: NpyChunk): void {
     this.#checkIdle("appendSync to");
     const { bytes, rows } = this.#prepare(chunk);
     this.#rows += rows;
@@ -1118,7 +1124,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @param chunks Chunks as {@link NpyStackWriter.append} takes them.
    * @returns The number of rows appended.
    */
-  async appendFrom(chunks: AsyncIterable<unknown> | Iterable<unknown>): Promise<number> {
+  async appendFrom(chunks: AsyncIterable<NpyChunk> | Iterable<NpyChunk>): Promise<number> {
     const before = this.#rows;
     for await (const chunk of chunks) await this.append(chunk);
     return this.#rows - before;
@@ -1128,8 +1134,8 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * A `WritableStream` of chunks, with backpressure: each chunk is appended as by
    * {@link NpyStackWriter.append}. Closing (or aborting) the stream closes the writer.
    */
-  get writable(): WritableStream<unknown> {
-    this.#writable ??= new WritableStream<unknown>({
+  get writable(): WritableStream<NpyChunk> {
+    this.#writable ??= new WritableStream<NpyChunk>({
       write: (chunk) => this.append(chunk),
       close: () => this.close(),
       abort: () => this.close(),

@@ -26,6 +26,7 @@ import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
+import type { NpyChunk } from "./reader.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
@@ -286,7 +287,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #pending = 0; // operations queued and not yet settled
   #closed = false;
   #failed: unknown = undefined;
-  #writable: WritableStream<unknown> | undefined;
+  #writable: WritableStream<NpyChunk> | undefined;
 
   private constructor(
     path: string,
@@ -452,7 +453,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @throws {NpyShapeError} When the chunk's row shape does not match the file's.
    * @throws {NpyDtypeError} When the chunk cannot be cast to the file's dtype.
    */
-  append(chunk: unknown): Promise<void> {
+  append(chunk: NpyChunk): Promise<void> {
     if (this.#queue === undefined && this.#sync !== "append") {
       // Nothing queued: write now (two positional writes take microseconds; an awaited
       // fs.promises write would cost ten times more).
@@ -475,7 +476,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @throws {NpyShapeError} When the chunk's row shape does not match the file's.
    * @throws {NpyDtypeError} When the chunk cannot be cast to the file's dtype.
    */
-  appendSync(chunk: unknown): void {
+  appendSync(chunk: NpyChunk): void {
     this.#checkIdle("appendSync");
     const bytes = this.#prepare(chunk);
     this.#commitSync(bytes, this.#lastRows);
@@ -487,7 +488,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @param chunks Chunks as {@link NpyAppendArray.append} takes them.
    * @returns The number of rows appended.
    */
-  async appendFrom(chunks: AsyncIterable<unknown> | Iterable<unknown>): Promise<number> {
+  async appendFrom(chunks: AsyncIterable<NpyChunk> | Iterable<NpyChunk>): Promise<number> {
     const before = this.#rows;
     for await (const chunk of chunks) await this.append(chunk);
     return this.#rows - before;
@@ -498,8 +499,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * {@link NpyAppendArray.append}. Closing (or aborting) the stream closes the writer.
    * The same stream is returned each time.
    */
-  get writable(): WritableStream<unknown> {
-    this.#writable ??= new WritableStream<unknown>({
+  get writable(): WritableStream<NpyChunk> {
+    this.#writable ??= new WritableStream<NpyChunk>({
       write: (chunk) => this.append(chunk),
       close: () => this.close(),
       abort: () => this.close(),

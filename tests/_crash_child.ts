@@ -31,7 +31,7 @@ import { writeSync } from "node:fs";
 import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { type Descr, NpyAppendArray, NpyLockError } from "../mod.ts";
+import { type Descr, NpyAppendArray, type NpyChunk, NpyLockError } from "../mod.ts";
 
 /** What the crash children append: the dtype, the row shape and row i's values. */
 export type RowKind = "i8" | "record" | "nested";
@@ -114,8 +114,8 @@ async function append(args: Record<string, unknown>): Promise<void> {
   for (let n = 0; w.rows < maxRows; n++) {
     const rows = batch ?? 1 + Math.floor(rand() * maxChunk);
     const chunk = chunkOf(kind, w.rows, rows);
-    if (args.api === "sync") w.appendSync(chunk);
-    else await w.append(chunk);
+    if (args.api === "sync") w.appendSync(chunk as NpyChunk);
+    else await w.append(chunk as NpyChunk);
     if (flushEvery === 0) {
       say(`ack ${w.rows}`);
     } else if (n % flushEvery === flushEvery - 1) {

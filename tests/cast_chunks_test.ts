@@ -18,6 +18,7 @@ import {
   loadNpySync,
   NAT,
   NpyAppendArray,
+  type NpyChunk,
   NpyDtypeError,
 } from "../mod.ts";
 import { makeTempDir, runPython } from "./_util.ts";
@@ -29,7 +30,7 @@ function write(dir: string, name: string, descr: Descr, chunks: unknown[], casti
   writeFileSync(path, encodeNpy({ data: new Uint8Array(0), shape: [0], descr }));
   const w = NpyAppendArray.openSync(path, { casting });
   try {
-    for (const c of chunks) w.appendSync(c);
+    for (const c of chunks) w.appendSync(c as NpyChunk);
   } finally {
     w.closeSync();
   }
@@ -115,7 +116,7 @@ test("appendSync refuses a unit change the casting rule refuses, and a datetime 
     for (const [chunk, casting, message] of cases) {
       const w = NpyAppendArray.openSync(path, { casting });
       try {
-        assert.throws(() => w.appendSync(chunk), (e: unknown) => {
+        assert.throws(() => w.appendSync(chunk as NpyChunk), (e: unknown) => {
           assert.ok(e instanceof NpyDtypeError, String(e));
           assert.match(e.message, message);
           assert.match(e.message, /^Cannot append to ".*a\.npy"/);

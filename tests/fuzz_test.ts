@@ -18,6 +18,7 @@ import {
   loadNpySync,
   NpyAppendArray,
   type NpyAppendArrayOptions,
+  type NpyChunk,
   NpyDtypeError,
   NpyFormatError,
   NpyHeaderSpaceError,
@@ -58,7 +59,7 @@ function corpus(dir: string): Uint8Array[] {
   ours.forEach(([options, chunk], i) => {
     const path = join(dir, `ours-${i}.npy`);
     const w = NpyAppendArray.openSync(path, { ...options, lock: false });
-    w.appendSync(chunk);
+    w.appendSync(chunk as NpyChunk);
     w.closeSync();
     out.push(new Uint8Array(readFileSync(path)));
   });
@@ -452,8 +453,8 @@ test(
           for (const api of ["appendSync", "append"] as const) {
             let error: unknown;
             try {
-              if (api === "appendSync") w.appendSync(chunk);
-              else await w.append(chunk);
+              if (api === "appendSync") w.appendSync(chunk as NpyChunk);
+              else await w.append(chunk as NpyChunk);
             } catch (e) {
               error = e;
             }

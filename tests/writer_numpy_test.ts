@@ -8,7 +8,12 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ensureAppendableSync, NpyAppendArray, NpyHeaderSpaceError } from "../mod.ts";
+import {
+  ensureAppendableSync,
+  NpyAppendArray,
+  type NpyChunk,
+  NpyHeaderSpaceError,
+} from "../mod.ts";
 import { encodeHeader } from "../lib/header.ts";
 import { writeFileSync } from "node:fs";
 import { makeTempDir, runPython } from "./_util.ts";
@@ -194,7 +199,7 @@ test(`appends of ${FAMILIES.length} dtype cases (every built-in family) load in 
     for (const [i, c] of FAMILIES.entries()) {
       const path = join(dir, `family-${i}.npy`);
       const w = await NpyAppendArray.open(path, c.descr ? { descr: c.descr as string } : {});
-      for (const chunk of c.chunks) await w.append(chunk);
+      for (const chunk of c.chunks) await w.append(chunk as NpyChunk);
       await w.close();
       checks.push({ name: c.name, path, expect: c.expect });
     }

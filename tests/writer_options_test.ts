@@ -20,6 +20,7 @@ import { join } from "node:path";
 import {
   encodeHeader,
   NpyAppendArray,
+  type NpyChunk,
   NpyDtypeError,
   NpyFormatError,
   NpyRecoveryError,
@@ -132,14 +133,14 @@ test(
       [{ data: Int32Array.of(1, 2), shape: [1, -2] }, NpyShapeError, /not a list/],
     ];
     for (const [chunk, type, message] of cases) {
-      assert.throws(() => w.appendSync(chunk), (e) => {
+      assert.throws(() => w.appendSync(chunk as NpyChunk), (e) => {
         assert.ok(e instanceof type, `${JSON.stringify(chunk)}: ${e}`);
         assert.match((e as Error).message, /^Cannot append to "[^"]*v\.npy"/);
         assert.match((e as Error).message, message);
         assert.equal((e as { path?: string }).path, path);
         return true;
       });
-      await assert.rejects(w.append(chunk), type);
+      await assert.rejects(w.append(chunk as NpyChunk), type);
     }
     assert.throws(() => w.appendSync([[1, 2, 3]]), (e) => {
       assert.ok(e instanceof NpyShapeError);
@@ -176,7 +177,7 @@ test(
     for (const [i, junk] of [undefined, Symbol("s"), () => 1, {}, [], [[]]].entries()) {
       const path = join(dir, `junk-${i}.npy`);
       const j = NpyAppendArray.openSync(path);
-      assert.throws(() => j.appendSync(junk), NpyDtypeError);
+      assert.throws(() => j.appendSync(junk as NpyChunk), NpyDtypeError);
       assert.equal(j.descr, undefined);
       j.closeSync();
       // Nothing was ever written: the empty file is not left behind.
