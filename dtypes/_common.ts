@@ -374,6 +374,13 @@ export function describeValue(value: unknown): string {
   if (typeof value === "boolean") return String(value);
   if (ArrayBuffer.isView(value)) return `a ${typedName(value)}`;
   if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value instanceof Date) {
+    return `the Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}`;
+  }
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
   return `a ${typeof value}`;
 }
 

@@ -216,8 +216,46 @@ class RecordCodec implements RecordDtype {
     return n ?? 0;
   }
 
+  /**
+   * A plain object is one record; so is a tuple, an array of the record's field values in
+   * field order (the form NumPy prints and takes): as many items as fields, not all of them
+   * records themselves (that is an array of records).
+   */
   isElement(value: unknown): boolean {
-    return isPlainObject(value);
+    return isPlainObject(value) || this.#isTuple(value);
+  }
+
+  // An array of records (objects or tuples) is a dimension, not a tuple: `[[1, true], [2,
+  // false]]` is two rows of a two-field record. (So a tuple whose every value is itself
+  // tuple-shaped reads as rows: give such a record as an object.)
+  #isTuple(value: unknown): value is readonly unknown[] {
+    return Array.isArray(value) && value.length === this.fields.length && value.length > 0 &&
+      !value.every((v) => isPlainObject(v) || this.#isTuple(v));
+  }
+
+  /** The record `row` as an object: a tuple's items keyed by the field names. */
+  #asObject(row: unknown): unknown {
+    if (!this.#isTuple(row)) return row;
+    const out: RecordObject = {};
+    this.fields.forEach((f, k) => (out[f.name] = row[k]));
+    return out;
+  }
+
+  /** Refuses a record object with a key that is not one of the fields. */
+  #checkKeys(row: Record<string, unknown>, i: number): void {
+    let keys = 0;
+    for (const _ in row) keys++;
+    if (keys <= this.fields.length) return; // extra keys would show in the count
+    const names = new Set(this.fields.map((f) => f.name));
+    const extra = Object.keys(row).find((key) => !names.has(key));
+    if (extra === undefined) return;
+    throw new NpyDtypeError(
+      `Cannot encode record ${i}: it has a field ${JSON.stringify(extra)} that the record ` +
+        `${quoteDescr(this.descr)} does not (its fields: ${
+          this.fields.map((f) => JSON.stringify(f.name)).join(", ")
+        })`,
+      { descr: this.descr },
+    );
   }
 
   encodeInto(
@@ -233,16 +271,23 @@ class RecordCodec implements RecordDtype {
     const nbytes = n * size;
     checkTarget(target, nbytes, this.descr);
     target.fill(0, 0, nbytes);
-    if (!columns) {
+    if (columns) this.#checkKeys(values as RecordColumns, 0);
+    else {
+      // Tuples become objects; then every row must be an object of exactly these fields.
+      if ((values as readonly unknown[]).some((row) => Array.isArray(row))) {
+        values = (values as readonly unknown[]).map((row) => this.#asObject(row)) as RecordObject[];
+      }
       const rows = values as readonly RecordObject[];
       for (let i = 0; i < n; i++) {
         if (!isPlainObject(rows[i])) {
           throw new NpyDtypeError(
             `Cannot encode ${describeValue(rows[i])} (element ${i}) as a record: expected an ` +
-              `object with fields ${this.fields.map((f) => `'${f.name}'`).join(", ")}`,
+              `object with fields ${this.fields.map((f) => `'${f.name}'`).join(", ")}, or ` +
+              `a tuple of their values`,
             { descr: this.descr },
           );
         }
+        this.#checkKeys(rows[i]!, i);
       }
     }
     for (const f of this.fields) {
@@ -260,7 +305,11 @@ class RecordCodec implements RecordDtype {
           );
         }
         src = new Uint8Array(n * f.bytes);
-        f.dtype.encodeInto(col, src, options);
+        try {
+          f.dtype.encodeInto(col, src, options);
+        } catch (e) {
+          throw this.#fieldError(f, col, e, options);
+        }
       } else if (src.length !== n * f.bytes) {
         throw new NpyShapeError(
           `Cannot encode record field '${f.name}': ${src.length} bytes for ${n} records of ` +
@@ -327,6 +376,29 @@ class RecordCodec implements RecordDtype {
     return out;
   }
 
+  /**
+   * The error for a value of field `f` that its dtype refused: finds the record it is in
+   * (only once something failed) so that the message names the field and the record.
+   */
+  #fieldError(f: FieldPlan, col: unknown, e: unknown, options?: EncodeOptions): unknown {
+    if (!(e instanceof NpyDtypeError) || !Array.isArray(col)) return e;
+    const one = new Uint8Array(f.dtype.itemsize);
+    for (let k = 0; k < col.length; k++) {
+      try {
+        f.dtype.encodeInto([col[k]], one, options);
+      } catch {
+        const record = f.per > 0 ? Math.floor(k / f.per) : k;
+        return new NpyDtypeError(
+          `Cannot encode record ${record}: field ${JSON.stringify(f.name)}: cannot cast ${
+            describeValue(col[k])
+          } to ${quoteDescr(f.dtype.descr)}`,
+          { descr: this.descr, cause: e },
+        );
+      }
+    }
+    return e;
+  }
+
   #missing(f: FieldPlan, i: number): NpyDtypeError {
     return new NpyDtypeError(
       `Cannot encode record ${i}: field '${f.name}' is missing`,
@@ -361,7 +433,9 @@ class RecordCodec implements RecordDtype {
       // Items of the decoded column per record: `per`, times 2 for interleaved complex, etc.
       const width = n === 0 ? 1 : col.length / n;
       if (f.shape.length === 0 && width === 1) {
-        for (let i = 0; i < n; i++) out[i]![name] = col[i];
+        // A bool field reads as true/false in an object, as NumPy's record prints it.
+        if (f.dtype.descr === "|b1") { for (let i = 0; i < n; i++) out[i]![name] = col[i] === 1; }
+        else for (let i = 0; i < n; i++) out[i]![name] = col[i];
       } else {
         for (let i = 0; i < n; i++) {
           out[i]![name] = col.subarray

@@ -33,7 +33,8 @@ export function editDistance(a: string, b: string): number {
 
 /**
  * The candidate closest to `word` (case-insensitively), when it is close enough to be what
- * the user meant: at most a third of the word's length away, and at least 2 edits allowed.
+ * the user meant: at most a third of the word's length away (at least 2 edits allowed), or
+ * the start of the candidate.
  */
 export function closest(word: string, candidates: Iterable<string>): string | undefined {
   const lower = word.toLowerCase();
@@ -41,7 +42,9 @@ export function closest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
-    const d = editDistance(lower, candidate.toLowerCase());
+    const other = candidate.toLowerCase();
+    // A word cut short ("maxHeader") is as good as one typo away.
+    const d = lower.length >= 3 && other.startsWith(lower) ? 1 : editDistance(lower, other);
     if (d < bestDistance) [best, bestDistance] = [candidate, d];
   }
   return bestDistance <= limit ? best : undefined;

@@ -957,11 +957,25 @@ export function encodeChunk(
 }
 
 /** The header and data bytes of a chunk (the data a view of the chunk when possible). */
+const ENCODE_OPTIONS = {
+  descr: true,
+  shape: true,
+  fortranOrder: true,
+  registry: true,
+  casting: true,
+  version: true,
+} as const satisfies OptionKeys<EncodeNpyOptions>;
+
 function encodeParts(
   chunk: NpyChunk,
   options: EncodeNpyOptions,
   path?: string,
 ): [header: Uint8Array, data: Uint8Array] {
+  checkOptionKeys(
+    options,
+    ENCODE_OPTIONS,
+    path === undefined ? "encode the array" : `write ${quote(path)}`,
+  );
   const { fields, data } = encodeChunk(chunk, options, path);
   return [encodeHeader(fields, { version: options.version, path }), data];
 }

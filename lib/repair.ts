@@ -10,6 +10,7 @@
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { fileError, NpyFile, replaceFile, replaceFileSync, toPath } from "./file.ts";
+import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -227,6 +228,22 @@ export interface EnsureAppendableOptions extends RepairOptions {
   bufferSize?: number;
 }
 
+const REPAIR_OPTIONS = { maxHeaderSize: true } as const satisfies OptionKeys<RepairOptions>;
+const RECOVER_OPTIONS = {
+  ...REPAIR_OPTIONS,
+  lock: true,
+  zeroFill: true,
+  dryRun: true,
+} as const satisfies OptionKeys<RecoverOptions>;
+const ENSURE_OPTIONS = {
+  ...REPAIR_OPTIONS,
+  lock: true,
+  inPlace: true,
+  onProgress: true,
+  signal: true,
+  bufferSize: true,
+} as const satisfies OptionKeys<EnsureAppendableOptions>;
+
 /**
  * What {@link ensureAppendable} did.
  *
@@ -363,6 +380,7 @@ export async function isAppendable(
   options: RepairOptions = {},
 ): Promise<boolean> {
   path = toPath(path);
+  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
   return await withHeader(path, options, (s) => hasGrowthRoom(s.header));
 }
 
@@ -388,6 +406,7 @@ export async function isAppendable(
  */
 export function isAppendableSync(path: string | URL, options: RepairOptions = {}): boolean {
   path = toPath(path);
+  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
   return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
 }
 
@@ -447,6 +466,7 @@ export async function needsRecovery(
   options: RepairOptions = {},
 ): Promise<boolean> {
   path = toPath(path);
+  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
   return await withHeader(path, options, (s) => recoveryNeeded(path, s));
 }
 
@@ -474,6 +494,7 @@ export async function needsRecovery(
  */
 export function needsRecoverySync(path: string | URL, options: RepairOptions = {}): boolean {
   path = toPath(path);
+  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
   return withHeaderSync(path, options, (s) => recoveryNeeded(path, s));
 }
 
@@ -599,6 +620,7 @@ export async function recover(
   options: RecoverOptions = {},
 ): Promise<RecoverResult> {
   path = toPath(path);
+  checkOptionKeys(options, RECOVER_OPTIONS, `recover ${quote(path)}`);
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
@@ -677,6 +699,7 @@ async function recoverFile(
  */
 export function recoverSync(path: string | URL, options: RecoverOptions = {}): RecoverResult {
   path = toPath(path);
+  checkOptionKeys(options, RECOVER_OPTIONS, `recover ${quote(path)}`);
   const action = `recover ${quote(path)}`;
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
@@ -957,6 +980,7 @@ export async function ensureAppendable(
   options: EnsureAppendableOptions = {},
 ): Promise<EnsureAppendableResult> {
   path = toPath(path);
+  checkOptionKeys(options, ENSURE_OPTIONS, `make ${quote(path)} appendable`);
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
   let done = false;
@@ -1040,6 +1064,7 @@ export function ensureAppendableSync(
   options: EnsureAppendableOptions = {},
 ): EnsureAppendableResult {
   path = toPath(path);
+  checkOptionKeys(options, ENSURE_OPTIONS, `make ${quote(path)} appendable`);
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
   let done = false;

@@ -1054,7 +1054,13 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
           `Cannot append to ${where}: the chunk's shape ${shapeText(shape)} does not fit ` +
             `the file's rows of shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
               dims.length === 1 ? "," : ""
-            })`,
+            })${
+              // One row given bare, as a nested array: say how to make it a chunk of one row.
+              sameShape(shape, rowShape) && Array.isArray(chunk)
+                ? fortran
+                  ? `; one row is a chunk of shape ${shapeText([...rowShape, 1])}`
+                  : `; to append one row, wrap it as [${previewOf(chunk)}]`
+                : ""}`,
           { path, expected: fortran ? [...rowShape, 0] : [0, ...rowShape], actual: shape },
         );
       }
@@ -1357,6 +1363,20 @@ function existsError(where: string): Error {
     ),
     { code: "EEXIST" },
   );
+}
+
+/** `[1, 2]`, `[[1, 2], [3, 4]]`, cut short: a nested array as the user wrote it. */
+function previewOf(value: unknown): string {
+  const text = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(text).join(", ")}]`
+      : typeof v === "bigint"
+      ? `${v}n`
+      : typeof v === "string"
+      ? JSON.stringify(v)
+      : String(v);
+  const all = text(value);
+  return all.length > 40 ? all.slice(0, 39) + "…" : all;
 }
 
 function checkOptions(where: string, options: NpyAppendArrayOptions): void {

@@ -218,8 +218,8 @@ export const JS: Record<string, JsCase> = {
       { id: 65535, xy: Float32Array.of(-1, -2, -3, 0.5, 0.25, 0.125), flag: false },
     ],
     expect: [
-      { id: 1, xy: Float32Array.of(1, 2, 3, 4, 5, 6), flag: 1 },
-      { id: 65535, xy: Float32Array.of(-1, -2, -3, 0.5, 0.25, 0.125), flag: 0 },
+      { id: 1, xy: Float32Array.of(1, 2, 3, 4, 5, 6), flag: true },
+      { id: 65535, xy: Float32Array.of(-1, -2, -3, 0.5, 0.25, 0.125), flag: false },
     ],
   },
   // Subarrays of subarrays (NumPy's test_descr_to_dtype forms): a field is its element

@@ -6,7 +6,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { loadNpySync, NpyAppendArray, type NpyChunk, NpyStackWriter } from "../mod.ts";
+import { loadNpySync, NpyAppendArray, type NpyChunk, type NpyStackWriter } from "../mod.ts";
 import { makeTempDir } from "./_util.ts";
 
 /** Never called: each line must fail to type-check, or the file does not compile. */

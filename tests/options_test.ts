@@ -6,7 +6,24 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadNpy, loadNpySync, NpyAppendArray, NpyReader, parseNpy, saveNpySync } from "../mod.ts";
+import {
+  encodeNpy,
+  ensureAppendable,
+  ensureAppendableSync,
+  isAppendable,
+  isAppendableSync,
+  loadNpy,
+  loadNpySync,
+  needsRecovery,
+  needsRecoverySync,
+  NpyAppendArray,
+  NpyReader,
+  parseNpy,
+  recover,
+  recoverSync,
+  saveNpy,
+  saveNpySync,
+} from "../mod.ts";
 import { closest, editDistance } from "../lib/_suggest.ts";
 import { makeTempDir } from "./_util.ts";
 
@@ -164,6 +181,46 @@ test("NpyReader, loadNpy and parseNpy refuse unknown options; read and chunks to
       ) => [...(c.data as Int16Array)]),
       [[2, 3]],
     );
+  } finally {
+    cleanup();
+  }
+});
+
+test("the repair functions, encodeNpy and saveNpy refuse unknown options too", async () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const path = join(dir, "r.npy");
+    saveNpySync(path, Float32Array.of(1, 2));
+    const before = readFileSync(path);
+    const bad = (key: string) => ({ [key]: true }) as Record<string, unknown>;
+    await assert.rejects(recover(path, bad("zerofill")), unknownOption("zerofill", "zeroFill"));
+    assert.throws(() => recoverSync(path, bad("dry_run")), unknownOption("dry_run", "dryRun"));
+    assert.throws(
+      () => recoverSync(path, bad("zerofill_incomplete")),
+      /zerofill_incomplete": that is the Python package's name; here it is zeroFill/,
+    );
+    await assert.rejects(ensureAppendable(path, bad("inplace")), /here it is inPlace/);
+    assert.throws(
+      () => ensureAppendableSync(path, bad("inPlce")),
+      unknownOption("inPlce", "inPlace"),
+    );
+    await assert.rejects(
+      isAppendable(path, bad("maxHeader")),
+      unknownOption("maxHeader", "maxHeaderSize"),
+    );
+    assert.throws(() => isAppendableSync(path, bad("lock")), unknownOption("lock"));
+    await assert.rejects(needsRecovery(path, bad("dryRun")), unknownOption("dryRun"));
+    assert.throws(() => needsRecoverySync(path, bad("zeroFill")), unknownOption("zeroFill"));
+    assert.throws(() => encodeNpy([1], bad("desc")), unknownOption("desc", "descr"));
+    assert.throws(
+      () => saveNpySync(path, [1], bad("verison")),
+      unknownOption("verison", "version"),
+    );
+    await assert.rejects(
+      saveNpy(path, [1], bad("fortran")),
+      unknownOption("fortran", "fortranOrder"),
+    );
+    assert.deepEqual(readFileSync(path), before, "nothing was written");
   } finally {
     cleanup();
   }

@@ -1,0 +1,122 @@
+/**
+ * Records as a user writes them: an error names the field and the record; an object with a
+ * field the record lacks is refused (never cut silently); tuples in field order are records,
+ * as in NumPy; bool fields read back as true/false; and one row given bare gets a hint on
+ * how to wrap it. NumPy reads every file written here.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  loadNpySync,
+  NpyAppendArray,
+  type NpyChunk,
+  NpyDtypeError,
+  NpyShapeError,
+} from "../mod.ts";
+import { makeTempDir, runPython } from "./_util.ts";
+
+const TICK = [["t", "<M8[ms]"], ["x", "<f4"], ["ok", "|b1"], ["xy", "<i2", [2]]] as const;
+
+test("a value of the wrong type names its field and record; the file is unchanged", () => {
+  const { dir, cleanup } = makeTempDir("npy-records-");
+  try {
+    const path = join(dir, "a.npy");
+    using w = NpyAppendArray.openSync(path, { descr: TICK });
+    w.appendSync([{ t: 1n, x: 1.5, ok: true, xy: [1, 2] }]);
+    const before = readFileSync(path);
+    const cases: Array<[NpyChunk, RegExp]> = [
+      [
+        [{ t: 2n, x: 1, ok: true, xy: [1, 2] }, { t: 3n, x: "a", ok: true, xy: [1, 2] }],
+        /^Cannot append to ".*a\.npy": .*record 1: field "x": cannot cast "a" to '<f4'/,
+      ],
+      [
+        [{ t: 2n, x: new Date(0), ok: true, xy: [1, 2] }],
+        /record 0: field "x": cannot cast the Date 1970-01-01T00:00:00\.000Z to '<f4'/,
+      ],
+      [
+        [{ t: 2n, x: 1, ok: true, xy: [1, 2] }, { t: 2n, x: 1, ok: true, xy: [1, "b"] }],
+        /record 1: field "xy": cannot cast "b" to '<i2'/,
+      ],
+      [
+        [{ t: 2n, x: 1, ok: true, xy: [1, 2], extra: 5 }],
+        /record 0: it has a field "extra" that the record .* does not \(its fields: "t", "x", "ok", "xy"\)/,
+      ],
+    ];
+    for (const [chunk, pattern] of cases) {
+      assert.throws(() => w.appendSync(chunk), (e: unknown) => {
+        assert.ok(e instanceof NpyDtypeError, String(e));
+        assert.match(e.message, pattern);
+        assert.doesNotMatch(e.message, /\(element \d+\)/);
+        assert.doesNotMatch(e.message, /a object/);
+        return true;
+      });
+      assert.deepEqual(readFileSync(path), before);
+    }
+    assert.equal(w.rows, 1);
+  } finally {
+    cleanup();
+  }
+});
+
+test("tuples in field order are records, as NumPy takes them; bools read as true/false", () => {
+  const { dir, cleanup } = makeTempDir("npy-records-");
+  try {
+    const path = join(dir, "t.npy");
+    {
+      using w = NpyAppendArray.openSync(path, { descr: TICK });
+      w.appendSync([5n, 0.5, true, [1, 2]]); // one row, as a lone tuple
+      w.appendSync([[6n, 1.5, false, [3, 4]], { t: 7n, x: 2.5, ok: true, xy: [5, 6] }]);
+      w.appendSync([[new Date(8), 3.5, false, Int16Array.of(7, 8)]]);
+    }
+    const rows = loadNpySync(path).data as Array<{ ok: unknown; xy: Int16Array }>;
+    assert.deepEqual(rows.map((r) => r.ok), [true, false, true, false]);
+    assert.deepEqual(rows.map((r) => [...r.xy]), [[1, 2], [3, 4], [5, 6], [7, 8]]);
+    const numpy = runPython<string>(
+      `
+d = json.load(sys.stdin)
+a = np.load(d, mmap_mode="r")
+want = np.array([(5, 0.5, True, (1, 2)), (6, 1.5, False, (3, 4)), (7, 2.5, True, (5, 6)),
+                 (8, 3.5, False, (7, 8))],
+                dtype=[("t", "<M8[ms]"), ("x", "<f4"), ("ok", "?"), ("xy", "<i2", (2,))])
+print(json.dumps("ok" if a.tobytes() == want.tobytes() else repr(a)))
+`,
+      path,
+    );
+    assert.equal(numpy, "ok");
+    // A tuple of the wrong length is not a record.
+    using w = NpyAppendArray.openSync(path);
+    assert.throws(() => w.appendSync([[9n, 1, true]]), (e: unknown) => {
+      assert.ok(e instanceof NpyShapeError || e instanceof NpyDtypeError, String(e));
+      console.log(`a tuple of 3 for 4 fields: ${(e as Error).message}`);
+      return true;
+    });
+    assert.equal(w.rows, 4);
+  } finally {
+    cleanup();
+  }
+});
+
+test("one row given as a flat array gets a hint to wrap it; the wrapped form works", () => {
+  const { dir, cleanup } = makeTempDir("npy-records-");
+  try {
+    const path = join(dir, "f.npy");
+    using w = NpyAppendArray.openSync(path, { descr: "<f8", shape: [0, 2] });
+    assert.throws(() => w.appendSync([1, 2]), (e: unknown) => {
+      assert.ok(e instanceof NpyShapeError);
+      assert.match(e.message, /expected \(k, 2\); to append one row, wrap it as \[\[1, 2\]\]$/);
+      return true;
+    });
+    w.appendSync([[1, 2]]);
+    assert.equal(w.rows, 1);
+    // Other mismatches get no such hint.
+    assert.throws(() => w.appendSync([[1, 2, 3]]), (e: unknown) => {
+      assert.ok(e instanceof NpyShapeError);
+      assert.doesNotMatch(e.message, /wrap it/);
+      return true;
+    });
+  } finally {
+    cleanup();
+  }
+});
