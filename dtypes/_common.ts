@@ -9,6 +9,7 @@
 import {
   type Descr,
   HOST_ORDER,
+  numpyNameOf,
   parseTypestr,
   tryNormalizeTypestr,
   type Typestr,
@@ -145,21 +146,7 @@ export function castingOf(options?: { casting?: Casting }): Casting {
 
 /** NumPy's name for a numeric type, e.g. `float64`, for messages. */
 export function numpyName(t: NumType): string {
-  const bits = t.size * 8;
-  switch (t.kind) {
-    case "b":
-      return "bool";
-    case "i":
-      return `int${bits}`;
-    case "u":
-      return `uint${bits}`;
-    case "f":
-      return `float${bits}`;
-    case "c":
-      return `complex${bits}`;
-    default:
-      return `${t.kind}${t.size}`;
-  }
+  return numpyNameOf(`${t.size === 1 ? "|" : "<"}${t.kind}${t.size}`);
 }
 
 /**

@@ -879,8 +879,11 @@ export function tryNormalizeTypestr(text: string): string | undefined {
   }
 }
 
-// The NumPy name shown beside a suggested spelling: float32, datetime64[ns], S5 …
-function numpyNameOf(canonical: string): string {
+/**
+ * Internal (not re-exported by `mod.ts`): NumPy's name for a canonical type string, as
+ * messages show it beside the spelling: `float32`, `datetime64[ns]`, `S5` …
+ */
+export function numpyNameOf(canonical: string): string {
   const t = parseTypestr(canonical);
   const bits = t.itemsize * 8;
   switch (t.kind) {
