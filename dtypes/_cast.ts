@@ -8,14 +8,16 @@
  * @module
  */
 
-import type { DatetimeUnit } from "../lib/descr.ts";
+import { DATETIME_UNITS, type DatetimeUnit } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype } from "../lib/registry.ts";
 import {
   canCastNumeric,
   canonicalTypestr,
+  gather,
   HOST_LITTLE_ENDIAN,
   quoteDescr,
+  scatter,
   swapInPlace,
   swappedCopy,
 } from "./_common.ts";
@@ -48,21 +50,7 @@ interface Simple {
 }
 
 // NumPy's NPY_DATETIMEUNIT order, and _datetime_factors: each unit in the next one.
-const UNITS: readonly DatetimeUnit[] = [
-  "Y",
-  "M",
-  "W",
-  "D",
-  "h",
-  "m",
-  "s",
-  "ms",
-  "us",
-  "ns",
-  "ps",
-  "fs",
-  "as",
-];
+const UNITS: readonly DatetimeUnit[] = DATETIME_UNITS;
 const FACTORS = [1n, 1n, 7n, 24n, 60n, 60n, 1000n, 1000n, 1000n, 1000n, 1000n, 1000n, 1n];
 const GENERIC = 13;
 const Y = 0, M = 1, W = 2, D = 3;
@@ -292,7 +280,7 @@ function convert(bytes: Uint8Array, n: number, from: Dtype, to: Dtype): Uint8Arr
   if (fa !== undefined && fb !== undefined) {
     for (let i = 0; i < fa.length; i++) {
       const x = fa[i]!, y = fb[i]!;
-      const src = gather(bytes, n, from.itemsize, x.offset, x.dtype.itemsize * perOf(x.shape));
+      const src = column(bytes, n, from.itemsize, x.offset, x.dtype.itemsize * perOf(x.shape));
       const per = perOf(y.shape);
       let cast = convert(src, n * perOf(x.shape), x.dtype, y.dtype);
       if (!sameShape(x.shape, y.shape)) {
@@ -315,7 +303,7 @@ function convert(bytes: Uint8Array, n: number, from: Dtype, to: Dtype): Uint8Arr
   if (fa !== undefined && fb === undefined && b !== undefined && b.kind !== "V") {
     const x = fa[0]!;
     if (x.shape.length !== 0) throw unsupported(from, to, "its field is a subarray");
-    return convert(gather(bytes, n, from.itemsize, x.offset, x.dtype.itemsize), n, x.dtype, to);
+    return convert(column(bytes, n, from.itemsize, x.offset, x.dtype.itemsize), n, x.dtype, to);
   }
   throw unsupported(from, to, "not a cast between NumPy type strings or records");
 }
@@ -351,27 +339,6 @@ function repeat(bytes: Uint8Array, n: number, size: number, per: number): Uint8A
     for (let k = 0; k < per; k++) out.set(e, (i * per + k) * size);
   }
   return out;
-}
-
-function gather(src: Uint8Array, n: number, stride: number, offset: number, width: number) {
-  const out = new Uint8Array(n * width);
-  for (let i = 0; i < n; i++) {
-    out.set(src.subarray(i * stride + offset, i * stride + offset + width), i * width);
-  }
-  return out;
-}
-
-function scatter(
-  src: Uint8Array,
-  dst: Uint8Array,
-  n: number,
-  width: number,
-  offset: number,
-  stride: number,
-): void {
-  for (let i = 0; i < n; i++) {
-    dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
-  }
 }
 
 // ---- simple (type string) casts -------------------------------------------------------
@@ -810,5 +777,12 @@ function toVoid(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint8Array 
   for (let i = 0; i < n; i++) {
     out.set(src.subarray(i * a.itemsize, i * a.itemsize + width), i * b.itemsize);
   }
+  return out;
+}
+
+/** The `width`-byte field at `offset` of n records of `stride` bytes, as a packed column. */
+function column(src: Uint8Array, n: number, stride: number, offset: number, width: number) {
+  const out = new Uint8Array(n * width);
+  gather(src, out, n, width, offset, stride);
   return out;
 }

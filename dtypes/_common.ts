@@ -393,3 +393,44 @@ export function checkWhole(bytes: Uint8Array, itemsize: number, descr: Descr): n
   }
   return bytes.length / itemsize;
 }
+
+// Copies n runs of `width` bytes from a packed column into records of `stride` bytes.
+export function scatter(
+  src: Uint8Array,
+  dst: Uint8Array,
+  n: number,
+  width: number,
+  offset: number,
+  stride: number,
+): void {
+  if (width > 16) {
+    for (let i = 0; i < n; i++) {
+      dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
+    }
+    return;
+  }
+  for (let i = 0, s = 0, d = offset; i < n; i++, d += stride) {
+    for (let k = 0; k < width; k++) dst[d + k] = src[s++]!;
+  }
+}
+
+// Copies the `width`-byte field at `offset` of n records of `stride` bytes into a column.
+export function gather(
+  src: Uint8Array,
+  dst: Uint8Array,
+  n: number,
+  width: number,
+  offset: number,
+  stride: number,
+): void {
+  if (width > 16) {
+    for (let i = 0; i < n; i++) {
+      const at = i * stride + offset;
+      dst.set(src.subarray(at, at + width), i * width);
+    }
+    return;
+  }
+  for (let i = 0, d = 0, s = offset; i < n; i++, s += stride) {
+    for (let k = 0; k < width; k++) dst[d++] = src[s + k]!;
+  }
+}

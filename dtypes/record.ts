@@ -22,7 +22,7 @@ import type {
   DtypeRegistry,
   EncodeOptions,
 } from "../lib/registry.ts";
-import { checkTarget, checkWhole, describeValue, quoteDescr } from "./_common.ts";
+import { checkTarget, checkWhole, describeValue, gather, quoteDescr, scatter } from "./_common.ts";
 
 /**
  * One record as a plain object: field name → value (a subarray field gives an array).
@@ -458,47 +458,6 @@ function flattenInto(v: unknown, isElement: (v: unknown) => boolean, out: unknow
     return;
   }
   out.push(v);
-}
-
-// Copies n runs of `width` bytes from a packed column into records of `stride` bytes.
-function scatter(
-  src: Uint8Array,
-  dst: Uint8Array,
-  n: number,
-  width: number,
-  offset: number,
-  stride: number,
-): void {
-  if (width > 16) {
-    for (let i = 0; i < n; i++) {
-      dst.set(src.subarray(i * width, (i + 1) * width), i * stride + offset);
-    }
-    return;
-  }
-  for (let i = 0, s = 0, d = offset; i < n; i++, d += stride) {
-    for (let k = 0; k < width; k++) dst[d + k] = src[s++]!;
-  }
-}
-
-// Copies the `width`-byte field at `offset` of n records of `stride` bytes into a column.
-function gather(
-  src: Uint8Array,
-  dst: Uint8Array,
-  n: number,
-  width: number,
-  offset: number,
-  stride: number,
-): void {
-  if (width > 16) {
-    for (let i = 0; i < n; i++) {
-      const at = i * stride + offset;
-      dst.set(src.subarray(at, at + width), i * width);
-    }
-    return;
-  }
-  for (let i = 0, d = 0, s = offset; i < n; i++, s += stride) {
-    for (let k = 0; k < width; k++) dst[d++] = src[s + k]!;
-  }
 }
 
 /**
