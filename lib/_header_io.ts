@@ -153,3 +153,27 @@ export function truncatedError(
     { path, expectedBytes, actualBytes },
   );
 }
+
+/**
+ * Rows `[start, end)` of `rows` as non-negative indices. Negative ones count from the end, as
+ * in a Python slice; unlike a slice, a range reaching outside the array is an error, not cut.
+ * @param of What the rows are of, for the message: `"x.npy"`, `the stack "d"`.
+ * @throws {RangeError} Naming the valid range.
+ */
+export function rowRange(
+  start: number | undefined,
+  end: number | undefined,
+  rows: number,
+  of: string,
+): [number, number] {
+  const fromEnd = (i: number) => (i < 0 && i >= -rows ? rows + i : i);
+  const s = fromEnd(start ?? 0), e = fromEnd(end ?? rows);
+  if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
+    throw new RangeError(
+      `Cannot read rows [${start ?? 0}, ${end ?? rows}) of ${of}: the valid range is ` +
+        `[0, ${rows}) (integers, start <= end; negative ones count from the end, down to ` +
+        `-${rows})`,
+    );
+  }
+  return [s, e];
+}

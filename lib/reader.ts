@@ -30,6 +30,7 @@ import {
   readHeader,
   readHeaderSync,
   rowBytesOf,
+  rowRange,
   rowsOf,
   truncatedError,
 } from "./_header_io.ts";
@@ -404,17 +405,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * a Python slice; unlike a slice, a range reaching outside the array is an error, not cut.
    */
   #range(start: number | undefined, end: number | undefined): [number, number] {
-    const rows = this.rows;
-    const fromEnd = (i: number) => (i < 0 && i >= -rows ? rows + i : i);
-    const s = fromEnd(start ?? 0), e = fromEnd(end ?? rows);
-    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
-      throw new RangeError(
-        `Cannot read rows [${start ?? 0}, ${end ?? rows}) of ${quote(this.path)}: the valid ` +
-          `range is [0, ${rows}) (integers, start <= end; negative ones count from the end, ` +
-          `down to -${rows})`,
-      );
-    }
-    return [s, e];
+    return rowRange(start, end, this.rows, quote(this.path));
   }
 
   /** Where and what to read for rows `[start, end)`; into `buffer` when it is given. */

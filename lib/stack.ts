@@ -41,7 +41,7 @@ import {
   replaceFileSync,
   toPath,
 } from "./file.ts";
-import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
+import { numberShaped, type NumberShapedHeader, rowRange } from "./_header_io.ts";
 import {
   encodeChunk,
   type NpyArray,
@@ -1468,17 +1468,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * {@link NpyReader.read} takes them.
    */
   #range(start: number | undefined, end: number | undefined): [number, number] {
-    const rows = this.rows;
-    const fromEnd = (i: number) => (i < 0 && i >= -rows ? rows + i : i);
-    const s = fromEnd(start ?? 0), e = fromEnd(end ?? rows);
-    if (!Number.isSafeInteger(s) || !Number.isSafeInteger(e) || s < 0 || e < s || e > rows) {
-      throw new RangeError(
-        `Cannot read rows [${start ?? 0}, ${end ?? rows}) of the stack ${q(this.dir)}: the ` +
-          `valid range is [0, ${rows}) (integers, start <= end; negative ones count from the ` +
-          `end, down to -${rows})`,
-      );
-    }
-    return [s, e];
+    return rowRange(start, end, this.rows, `the stack ${q(this.dir)}`);
   }
 
   /** The pieces of rows `[start, end)`: shard index and the rows in it. */
