@@ -125,3 +125,15 @@ export function pin(writer: object, on: boolean): void {
   if (on) pinned.add(writer);
   else pinned.delete(writer);
 }
+
+/**
+ * `setTimeout` that does not keep the process alive: `unref()` in Node and Bun,
+ * `Deno.unrefTimer` in Deno. Returns the timer for `clearTimeout`.
+ */
+export function backgroundTimeout(run: () => void, ms: number): unknown {
+  const timer: unknown = setTimeout(run, ms);
+  const deno = (globalThis as { Deno?: { unrefTimer?(id: number): void } }).Deno;
+  if (typeof timer === "number") deno?.unrefTimer?.(timer);
+  else (timer as { unref?(): void }).unref?.();
+  return timer;
+}

@@ -573,7 +573,13 @@ function adoptUnlistedSync(
 export interface NpyStackWriterOptions extends
   Pick<
     NpyAppendArrayOptions,
-    "registry" | "casting" | "rewriteHeaderOnAppend" | "sync" | "bufferSize" | "maxHeaderSize"
+    | "registry"
+    | "casting"
+    | "rewriteHeaderOnAppend"
+    | "sync"
+    | "bufferSize"
+    | "maxHeaderSize"
+    | "flushInterval"
   > {
   /**
    * `"append"`: add shards to the stack in `dir` if there is one (new rows go into new
@@ -1033,6 +1039,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       sync: options.sync,
       bufferSize: options.bufferSize,
       maxHeaderSize: options.maxHeaderSize,
+      flushInterval: options.flushInterval,
       lock: false, // the stack's lock covers its shards
     });
     this.#current = shard;
@@ -1234,6 +1241,7 @@ const WRITER_OPTIONS = {
   sync: true,
   bufferSize: true,
   maxHeaderSize: true,
+  flushInterval: true,
 } as const satisfies OptionKeys<NpyStackWriterOptions>;
 const READER_OPTIONS = {
   registry: true,

@@ -28,7 +28,7 @@ import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
 import type { NpyChunk } from "./reader.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
-import { pin, track, untrack } from "./_exit.ts";
+import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   chunkBytes,
@@ -159,6 +159,14 @@ export interface NpyAppendArrayOptions {
    * @default {10_000}
    */
   maxHeaderSize?: number;
+  /**
+   * With `bufferSize` or `rewriteHeaderOnAppend: false`: write the buffered rows and the
+   * header at least every this many milliseconds, even when no append follows, so that
+   * readers (NumPy in another process) are never more than about this far behind. Each such
+   * flush is a commit, as any flush is. The timer does not keep the process alive.
+   * @default {undefined (no timer: rows land when the buffer fills, at flush() and close())}
+   */
+  flushInterval?: number;
 }
 
 const RESOLVED: Promise<void> = Promise.resolve();
@@ -253,6 +261,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
 
   #exitToken: object | undefined; // see lib/_exit.ts
   #pinned = false;
+  /** `flushInterval`, and the timer armed while rows wait for it. */
+  readonly #flushInterval: number | undefined;
+  #flushTimer: unknown;
   #finished = false; // the file is closed and the lock released
 
   // What the file holds: fixed by the header, the options or the first chunk.
@@ -309,6 +320,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#registry = options.registry ?? defaultRegistry;
     this.#encode = { casting: options.casting ?? "same_kind" };
     this.#rewriteOnAppend = options.rewriteHeaderOnAppend ?? true;
+    this.#flushInterval = options.flushInterval;
     this.#sync = options.sync ?? "close";
     this.#fortran = fortran;
     const bufferSize = options.bufferSize ?? 0;
@@ -1254,6 +1266,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #closeNow(): void {
     if (this.#finished) return;
     this.#finished = true;
+    if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer as number);
+    this.#flushTimer = undefined;
     let error: unknown;
     try {
       if (this.#failed === undefined) {
@@ -1299,6 +1313,15 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (dirty !== this.#pinned) {
       this.#pinned = dirty;
       pin(this, dirty);
+    }
+    // Rows now wait for a flush: at most flushInterval ms. (A flush that cleans the writer
+    // leaves the timer to expire harmlessly, and close() clears it.)
+    if (dirty && this.#flushInterval !== undefined && this.#flushTimer === undefined) {
+      this.#flushTimer = backgroundTimeout(() => {
+        this.#flushTimer = undefined;
+        // A failure is kept by the writer (#fail): the next call reports it.
+        if (!this.#closed) this.flush().catch(noop);
+      }, this.#flushInterval);
     }
   }
 }
@@ -1353,6 +1376,7 @@ const WRITER_OPTIONS = {
   lock: true,
   onRecovery: true,
   maxHeaderSize: true,
+  flushInterval: true,
 } as const satisfies OptionKeys<NpyAppendArrayOptions>;
 
 function existsError(where: string): Error {
@@ -1399,6 +1423,11 @@ function checkOptions(where: string, options: NpyAppendArrayOptions): void {
   if (
     bufferSize !== undefined && !(Number.isSafeInteger(bufferSize) && bufferSize >= 0)
   ) bad("bufferSize", bufferSize, "a non-negative integer");
+  const { flushInterval } = options;
+  if (
+    flushInterval !== undefined &&
+    !(typeof flushInterval === "number" && flushInterval > 0 && flushInterval < 2 ** 31)
+  ) bad("flushInterval", flushInterval, "a number of milliseconds, above 0");
   if (
     casting !== undefined && !["no", "equiv", "safe", "same_kind", "unsafe"].includes(casting)
   ) bad("casting", casting, `"no", "equiv", "safe", "same_kind" or "unsafe"`);

@@ -10,10 +10,13 @@
  *   append returned. With `bufferSize`, rows are acknowledged by `flush()`, called after
  *   every `flushEvery` appends: `ack <rows>` follows each completed flush. Past `maxRows` it
  *   idles until killed.
- * - `{ task: "exit", path, how, bufferSize? }`: opens `path` (new, `<i8` rows of 2),
+ * - `{ task: "exit", path, how, bufferSize?, flushInterval? }`: opens `path` (new, `<i8` rows of 2),
  *   appends rows 0..9 as three chunks, prints `appended`, and ends without `close()`:
  *   `how` is "end" (falls off the end), "exit" (`process.exit(0)` or `Deno.exit(0)`),
  *   "throw" (an uncaught error) or "reject" (an unhandled rejection).
+ * - `{ task: "interval", path, flushInterval? }`: opens `path` (new, `<i8` rows of 2) with a
+ *   1 MiB buffer and `rewriteHeaderOnAppend: false` (and `flushInterval` when given), appends
+ *   rows 0..9, prints `appended` and idles until killed: never flushes by itself.
  * - `{ task: "open", path, mode }`: opens `path` with `mode` and no descr, prints `open`,
  *   and idles until killed.
  * - `{ task: "gc", path, bufferSize? }`: opens `path` in a function that appends rows 0..9
@@ -178,6 +181,7 @@ let kept: NpyAppendArray | undefined; // as a script's top-level writer: never c
 async function exitWithout(args: Record<string, unknown>): Promise<void> {
   const w = kept = await NpyAppendArray.open(args.path as string, {
     bufferSize: (args.bufferSize as number | undefined) ?? 0,
+    flushInterval: args.flushInterval as number | undefined,
   });
   await w.append([[0n, 1n], [2n, 3n]]);
   w.appendSync(BigInt64Array.of(4n, 5n, 6n, 7n, 8n, 9n));
@@ -195,6 +199,19 @@ async function exitWithout(args: Record<string, unknown>): Promise<void> {
     }, 0);
   }
   if (args.how === "reject") void Promise.reject(new Error("unhandled, on purpose"));
+}
+
+async function appendAndIdle(args: Record<string, unknown>): Promise<void> {
+  const w = kept = await NpyAppendArray.open(args.path as string, {
+    bufferSize: 1 << 20,
+    rewriteHeaderOnAppend: false,
+    flushInterval: args.flushInterval as number | undefined,
+  });
+  w.appendSync([[0n, 1n], [2n, 3n]]);
+  await w.append(BigInt64Array.of(4n, 5n, 6n, 7n, 8n, 9n, 10n, 11n, 12n, 13n));
+  w.appendSync([[14n, 15n], [16n, 17n], [18n, 19n]]);
+  say("appended");
+  setInterval(() => {}, 1000); // alive until killed
 }
 
 /** A full garbage collection: Bun's own, else V8's (exposed at run time). */
@@ -230,6 +247,7 @@ try {
   if (args.task === "append") await append(args);
   else if (args.task === "exit") await exitWithout(args);
   else if (args.task === "open") await openOnly(args);
+  else if (args.task === "interval") await appendAndIdle(args);
   else if (args.task === "gc") await dropped(args);
   else if (args.task === "race") await race(args);
   else throw new Error(`unknown task ${args.task}`);
