@@ -17,12 +17,15 @@ import * as fs from "node:fs";
 import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { WriterLock } from "./_lock.ts";
+import { denoWriteLayer } from "./_deno_write.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
-// Up to this size an async read or write is done synchronously: the thread-pool round trip
-// (15–20 µs here) would cost more than the transfer itself (about 1 µs for a small pread).
-const SMALL_IO = 1 << 20;
+/**
+ * Up to this size an async read or write is done synchronously: the thread-pool round trip
+ * (15–20 µs here) would cost more than the transfer itself (about 1 µs for a small pread).
+ */
+export const SMALL_IO = 1 << 20;
 
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";
@@ -116,7 +119,10 @@ export interface FileSystem {
   closeSync(fd: number): void;
 }
 
-/** The real file system: the `node:fs` functions themselves. */
+/**
+ * The real file system: the `node:fs` functions themselves, but for Deno's large async
+ * writes (lib/_deno_write.ts).
+ */
 export const NODE_FILE_SYSTEM: FileSystem = {
   openSync: fs.openSync,
   open: fs.open,
@@ -132,6 +138,7 @@ export const NODE_FILE_SYSTEM: FileSystem = {
   fsyncSync: fs.fsyncSync,
   fchmodSync: fs.fchmodSync,
   closeSync: fs.closeSync,
+  ...denoWriteLayer(fs.write, fs.closeSync),
 } as FileSystem;
 
 let fileSystem: FileSystem = NODE_FILE_SYSTEM;

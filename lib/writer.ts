@@ -18,6 +18,7 @@ import {
   publishSync,
   realPathSync,
   removeSync,
+  SMALL_IO,
   tempPathBeside,
   toPath,
 } from "./file.ts";
@@ -30,6 +31,7 @@ import type { NpyChunk } from "./reader.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
+import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 import {
   chunkBytes,
   type ChunkParts,
@@ -291,8 +293,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #viewable: unknown = undefined; // a TypedArray constructor the dtype views as is
 
   #buffer: Uint8Array | undefined;
-  #bufLen = 0;
-  #bufRows = 0;
+  #bufferLength = 0;
+  #bufferRows = 0;
 
   #queue: Promise<void> | undefined; // the tail of queued operations (never rejects)
   #pending = 0; // operations queued and not yet settled
@@ -466,19 +468,17 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * @throws {NpyDtypeError} When the chunk cannot be cast to the file's dtype.
    */
   append(chunk: NpyChunk): Promise<void> {
-    if (this.#queue === undefined && this.#sync !== "append") {
-      // Nothing queued: write now (two positional writes take microseconds; an awaited
-      // fs.promises write would cost ten times more).
-      return settle(() => this.#commitSync(this.#prepare(chunk), this.#lastRows));
-    }
     let bytes: Uint8Array;
     try {
       bytes = this.#prepare(chunk);
     } catch (e) {
       return Promise.reject(e);
     }
-    const rows = this.#lastRows;
-    return this.#enqueue(() => this.#commit(bytes, rows));
+    const steps = this.#commitSteps(bytes, this.#lastRows);
+    // Small commits run at once (two positional writes take microseconds; an awaited write
+    // on the thread pool would cost ten times more); large ones leave the event loop free.
+    if (this.#runsNow(this.#bytesToWrite(bytes.length))) return settle(() => runStepsSync(steps));
+    return this.#enqueue(() => runSteps(steps));
   }
 
   /**
@@ -491,7 +491,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   appendSync(chunk: NpyChunk): void {
     this.#checkIdle("appendSync");
     const bytes = this.#prepare(chunk);
-    this.#commitSync(bytes, this.#lastRows);
+    runStepsSync(this.#commitSteps(bytes, this.#lastRows));
   }
 
   /**
@@ -526,17 +526,15 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    */
   flush(): Promise<void> {
     if (this.#closed) return this.#queue ?? RESOLVED;
-    if (this.#queue === undefined && this.#sync !== "append") {
-      return settle(() => this.#flushNowSync());
-    }
-    return this.#enqueue(() => this.#flushNow());
+    if (this.#runsNow(this.#bufferLength)) return settle(() => runStepsSync(this.#flushSteps()));
+    return this.#enqueue(() => runSteps(this.#flushSteps()));
   }
 
   /** Sync twin of {@link NpyAppendArray.flush}. */
   flushSync(): void {
     if (this.#closed) return;
     this.#checkIdle("flushSync");
-    this.#flushNowSync();
+    runStepsSync(this.#flushSteps());
   }
 
   /**
@@ -547,10 +545,18 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   close(): Promise<void> {
     if (this.#closed) return this.#queue ?? RESOLVED;
     this.#closed = true;
-    if (this.#queue === undefined) {
-      return settle(() => this.#closeNow());
-    }
-    return this.#enqueue(() => this.#closeNow());
+    // fdatasync at close may take long (all the dirty pages): off the event loop.
+    const syncs = this.#sync !== "none" && this.#headerLength > 0;
+    if (!syncs && this.#runsNow(this.#bufferLength)) return settle(() => this.#closeNow());
+    return this.#enqueue(async () => {
+      let finished = false;
+      try {
+        await runSteps(this.#finishSteps());
+        finished = true;
+      } finally {
+        this.#closeNow(finished);
+      }
+    });
   }
 
   /** Sync twin of {@link NpyAppendArray.close}. */
@@ -1150,28 +1156,25 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     throw error;
   }
 
-  /** Writes a prepared chunk now (sync I/O). */
-  #commitSync(bytes: Uint8Array, rows: number): void {
+  /**
+   * The commit of a prepared chunk, as I/O steps (lib/_steps.ts): into the buffer, or
+   * written with the header after it. A buffer written is a commit: the header claims it at
+   * once (whole appends only).
+   */
+  *#commitSteps(bytes: Uint8Array, rows: number): Steps<void> {
     if (this.#failed !== undefined) this.#checkOpen();
     try {
       const buffer = this.#buffer;
       if (buffer !== undefined && bytes.length < buffer.length) {
-        // A buffer written is a commit: the header claims it at once (whole appends only).
-        if (this.#bufLen + bytes.length > buffer.length) {
-          this.#writeBuffered();
-          this.#afterData(true);
-        }
-        buffer.set(bytes, this.#bufLen);
-        this.#bufLen += bytes.length;
-        this.#bufRows += rows;
-        if (this.#bufLen === buffer.length) {
-          this.#writeBuffered();
-          this.#afterData(true);
-        }
+        if (this.#bufferLength + bytes.length > buffer.length) yield* this.#drainSteps(true);
+        buffer.set(bytes, this.#bufferLength);
+        this.#bufferLength += bytes.length;
+        this.#bufferRows += rows;
+        if (this.#bufferLength === buffer.length) yield* this.#drainSteps(true);
       } else {
-        if (this.#bufLen > 0) this.#writeBuffered();
-        this.#writeData(bytes, rows);
-        this.#afterData(false);
+        yield* this.#bufferSteps();
+        yield* this.#dataSteps(bytes, rows);
+        yield* this.#headerSteps(false);
       }
     } catch (e) {
       this.#fail(e);
@@ -1179,45 +1182,29 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#updatePin();
   }
 
-  /** Async twin of {@link NpyAppendArray.#commitSync}: waits for `fdatasync` off-thread. */
-  async #commit(bytes: Uint8Array, rows: number): Promise<void> {
-    if (this.#sync !== "append") return this.#commitSync(bytes, rows);
-    if (this.#failed !== undefined) this.#checkOpen();
-    try {
-      const buffer = this.#buffer;
-      if (buffer !== undefined && bytes.length < buffer.length) {
-        if (this.#bufLen + bytes.length > buffer.length) {
-          this.#writeBuffered();
-          await this.#afterDataAsync(true);
-        }
-        buffer.set(bytes, this.#bufLen);
-        this.#bufLen += bytes.length;
-        this.#bufRows += rows;
-        if (this.#bufLen === buffer.length) {
-          this.#writeBuffered();
-          await this.#afterDataAsync(true);
-        }
-      } else {
-        if (this.#bufLen > 0) this.#writeBuffered();
-        this.#writeData(bytes, rows);
-        await this.#afterDataAsync(false);
-      }
-    } catch (e) {
-      this.#fail(e);
-    }
-    this.#updatePin();
+  /** Bytes a commit of `length` bytes writes at once (see #commitSteps). */
+  #bytesToWrite(length: number): number {
+    const buffer = this.#buffer;
+    const total = this.#bufferLength + length;
+    return buffer === undefined || length >= buffer.length || total >= buffer.length ? total : 0;
   }
 
-  #writeData(bytes: Uint8Array, rows: number): void {
-    this.#file.writeSync(bytes, this.#headerLength + this.#rowsWritten * this.#rowBytes);
+  /** Whether a commit writing `bytes` may run on the main thread, at once. */
+  #runsNow(bytes: number): boolean {
+    return this.#queue === undefined && this.#sync !== "append" && bytes <= SMALL_IO;
+  }
+
+  *#dataSteps(bytes: Uint8Array, rows: number): Steps<void> {
+    const position = this.#headerLength + this.#rowsWritten * this.#rowBytes;
+    yield { write: this.#file, bytes, position };
     this.#rowsWritten += rows;
   }
 
-  #writeBuffered(): void {
-    if (this.#bufLen === 0) return;
-    this.#writeData(this.#buffer!.subarray(0, this.#bufLen), this.#bufRows);
-    this.#bufLen = 0;
-    this.#bufRows = 0;
+  *#bufferSteps(): Steps<void> {
+    if (this.#bufferLength === 0) return;
+    yield* this.#dataSteps(this.#buffer!.subarray(0, this.#bufferLength), this.#bufferRows);
+    this.#bufferLength = 0;
+    this.#bufferRows = 0;
   }
 
   /** Whether the header must be written now. */
@@ -1227,54 +1214,46 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   }
 
   /** After data: the header when due, synced before and after with `sync: "append"`. */
-  #afterData(force: boolean): void {
+  *#headerSteps(force: boolean): Steps<void> {
     if (!this.#headerDue(force)) return;
-    if (this.#sync === "append") this.#file.datasyncSync();
+    if (this.#sync === "append") yield { datasync: this.#file };
     this.#writeHeader();
-    if (this.#sync === "append") this.#file.datasyncSync();
+    if (this.#sync === "append") yield { datasync: this.#file };
   }
 
-  async #afterDataAsync(force: boolean): Promise<void> {
-    if (!this.#headerDue(force)) return;
-    if (this.#sync === "append") await this.#file.datasync();
-    this.#writeHeader();
-    if (this.#sync === "append") await this.#file.datasync();
+  /** The buffer, then the header when due. */
+  *#drainSteps(force: boolean): Steps<void> {
+    yield* this.#bufferSteps();
+    yield* this.#headerSteps(force);
   }
 
-  #flushNowSync(): void {
+  /** flush(): the buffer and the header, a failure kept by the writer. */
+  *#flushSteps(): Steps<void> {
     if (this.#failed !== undefined) this.#checkOpen();
     try {
-      this.#writeBuffered();
-      this.#afterData(true);
+      yield* this.#drainSteps(true);
     } catch (e) {
       this.#fail(e);
     }
     this.#updatePin();
   }
 
-  async #flushNow(): Promise<void> {
-    if (this.#failed !== undefined) this.#checkOpen();
-    try {
-      this.#writeBuffered();
-      await this.#afterDataAsync(true);
-    } catch (e) {
-      this.#fail(e);
-    }
-    this.#updatePin();
+  /** close(): what flush() writes, then the data synced (unless `sync: "none"`). */
+  *#finishSteps(): Steps<void> {
+    if (this.#failed !== undefined) return;
+    yield* this.#flushSteps();
+    if (this.#sync !== "none" && this.#headerLength > 0) yield { datasync: this.#file };
   }
 
-  #closeNow(): void {
+  /** Closes the file and releases the lock; `finished`: #finishSteps ran already. */
+  #closeNow(finished = false): void {
     if (this.#finished) return;
     this.#finished = true;
     if (this.#flushTimer !== undefined) clearTimeout(this.#flushTimer as number);
     this.#flushTimer = undefined;
     let error: unknown;
     try {
-      if (this.#failed === undefined) {
-        this.#writeBuffered();
-        this.#afterData(true);
-        if (this.#sync !== "none" && this.#headerLength > 0) this.#file.datasyncSync();
-      }
+      if (!finished) runStepsSync(this.#finishSteps());
     } catch (e) {
       error = e;
     }
@@ -1308,7 +1287,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
 
   /** Pins the writer while it has rows not yet in the file or its header (lib/_exit.ts). */
   #updatePin(): void {
-    const dirty = this.#bufLen > 0 ||
+    const dirty = this.#bufferLength > 0 ||
       (this.#rowsWritten > 0 && this.#rowsInHeader !== this.#rowsWritten);
     if (dirty !== this.#pinned) {
       this.#pinned = dirty;

@@ -1,0 +1,71 @@
+/**
+ * One algorithm, two drivers. A job with a sync and an async form is written once, as a
+ * generator that yields its I/O steps; {@link runStepsSync} and {@link runSteps} carry them
+ * out. The drivers, not the algorithm, decide what leaves the main thread: the async driver
+ * hands large reads and writes to the runtime's thread pool (see `NpyFile.write`) so a big
+ * append or read never blocks the event loop, and keeps small ones synchronous, where the
+ * thread-pool round trip would cost more than the transfer.
+ *
+ * A failed step is thrown into the generator (`throw()`), so its `try`/`finally` blocks run
+ * in both drivers alike.
+ *
+ * @module
+ */
+
+import type { NpyFile } from "./file.ts";
+
+/** One I/O step; the driver sends back the bytes read for `read`, else `undefined`. */
+export type FileStep =
+  | { readonly write: NpyFile; readonly bytes: Uint8Array; readonly position: number }
+  | { readonly read: NpyFile; readonly into: Uint8Array; readonly position: number }
+  | { readonly datasync: NpyFile };
+
+/** What a step algorithm is: it yields steps and gets back the bytes read (or nothing). */
+export type Steps<T> = Generator<FileStep, T, number | undefined>;
+
+function stepSync(step: FileStep): number | undefined {
+  if ("read" in step) return step.read.readSync(step.into, step.position);
+  if ("write" in step) step.write.writeSync(step.bytes, step.position);
+  else step.datasync.datasyncSync();
+}
+
+async function stepAsync(step: FileStep): Promise<number | undefined> {
+  if ("read" in step) return await step.read.read(step.into, step.position);
+  if ("write" in step) await step.write.write(step.bytes, step.position);
+  else await step.datasync.datasync();
+}
+
+/** Runs `steps` with synchronous I/O. @returns What the algorithm returns. */
+export function runStepsSync<T>(steps: Steps<T>): T {
+  let next = steps.next();
+  while (!next.done) {
+    let result: number | undefined;
+    try {
+      result = stepSync(next.value);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(result);
+  }
+  return next.value;
+}
+
+/**
+ * Runs `steps` with large transfers and syncs off the main thread.
+ * @returns What the algorithm returns.
+ */
+export async function runSteps<T>(steps: Steps<T>): Promise<T> {
+  let next = steps.next();
+  while (!next.done) {
+    let result: number | undefined;
+    try {
+      result = await stepAsync(next.value);
+    } catch (e) {
+      next = steps.throw(e);
+      continue;
+    }
+    next = steps.next(result);
+  }
+  return next.value;
+}
