@@ -54,7 +54,16 @@ import { needsRecoverySync, recoverSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { WriterLock } from "./_lock.ts";
-import { isTypedArray, reverseAxes, shapeText, sizeOf } from "./_chunk.ts";
+import {
+  appendError,
+  type AppendTarget,
+  descrText,
+  isTypedArray,
+  reverseAxes,
+  rowShapeError,
+  shapeText,
+  sizeOf,
+} from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
@@ -129,14 +138,6 @@ function shardPath(dir: string, index: number): string {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function descrText(descr: Descr): string {
-  try {
-    return formatDescr(descr);
-  } catch {
-    return JSON.stringify(descr);
-  }
 }
 
 // -----------------------------------------------------------------------------------------
@@ -694,6 +695,7 @@ async function runSteps(steps: Iterable<ShardStep>): Promise<void> {
 export class NpyStackWriter implements AsyncDisposable, Disposable {
   /** The stack's directory. */
   readonly dir: string;
+  readonly #named: AppendTarget; // what append errors name
   readonly #registry: DtypeRegistry;
   readonly #lock: WriterLock | undefined;
   readonly #options: NpyStackWriterOptions;
@@ -718,6 +720,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
+    this.#named = { where: `the stack ${q(dir)}`, noun: "stack", path: dir };
     this.#lock = lock;
     this.#options = options;
     this.#registry = options.registry ?? defaultRegistry;
@@ -926,6 +929,15 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    */
   #prepare(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     this.#checkOpen();
+    try {
+      return this.#encodeChunk(chunk);
+    } catch (e) {
+      // A cast or shape error of the dtype code names the stack, as the writer's name the file.
+      throw appendError(e, this.#named, this.#dtype, this.#options.casting ?? "same_kind");
+    }
+  }
+
+  #encodeChunk(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     const dtype = this.#dtype;
     const where = `Cannot append to the stack ${q(this.dir)}`;
     // Fast path: a TypedArray the dtype views as is, whole rows.
@@ -973,14 +985,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       const given = fortran ? shape.slice(0, -1) : shape.slice(1);
       rows = fortran ? shape[shape.length - 1] : shape[0];
       if (rowShape !== undefined && !sameShape(given, rowShape)) {
-        const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
-        throw new NpyShapeError(
-          `${where}: the chunk's shape ${shapeText(shape)} does not fit the stack's rows of ` +
-            `shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
-              dims.length === 1 ? "," : ""
-            })`,
-          { path: this.dir, expected: rowShape, actual: shape },
-        );
+        throw rowShapeError(this.#named, chunk, shape, rowShape, fortran);
       }
       rowShape ??= given;
       if (shape.length >= 2 && fields.fortranOrder !== fortran) {

@@ -330,6 +330,96 @@ test(
 );
 
 test(
+  "append's cast and type errors name the stack like its shape errors, keeping class and cause",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const w = await NpyStackWriter.open(join(dir, "i4"), { descr: "<i4", shape: [2] });
+      const named = `Cannot append to the stack ${JSON.stringify(join(dir, "i4"))}: `;
+      /** The error is `type`, names the stack first, and wraps the dtype code's error. */
+      const refusal =
+        (type: typeof NpyDtypeError | typeof NpyShapeError, inner: RegExp) => (e: unknown) => {
+          assert.ok(e instanceof type, String(e));
+          assert.ok(e.message.startsWith(named), e.message);
+          assert.equal(e.path, join(dir, "i4"));
+          assert.ok(e.cause instanceof type, "the inner error is the cause");
+          assert.match((e.cause as Error).message, inner);
+          return true;
+        };
+      const notNumber = /Cannot cast "x" \(element 1\) to '<i4'/;
+      await assert.rejects(w.append([[1, "x"]] as never), refusal(NpyDtypeError, notNumber));
+      assert.throws(() => w.appendSync([[1, "x"]] as never), refusal(NpyDtypeError, notNumber));
+      await assert.rejects(
+        w.append(Float64Array.of(1, 2)), // same_kind: float64 -> int32 is refused
+        refusal(NpyDtypeError, /Cannot cast Float64Array \(float64\) to '<i4'/),
+      );
+      await assert.rejects(
+        w.append([[1.5, 2]]),
+        refusal(NpyDtypeError, /Cannot cast 1\.5 \(element 0\) to '<i4'/),
+      );
+      // Through the WritableStream: the same error rejects pipeTo.
+      const piped = new ReadableStream<unknown>({
+        start(c) {
+          c.enqueue([[1, "x"]]);
+          c.close();
+        },
+      }).pipeTo(w.writable as WritableStream<unknown>);
+      await assert.rejects(piped, refusal(NpyDtypeError, notNumber));
+      assert.equal(w.rows, 0);
+      // Records: the field is named inside, the stack outside.
+      const rec = NpyStackWriter.openSync(join(dir, "rec"), {
+        descr: [["x", "<i4"], ["y", "<f4"]],
+        shape: [],
+      });
+      assert.throws(
+        () => rec.appendSync([{ x: 1, y: 2 }, { x: "a", y: 1 }] as never),
+        (e) => {
+          assert.ok(e instanceof NpyDtypeError);
+          assert.match(
+            e.message,
+            /^Cannot append to the stack ".*rec": .*field "x": cannot cast "a"/,
+          );
+          assert.ok(e.cause instanceof NpyDtypeError);
+          return true;
+        },
+      );
+      assert.throws(
+        () => rec.appendSync([{ x: 1, y: 2, z: 3 }] as never),
+        /^NpyDtypeError: Cannot append to the stack ".*rec": .*a field "z"/,
+      );
+      rec.closeSync();
+      assert.deepEqual(rec.shardRows, [0]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test("one row given bare to a stack gets the writer's 'wrap it as [[1, 2]]' hint", SLOW, () => {
+  const { dir, cleanup } = makeTempDir("npy-stack-");
+  try {
+    using w = NpyStackWriter.openSync(join(dir, "s"), { descr: "<f8", shape: [2] });
+    using a = NpyAppendArray.openSync(join(dir, "a.npy"), { descr: "<f8", shape: [2] });
+    const hint = /: expected \(k, 2\); to append one row, wrap it as \[\[1, 2\]\]$/;
+    assert.throws(
+      () => w.appendSync([1, 2]),
+      (e) => e instanceof NpyShapeError && hint.test(e.message),
+    );
+    assert.throws(
+      () => a.appendSync([1, 2]),
+      (e) => e instanceof NpyShapeError && hint.test(e.message),
+    );
+    w.appendSync([[1, 2]]); // wrapped as the hint says, it is a row
+    assert.equal(w.rows, 1);
+    // A chunk of the wrong row shape gets no hint.
+    assert.throws(() => w.appendSync([[1, 2, 3]]), (e) => !/wrap it/.test((e as Error).message));
+  } finally {
+    cleanup();
+  }
+});
+
+test(
   "modes: create refuses a stack, overwrite replaces it, append adds shards and never changes closed ones",
   SLOW,
   () => {
