@@ -32,6 +32,7 @@ import {
   NpyStackReader,
   NpyStackWriter,
   recoverStack,
+  recoverStackSync,
   saveNpySync,
 } from "../mod.ts";
 import { main } from "../cli.ts";
@@ -418,6 +419,95 @@ test("one row given bare to a stack gets the writer's 'wrap it as [[1, 2]]' hint
     cleanup();
   }
 });
+
+test(
+  "writable and appendFrom split chunks across shards; NumPy reads every shard",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const streamed = join(dir, "streamed");
+      const w = await NpyStackWriter.open(streamed, { descr: "<i2", shape: [2], shardRows: 3 });
+      await new ReadableStream<Int16Array | number[][]>({
+        start(c) {
+          c.enqueue(Int16Array.of(0, 1, 2, 3));
+          c.enqueue([[4, 5], [6, 7], [8, 9]]); // crosses into shard 1
+          c.enqueue(Int16Array.of(10, 11));
+          c.close();
+        },
+      }).pipeTo(w.writable); // closing the stream closes the writer
+      assert.equal(w.closed, true);
+      assert.deepEqual(w.shardRows, [3, 3]);
+      const from = join(dir, "from");
+      const f = await NpyStackWriter.open(from, { descr: "<f4", shape: [], shardRows: 4 });
+      const produce = async function* () {
+        yield Float32Array.of(0, 1, 2);
+        yield [3, 4, 5, 6, 7];
+        yield Float32Array.of(8);
+      };
+      assert.equal(await f.appendFrom(produce()), 9);
+      assert.equal(await f.appendFrom([[9.5]]), 1); // a sync iterable too
+      await f.close();
+      assert.deepEqual(f.shardRows, [4, 4, 2]);
+      const shards = runPython<Record<string, number[][]>>(
+        `import os
+out = {}
+for d in json.load(sys.stdin):
+    n = len([f for f in os.listdir(d) if f.endswith(".npy")])
+    out[os.path.basename(d)] = [np.load(os.path.join(d, "%d.npy" % i), mmap_mode="r").tolist()
+                                for i in range(n)]
+print(json.dumps(out))`,
+        [streamed, from],
+      );
+      assert.deepEqual(shards.streamed, [[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]]);
+      assert.deepEqual(shards.from, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9.5]]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "the stack reader, mergeStacks and recoverStack refuse unknown option keys by name",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const a = join(dir, "a");
+      NpyStackWriter.openSync(a, { descr: "<f8", shape: [] }).closeSync();
+      const before = snapshot(dir);
+      const unknown = (key: string, near: string) =>
+        new RegExp(`unknown option "${key}": did you mean "${near}"\\?`);
+      assert.throws(
+        () => NpyStackReader.openSync(a, { layuot: "columns" } as never),
+        (e) => e instanceof TypeError && unknown("layuot", "layout").test(e.message),
+      );
+      await assert.rejects(
+        NpyStackReader.open(a, { registy: undefined } as never),
+        (e) => e instanceof TypeError && unknown("registy", "registry").test(e.message),
+      );
+      await assert.rejects(
+        mergeStacks(join(dir, "m"), [a], { mvoe: true } as never),
+        (e) => e instanceof TypeError && unknown("mvoe", "move").test(e.message),
+      );
+      assert.throws(
+        () => mergeStacksSync(join(dir, "m"), [a], { lck: false } as never),
+        (e) => e instanceof TypeError && unknown("lck", "lock").test(e.message),
+      );
+      await assert.rejects(
+        recoverStack(a, { zerofill: true } as never),
+        (e) => e instanceof TypeError && unknown("zerofill", "zeroFill").test(e.message),
+      );
+      assert.throws(
+        () => recoverStackSync(a, { lock: false, regstry: undefined } as never),
+        (e) => e instanceof TypeError && unknown("regstry", "registry").test(e.message),
+      );
+      assert.deepEqual(snapshot(dir), before, "a refused call changes nothing");
+    } finally {
+      cleanup();
+    }
+  },
+);
 
 test(
   "modes: create refuses a stack, overwrite replaces it, append adds shards and never changes closed ones",
