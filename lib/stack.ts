@@ -1696,8 +1696,8 @@ export interface MergeStacksResult {
  * shape must agree, and no input may have a shard a writer left open; otherwise a typed
  * error is thrown and nothing changes.
  *
- * @param outDir The merged stack's directory: new, or holding no stack.
- * @param dirs The input stacks, in order.
+ * @param outDir The merged stack's directory (path or `file:` URL): new, or holding no stack.
+ * @param dirs The input stacks, in order (paths or `file:` URLs).
  * @param options `move`, `lock`, `registry`.
  * @returns The merged stack's rows and shard rows.
  * @throws {NpyDtypeError} When the stacks' descrs differ.
@@ -1729,8 +1729,8 @@ export interface MergeStacksResult {
  * ```
  */
 export function mergeStacks(
-  outDir: string,
-  dirs: readonly string[],
+  outDir: string | URL,
+  dirs: readonly (string | URL)[],
   options: MergeStacksOptions = {},
 ): Promise<MergeStacksResult> {
   return new Promise((resolve) => resolve(mergeStacksSync(outDir, dirs, options)));
@@ -1755,21 +1755,23 @@ export function mergeStacks(
  * ```
  */
 export function mergeStacksSync(
-  outDir: string,
-  dirs: readonly string[],
+  outDir: string | URL,
+  dirs: readonly (string | URL)[],
   options: MergeStacksOptions = {},
 ): MergeStacksResult {
+  outDir = toPath(outDir);
+  const inputs = dirs.map(toPath);
   const action = `merge into ${q(outDir)}`;
   checkOptionKeys(options, MERGE_OPTIONS, action);
   const registry = options.registry ?? defaultRegistry;
-  if (dirs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
+  if (inputs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
   const locks: WriterLock[] = [];
   try {
     // 1. Check everything; nothing is written before all inputs agree.
     const seen = new Map<string, string>();
     const outReal = realPathSync(outDir);
     const layouts: StackLayout[] = [];
-    for (const dir of dirs) {
+    for (const dir of inputs) {
       const real = realPathSync(dir) ?? dir;
       if (seen.has(real)) {
         throw new Error(`Cannot ${action}: the stack ${q(dir)} is given twice`);
@@ -1929,7 +1931,7 @@ export interface RecoverStackResult {
  * adopts the shards of a writer that crashed before its first shard closed (no listing
  * yet). A stack with nothing to adopt is left unchanged.
  *
- * @param dir The stack's directory.
+ * @param dir The stack's directory: a path or a `file:` URL.
  * @param options `zeroFill`, `lock`, `registry`.
  * @returns The stack's rows, shard rows and the shards adopted.
  * @throws {NpyLockError} When a live writer holds the stack.
@@ -1953,7 +1955,7 @@ export interface RecoverStackResult {
  * ```
  */
 export function recoverStack(
-  dir: string,
+  dir: string | URL,
   options: RecoverStackOptions = {},
 ): Promise<RecoverStackResult> {
   return new Promise((resolve) => resolve(recoverStackSync(dir, options)));
@@ -1977,9 +1979,10 @@ export function recoverStack(
  * ```
  */
 export function recoverStackSync(
-  dir: string,
+  dir: string | URL,
   options: RecoverStackOptions = {},
 ): RecoverStackResult {
+  dir = toPath(dir);
   checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${q(dir)}`);
   const registry = options.registry ?? defaultRegistry;
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");
