@@ -911,6 +911,10 @@ test(
         join(dir, "a", "0.npy"),
       ]);
       assert.equal(concat.code, 0, concat.err);
+      // The inputs are counted as given: a stack of 4 shards and a file, not "5 files".
+      assert.match(concat.out, / 8 rows from 2 inputs \(4 shards of 1 stack, 1 file\), shape/);
+      const two = await cli(["concat", join(dir, "ab.npy"), join(dir, "a"), join(dir, "b")]);
+      assert.match(two.out, / 6 rows from 2 inputs \(4 shards of 2 stacks\), shape/);
       const values = runPython<number[]>(
         `print(json.dumps(np.load(json.load(sys.stdin)).ravel().tolist()))`,
         join(dir, "all.npy"),
