@@ -28,7 +28,7 @@ import {
   normalizeDescr,
   parseTypestr,
 } from "./lib/descr.ts";
-import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
+import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
 import { fileError, isDirectorySync, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
@@ -134,6 +134,8 @@ interface Command {
   options: NonNullable<ParseArgsConfig["options"]>;
   min: number;
   max: number;
+  /** The words the first argument may be (`npy stack merge …`); any other is unknown. */
+  subcommands?: readonly string[];
   run(args: string[], values: Values, io: Io, quiet: boolean): Promise<number>;
 }
 
@@ -285,6 +287,7 @@ ${COMMON_HELP}`,
     options: { move: { type: "boolean" } },
     min: 3,
     max: Infinity,
+    subcommands: ["merge"],
     run: runStack,
   },
 ];
@@ -390,9 +393,18 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
       return EXIT_OK;
     }
     quiet ||= values.quiet === true;
+    const sub = positionals[0];
+    if (command.subcommands !== undefined && !command.subcommands.includes(sub)) {
+      throw new UsageError(
+        `${sub === undefined ? "missing the" : "unknown"} ${command.name} command${
+          sub === undefined ? "" : ` ${JSON.stringify(sub)}`
+        } (usage: ${command.usage})`,
+      );
+    }
     if (positionals.length < command.min) {
-      const what = command.min === 1 || positionals.length === 0 ? "FILE" : "IN";
-      throw new UsageError(`missing ${what} (usage: ${command.usage})`);
+      throw new UsageError(
+        `missing ${missingArgument(command, positionals.length)} (usage: ${command.usage})`,
+      );
     }
     if (positionals.length > command.max) {
       throw new UsageError(
@@ -424,6 +436,12 @@ export async function main(args: readonly string[], options: MainOptions = {}): 
     if (envVar("NPY_DEBUG") && e instanceof Error && e.stack) io.err(e.stack + "\n");
     return EXIT_FAILURE;
   }
+}
+
+/** The name the usage gives the argument at `index`: `npy concat OUT IN...` has OUT, IN. */
+function missingArgument(command: Command, index: number): string {
+  const names = command.usage.split(" ").slice(2).filter((w) => !w.startsWith("["));
+  return names[Math.min(index, names.length - 1)].replace("...", "");
 }
 
 function parse(command: Command, args: string[]): { values: Values; positionals: string[] } {
@@ -502,6 +520,14 @@ function isAbort(e: unknown, signal: AbortSignal | undefined): boolean {
 /** One line for an error: ours are worded already; system errors get the file's name. */
 function errorLine(e: unknown): string {
   if (!(e instanceof Error)) return String(e);
+  // A header over the limit: the command's way to raise it is the flag, not the option.
+  for (let c: unknown = e; c instanceof Error; c = c.cause) {
+    if (c instanceof NpyFormatError && c.maxHeaderSize !== undefined) {
+      return `Cannot read the header of ${q(c.path ?? "")}: it is longer than ` +
+        `--max-header-size ${c.maxHeaderSize} allows (NumPy's limit too); pass a larger ` +
+        `--max-header-size only for files you trust`;
+    }
+  }
   const { path, syscall } = e as NodeJS.ErrnoException;
   const verb = syscall === "rename" || syscall === "open" || syscall === "read"
     ? syscall
@@ -576,6 +602,13 @@ function q(path: string): string {
 /** `1 file`, `3 files`. */
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
+}
+
+/** `"b.npy"`, `"b.npy" and "c.npy"`, …; past three, `"b.npy" and 3 other files`. */
+function namesText(paths: readonly string[]): string {
+  const names = paths.map(q);
+  if (names.length > 3) return `${names[0]} and ${plural(names.length - 1, "other file")}`;
+  return names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 }
 
 /** `(3, 4)`, `(5,)`, `()`: Python's tuple text, as NumPy prints shapes. */
@@ -794,17 +827,12 @@ async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> 
 // stack
 
 async function runStack(
-  [sub, out, ...dirs]: string[],
+  [, out, ...dirs]: string[],
   values: Values,
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  if (sub !== "merge") {
-    throw new UsageError(
-      `unknown stack command ${JSON.stringify(sub)} (usage: npy stack merge OUT DIR...)`,
-    );
-  }
-  if (dirs.length === 0) throw new UsageError("missing DIR (usage: npy stack merge OUT DIR...)");
+  // main checked the subcommand (merge, the only one) and that OUT and a DIR are given.
   const result = await mergeStacks(out, dirs, { move: values.move === true });
   if (!quiet) {
     await io.out(
@@ -1386,21 +1414,32 @@ async function inspectAll(paths: string[], maxHeaderSize: number): Promise<Facts
   return out;
 }
 
-/** The files behind `paths`: a stack directory stands for its listed shards, in order. */
-async function expandStacks(paths: string[]): Promise<string[]> {
+/**
+ * The files behind `paths`: a stack directory stands for its listed shards, in order. `text`
+ * counts the inputs as given: `2 files`, or `2 inputs (4 shards of 1 stack, 1 file)`.
+ */
+async function expandStacks(paths: string[]): Promise<{ files: string[]; text: string }> {
   const out: string[] = [];
+  let stacks = 0;
   for (const path of paths) {
     if (!isDirectorySync(path)) {
       out.push(path);
       continue;
     }
+    stacks++;
     await using r = await NpyStackReader.open(path);
     if (r.shardPaths.length === 0) {
       throw new FileError(`Cannot concatenate the stack ${q(path)}: it has no shards`);
     }
     out.push(...r.shardPaths);
   }
-  return out;
+  const files = paths.length - stacks;
+  const text = stacks === 0
+    ? plural(files, "file")
+    : `${plural(paths.length, "input")} (${plural(out.length - files, "shard")} of ${
+      plural(stacks, "stack")
+    }${files > 0 ? `, ${plural(files, "file")}` : ""})`;
+  return { files: out, text };
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -1419,7 +1458,8 @@ async function runConcat(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  const inputs = await inspectAll(await expandStacks(ins), io.maxHeaderSize);
+  const given = await expandStacks(ins);
+  const inputs = await inspectAll(given.files, io.maxHeaderSize);
   const base = inputs[0];
   checkJoinable("concatenate", base, inputs.slice(1));
   if (values.force !== true && await exists(out)) {
@@ -1466,9 +1506,7 @@ async function runConcat(
   }
   if (!quiet) {
     await io.out(
-      `wrote ${q(out)}: ${rows} rows from ${plural(inputs.length, "file")}, shape ${
-        tupleText(shape)
-      }, ` +
+      `wrote ${q(out)}: ${rows} rows from ${given.text}, shape ${tupleText(shape)}, ` +
         `${formatDescr(h.descr)}, ${bytesText(header.length + total)}\n`,
     );
   }
@@ -1560,9 +1598,7 @@ async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean):
   }
   if (!quiet) {
     await io.out(
-      `appended ${plural(appended, "row")} from ${plural(inputs.length, "file")} to ${
-        q(out)
-      }: now ` +
+      `appended ${plural(appended, "row")} from ${namesText(ins)} to ${q(out)}: now ` +
         `${target.rows + appended} rows, shape ${tupleText(writer.shape ?? [])}\n`,
     );
   }

@@ -432,15 +432,18 @@ class RecordCodec implements RecordDtype {
       const name = f.name;
       // Items of the decoded column per record: `per`, times 2 for interleaved complex, etc.
       const width = n === 0 ? 1 : col.length / n;
+      // A bool field reads as true/false in an object, as NumPy's record prints it; a bool
+      // subarray field as a flat boolean[] (flat, as every subarray field reads).
+      const bool = f.dtype.descr === "|b1";
       if (f.shape.length === 0 && width === 1) {
-        // A bool field reads as true/false in an object, as NumPy's record prints it.
-        if (f.dtype.descr === "|b1") { for (let i = 0; i < n; i++) out[i]![name] = col[i] === 1; }
+        if (bool) { for (let i = 0; i < n; i++) out[i]![name] = col[i] === 1; }
         else for (let i = 0; i < n; i++) out[i]![name] = col[i];
       } else {
         for (let i = 0; i < n; i++) {
-          out[i]![name] = col.subarray
+          const part = col.subarray
             ? col.subarray(i * width, (i + 1) * width)
             : col.slice!(i * width, (i + 1) * width);
+          out[i]![name] = bool ? Array.from(part as Uint8Array, (b) => b === 1) : part;
         }
       }
     });
@@ -470,7 +473,8 @@ function flattenInto(v: unknown, isElement: (v: unknown) => boolean, out: unknow
  *
  * Decoding gives an array of plain objects by default, or with `{ layout: "columns" }` an
  * object of columns (`{ t: BigInt64Array, xy: Float32Array }`; a subarray column is flat,
- * row-major). A subarray field of an object is a view/slice of its column. Encoding takes
+ * row-major). A subarray field of an object is a view/slice of its column; in an object a
+ * bool field is `true`/`false` and a bool subarray field a flat `boolean[]`. Encoding takes
  * either form; a column that is already a host-order TypedArray of the field's type is
  * copied into the records without an intermediate buffer.
  *

@@ -8,10 +8,10 @@
  * @module
  */
 
-import type { Descr } from "./descr.ts";
+import { type Descr, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
 import type { NpyArrayLike } from "./reader.ts";
-import type { Dtype, EncodeOptions } from "./registry.ts";
+import type { Casting, Dtype, EncodeOptions } from "./registry.ts";
 import {
   type AnyTypedArray as TypedArray,
   castingOf,
@@ -459,4 +459,103 @@ function nextSource(
     src -= oStride[ax] * (oShape[ax] - 1);
   }
   return src;
+}
+
+// -----------------------------------------------------------------------------------------
+// Messages shared by the file writer and the stack writer
+
+/** What an append error names: `"a.npy"` and the file, or `the stack "d"` and the stack. */
+export interface AppendTarget {
+  /** The target as messages name it, quoted: `"a.npy"`, `the stack "d"`. */
+  where: string;
+  /** `"file"` or `"stack"`, as in "the file's rows". */
+  noun: "file" | "stack";
+  /** The path errors carry. */
+  path: string;
+}
+
+/** A descr as messages quote it: `'<f4'`, or its JSON when it is not a valid descr. */
+export function descrText(descr: Descr): string {
+  try {
+    return formatDescr(descr);
+  } catch {
+    return JSON.stringify(descr);
+  }
+}
+
+/** `[1, 2]`, `[[1, 2], [3, 4]]`, cut short: a nested array as the user wrote it. */
+function previewOf(value: unknown): string {
+  const text = (v: unknown): string =>
+    Array.isArray(v)
+      ? `[${v.map(text).join(", ")}]`
+      : typeof v === "bigint"
+      ? `${v}n`
+      : typeof v === "string"
+      ? JSON.stringify(v)
+      : String(v);
+  const all = text(value);
+  return all.length > 40 ? all.slice(0, 39) + "…" : all;
+}
+
+/**
+ * The error for a chunk of `shape` that is not rows of `rowShape`; one row given bare, as a
+ * nested array, gets the hint to wrap it (`wrap it as [[1, 2]]`).
+ */
+export function rowShapeError(
+  target: AppendTarget,
+  chunk: unknown,
+  shape: readonly number[],
+  rowShape: readonly number[],
+  fortran: boolean,
+): NpyShapeError {
+  const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
+  const hint = !(shape.length === rowShape.length && shape.every((d, i) => d === rowShape[i])) ||
+      !Array.isArray(chunk)
+    ? ""
+    : fortran
+    ? `; one row is a chunk of shape ${shapeText([...rowShape, 1])}`
+    : `; to append one row, wrap it as [${previewOf(chunk)}]`;
+  return new NpyShapeError(
+    `Cannot append to ${target.where}: the chunk's shape ${shapeText(shape)} does not fit ` +
+      `the ${target.noun}'s rows of shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
+        dims.length === 1 ? "," : ""
+      })${hint}`,
+    {
+      path: target.path,
+      expected: fortran ? [...rowShape, 0] : [0, ...rowShape],
+      actual: shape,
+    },
+  );
+}
+
+/**
+ * Names the target in an error from the chunk or dtype code (which knows no file): a
+ * `NpyDtypeError` or `NpyShapeError` without a path becomes one of the same class that says
+ * `Cannot append to <target>: …`, the original as its `cause`. Other errors are returned
+ * as they are.
+ */
+export function appendError(
+  e: unknown,
+  target: AppendTarget,
+  dtype?: Dtype,
+  casting?: Casting,
+): unknown {
+  const { where, path } = target;
+  const named = (e: Error) => e.message.startsWith(`Cannot append to ${where}`);
+  if (e instanceof NpyDtypeError && e.path === undefined) {
+    const message = named(e) ? e.message : `Cannot append to ${where}: the chunk does not fit ` +
+      `the ${target.noun}'s dtype ${dtype ? descrText(dtype.descr) : "(unknown)"} under ` +
+      `casting "${casting}": ${e.message}`;
+    return new NpyDtypeError(message, { path, descr: dtype?.descr ?? e.descr, cause: e });
+  }
+  if (e instanceof NpyShapeError && e.path === undefined) {
+    const message = named(e) ? e.message : `Cannot append to ${where}: ${e.message}`;
+    return new NpyShapeError(message, {
+      path,
+      expected: e.expected,
+      actual: e.actual,
+      cause: e,
+    });
+  }
+  return e;
 }

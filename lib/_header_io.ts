@@ -84,7 +84,7 @@ function checkPrefix(
       `Cannot parse the header of ${quote(path)}: the header is ${headerLength} bytes, more ` +
         `than maxHeaderSize ${maxHeaderSize} allows (NumPy's limit too; raise it only for ` +
         `trusted files)`,
-      { path, offset: 8 },
+      { path, offset: 8, maxHeaderSize },
     );
   }
   if (headerLength > size) {

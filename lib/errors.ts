@@ -28,16 +28,24 @@ export interface NpyErrorOptions extends ErrorOptions {
 
 /**
  * A `.npy` file or header is malformed: bad magic, unknown version, a header that is not the
- * Python literal NumPy writes, a length past the end of the bytes.
+ * Python literal NumPy writes, a length past the end of the bytes, a header longer than
+ * `maxHeaderSize` allows (then `maxHeaderSize` is set).
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { NpyFormatError, parseHeader } from "@npy/append-array";
+ * import { encodeHeader, NpyFormatError, parseHeader } from "@npy/append-array";
  *
  * assert.throws(() => parseHeader(new Uint8Array(16)), (e) => {
  *   assert.ok(e instanceof SyntaxError && e instanceof NpyFormatError);
  *   assert.equal(e.offset, 0);
+ *   assert.equal(e.maxHeaderSize, undefined);
+ *   return true;
+ * });
+ * const header = encodeHeader({ descr: "<f8", fortranOrder: false, shape: [1] });
+ * assert.throws(() => parseHeader(header, { maxHeaderSize: 20 }), (e) => {
+ *   assert.ok(e instanceof NpyFormatError);
+ *   assert.equal(e.maxHeaderSize, 20); // the limit the header is over
  *   return true;
  * });
  * ```
@@ -47,18 +55,24 @@ export class NpyFormatError extends SyntaxError {
   readonly path: string | undefined;
   /** Byte offset into the file (or the bytes given) where the problem was found. */
   readonly offset: number | undefined;
+  /** The `maxHeaderSize` limit in effect, when the header was refused for being longer. */
+  readonly maxHeaderSize: number | undefined;
 
   /**
    * Creates the error.
    *
    * @param message What could not be done and why.
-   * @param options `path`, `offset` and `cause`.
+   * @param options `path`, `offset`, `maxHeaderSize` (for a header over it) and `cause`.
    */
-  constructor(message: string, options: NpyErrorOptions & { offset?: number } = {}) {
+  constructor(
+    message: string,
+    options: NpyErrorOptions & { offset?: number; maxHeaderSize?: number } = {},
+  ) {
     super(message, options);
     this.name = "NpyFormatError";
     this.path = options.path;
     this.offset = options.offset;
+    this.maxHeaderSize = options.maxHeaderSize;
   }
 }
 

@@ -340,7 +340,7 @@ export function parseHeader(bytes: Uint8Array, options: ParseHeaderOptions = {})
     return new NpyFormatError(
       `Cannot parse ${where(path)}: the header text is ${length} characters, more than ` +
         `maxHeaderSize ${maxHeaderSize} (NumPy's limit too; raise it only for trusted files)`,
-      { path, offset: 8 },
+      { path, offset: 8, maxHeaderSize },
     );
   }
   function offsetOf(index: number): number {

@@ -54,7 +54,16 @@ import { needsRecoverySync, recoverSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { WriterLock } from "./_lock.ts";
-import { isTypedArray, reverseAxes, shapeText, sizeOf } from "./_chunk.ts";
+import {
+  appendError,
+  type AppendTarget,
+  descrText,
+  isTypedArray,
+  reverseAxes,
+  rowShapeError,
+  shapeText,
+  sizeOf,
+} from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
@@ -129,14 +138,6 @@ function shardPath(dir: string, index: number): string {
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-function descrText(descr: Descr): string {
-  try {
-    return formatDescr(descr);
-  } catch {
-    return JSON.stringify(descr);
-  }
 }
 
 // -----------------------------------------------------------------------------------------
@@ -694,6 +695,7 @@ async function runSteps(steps: Iterable<ShardStep>): Promise<void> {
 export class NpyStackWriter implements AsyncDisposable, Disposable {
   /** The stack's directory. */
   readonly dir: string;
+  readonly #named: AppendTarget; // what append errors name
   readonly #registry: DtypeRegistry;
   readonly #lock: WriterLock | undefined;
   readonly #options: NpyStackWriterOptions;
@@ -718,6 +720,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
+    this.#named = { where: `the stack ${q(dir)}`, noun: "stack", path: dir };
     this.#lock = lock;
     this.#options = options;
     this.#registry = options.registry ?? defaultRegistry;
@@ -926,6 +929,15 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    */
   #prepare(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     this.#checkOpen();
+    try {
+      return this.#encodeChunk(chunk);
+    } catch (e) {
+      // A cast or shape error of the dtype code names the stack, as the writer's name the file.
+      throw appendError(e, this.#named, this.#dtype, this.#options.casting ?? "same_kind");
+    }
+  }
+
+  #encodeChunk(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     const dtype = this.#dtype;
     const where = `Cannot append to the stack ${q(this.dir)}`;
     // Fast path: a TypedArray the dtype views as is, whole rows.
@@ -973,14 +985,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       const given = fortran ? shape.slice(0, -1) : shape.slice(1);
       rows = fortran ? shape[shape.length - 1] : shape[0];
       if (rowShape !== undefined && !sameShape(given, rowShape)) {
-        const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
-        throw new NpyShapeError(
-          `${where}: the chunk's shape ${shapeText(shape)} does not fit the stack's rows of ` +
-            `shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
-              dims.length === 1 ? "," : ""
-            })`,
-          { path: this.dir, expected: rowShape, actual: shape },
-        );
+        throw rowShapeError(this.#named, chunk, shape, rowShape, fortran);
       }
       rowShape ??= given;
       if (shape.length >= 2 && fields.fortranOrder !== fortran) {
@@ -1691,8 +1696,8 @@ export interface MergeStacksResult {
  * shape must agree, and no input may have a shard a writer left open; otherwise a typed
  * error is thrown and nothing changes.
  *
- * @param outDir The merged stack's directory: new, or holding no stack.
- * @param dirs The input stacks, in order.
+ * @param outDir The merged stack's directory (path or `file:` URL): new, or holding no stack.
+ * @param dirs The input stacks, in order (paths or `file:` URLs).
  * @param options `move`, `lock`, `registry`.
  * @returns The merged stack's rows and shard rows.
  * @throws {NpyDtypeError} When the stacks' descrs differ.
@@ -1724,8 +1729,8 @@ export interface MergeStacksResult {
  * ```
  */
 export function mergeStacks(
-  outDir: string,
-  dirs: readonly string[],
+  outDir: string | URL,
+  dirs: readonly (string | URL)[],
   options: MergeStacksOptions = {},
 ): Promise<MergeStacksResult> {
   return new Promise((resolve) => resolve(mergeStacksSync(outDir, dirs, options)));
@@ -1750,21 +1755,23 @@ export function mergeStacks(
  * ```
  */
 export function mergeStacksSync(
-  outDir: string,
-  dirs: readonly string[],
+  outDir: string | URL,
+  dirs: readonly (string | URL)[],
   options: MergeStacksOptions = {},
 ): MergeStacksResult {
+  outDir = toPath(outDir);
+  const inputs = dirs.map(toPath);
   const action = `merge into ${q(outDir)}`;
   checkOptionKeys(options, MERGE_OPTIONS, action);
   const registry = options.registry ?? defaultRegistry;
-  if (dirs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
+  if (inputs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
   const locks: WriterLock[] = [];
   try {
     // 1. Check everything; nothing is written before all inputs agree.
     const seen = new Map<string, string>();
     const outReal = realPathSync(outDir);
     const layouts: StackLayout[] = [];
-    for (const dir of dirs) {
+    for (const dir of inputs) {
       const real = realPathSync(dir) ?? dir;
       if (seen.has(real)) {
         throw new Error(`Cannot ${action}: the stack ${q(dir)} is given twice`);
@@ -1924,7 +1931,7 @@ export interface RecoverStackResult {
  * adopts the shards of a writer that crashed before its first shard closed (no listing
  * yet). A stack with nothing to adopt is left unchanged.
  *
- * @param dir The stack's directory.
+ * @param dir The stack's directory: a path or a `file:` URL.
  * @param options `zeroFill`, `lock`, `registry`.
  * @returns The stack's rows, shard rows and the shards adopted.
  * @throws {NpyLockError} When a live writer holds the stack.
@@ -1948,7 +1955,7 @@ export interface RecoverStackResult {
  * ```
  */
 export function recoverStack(
-  dir: string,
+  dir: string | URL,
   options: RecoverStackOptions = {},
 ): Promise<RecoverStackResult> {
   return new Promise((resolve) => resolve(recoverStackSync(dir, options)));
@@ -1972,9 +1979,10 @@ export function recoverStack(
  * ```
  */
 export function recoverStackSync(
-  dir: string,
+  dir: string | URL,
   options: RecoverStackOptions = {},
 ): RecoverStackResult {
+  dir = toPath(dir);
   checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${q(dir)}`);
   const registry = options.registry ?? defaultRegistry;
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");

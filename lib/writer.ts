@@ -33,12 +33,16 @@ import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 import {
+  appendError,
+  type AppendTarget,
   chunkBytes,
   type ChunkParts,
+  descrText,
   flattenNested,
   inferDescr,
   isTypedArray,
   reverseAxes,
+  rowShapeError,
   shapeText,
   sizeOf,
   splitChunk,
@@ -192,14 +196,6 @@ function errnoCode(e: unknown): string | undefined {
   return (e as { code?: string } | null)?.code;
 }
 
-function descrText(descr: Descr): string {
-  try {
-    return formatDescr(descr);
-  } catch {
-    return JSON.stringify(descr);
-  }
-}
-
 /**
  * Appends rows to a `.npy` file, in place: each append writes the rows after the data and
  * then rewrites the header (one positional write of the same length) with the new shape, so
@@ -247,6 +243,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   /** The file being written. */
   readonly path: string;
   readonly #where: string;
+  readonly #named: AppendTarget; // what append errors name
   #file: NpyFile;
   readonly #lock: WriterLock | undefined;
   readonly #registry: DtypeRegistry;
@@ -314,6 +311,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   ) {
     this.path = path;
     this.#where = quote(path);
+    this.#named = { where: this.#where, noun: "file", path };
     this.#file = file;
     this.#lock = lock;
     this.#make = make;
@@ -962,7 +960,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     try {
       parts = splitChunk(chunk, where);
     } catch (e) {
-      throw withPath(e, path);
+      throw appendError(e, this.#named);
     }
     // 1. The dtype: the file's, or one the chunk tells.
     let dtype = this.#dtype;
@@ -979,7 +977,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         try {
           descr = inferDescr(chunk, where);
         } catch (e) {
-          throw withPath(e, path);
+          throw appendError(e, this.#named);
         }
       }
       dtype = this.#resolve(descr);
@@ -1030,7 +1028,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         );
       }
     } catch (e) {
-      throw withPath(e, path, dtype, casting);
+      throw appendError(e, this.#named, dtype, casting);
     }
     // 3. The rows: checked against the file's row shape, or fixing it.
     let rowShape = this.#rowShape;
@@ -1067,20 +1065,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     } else {
       const given = fortran ? shape.slice(0, -1) : shape.slice(1);
       if (shape.length !== rowShape.length + 1 || !sameShape(given, rowShape)) {
-        const dims = fortran ? [...rowShape, "k"] : ["k", ...rowShape];
-        throw new NpyShapeError(
-          `Cannot append to ${where}: the chunk's shape ${shapeText(shape)} does not fit ` +
-            `the file's rows of shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
-              dims.length === 1 ? "," : ""
-            })${
-              // One row given bare, as a nested array: say how to make it a chunk of one row.
-              sameShape(shape, rowShape) && Array.isArray(chunk)
-                ? fortran
-                  ? `; one row is a chunk of shape ${shapeText([...rowShape, 1])}`
-                  : `; to append one row, wrap it as [${previewOf(chunk)}]`
-                : ""}`,
-          { path, expected: fortran ? [...rowShape, 0] : [0, ...rowShape], actual: shape },
-        );
+        throw rowShapeError(this.#named, chunk, shape, rowShape, fortran);
       }
       rows = fortran ? shape[shape.length - 1] : shape[0];
     }
@@ -1092,7 +1077,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     try {
       bytes = chunkBytes(dtype, castFrom, values, raw, count, this.#encode);
     } catch (e) {
-      throw withPath(e, path, dtype, casting);
+      throw appendError(e, this.#named, dtype, casting);
     }
     if (!flat && shape.length >= 2 && chunkFortran !== fortran) {
       bytes = reverseAxes(bytes, chunkFortran ? [...shape].reverse() : shape, itemsize);
@@ -1317,31 +1302,6 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   return true;
 }
 
-/** Adds the file to an error from the chunk or dtype code (the message names it already). */
-function withPath(e: unknown, path: string, dtype?: Dtype, casting?: Casting): unknown {
-  const where = quote(path);
-  if (e instanceof NpyDtypeError && e.path === undefined) {
-    const message = e.message.startsWith(`Cannot append to ${where}`)
-      ? e.message
-      : `Cannot append to ${where}: the chunk does not fit the file's dtype ${
-        dtype ? descrText(dtype.descr) : "(unknown)"
-      } under casting "${casting}": ${e.message}`;
-    return new NpyDtypeError(message, { path, descr: dtype?.descr ?? e.descr, cause: e });
-  }
-  if (e instanceof NpyShapeError && e.path === undefined) {
-    const message = e.message.startsWith(`Cannot append to ${where}`)
-      ? e.message
-      : `Cannot append to ${where}: ${e.message}`;
-    return new NpyShapeError(message, {
-      path,
-      expected: e.expected,
-      actual: e.actual,
-      cause: e,
-    });
-  }
-  return e;
-}
-
 const WRITER_OPTIONS = {
   mode: true,
   descr: true,
@@ -1366,20 +1326,6 @@ function existsError(where: string): Error {
     ),
     { code: "EEXIST" },
   );
-}
-
-/** `[1, 2]`, `[[1, 2], [3, 4]]`, cut short: a nested array as the user wrote it. */
-function previewOf(value: unknown): string {
-  const text = (v: unknown): string =>
-    Array.isArray(v)
-      ? `[${v.map(text).join(", ")}]`
-      : typeof v === "bigint"
-      ? `${v}n`
-      : typeof v === "string"
-      ? JSON.stringify(v)
-      : String(v);
-  const all = text(value);
-  return all.length > 40 ? all.slice(0, 39) + "…" : all;
 }
 
 function checkOptions(where: string, options: NpyAppendArrayOptions): void {

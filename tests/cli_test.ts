@@ -198,12 +198,23 @@ test("npy --help, help <command>, <command> --help and --version exit 0", async 
   assert.deepEqual(version, { code: 0, out: `${pkg.version}\n`, err: "" });
 });
 
-test("usage errors exit 2 with one line: unknown command/option, missing FILE, bad -n", async () => {
+test("usage errors exit 2 with one line: unknown command/subcommand/option, missing FILE, bad -n", async () => {
   assertOneLine(await npy(["frobnicate"]), 2, /^npy: unknown command 'frobnicate'/);
   assertOneLine(await npy(["--bogus"]), 2, /^npy: unknown option '--bogus'/);
   assertOneLine(await npy(["info", "--bogus", p("c1.npy")]), 2, /^npy info: unknown option/);
   assertOneLine(await npy(["head"]), 2, /^npy head: missing FILE \(usage: npy head /);
   assertOneLine(await npy(["concat", p("x.npy")]), 2, /^npy concat: missing IN/);
+  assertOneLine(await npy(["concat"]), 2, /^npy concat: missing OUT \(usage: npy concat OUT IN/);
+  // A stack subcommand other than merge is unknown, whatever follows it; not a "missing" one.
+  const usage = /\(usage: npy stack merge OUT DIR\.\.\. \[--move\]\)$/m;
+  for (const args of [["stack", "frob"], ["stack", "OUT", "DIR"], ["stack", "frob", "a", "b"]]) {
+    const run = await npy(args);
+    assertOneLine(run, 2, new RegExp(`^npy stack: unknown stack command "${args[1]}" `));
+    assert.match(run.err, usage);
+  }
+  assertOneLine(await npy(["stack"]), 2, /^npy stack: missing the stack command \(usage/);
+  assertOneLine(await npy(["stack", "merge"]), 2, /^npy stack: missing OUT \(usage/);
+  assertOneLine(await npy(["stack", "merge", p("m")]), 2, /^npy stack: missing DIR \(usage/);
   assertOneLine(await npy(["head", p("c1.npy"), p("c2.npy")]), 2, /too many arguments/);
   assertOneLine(await npy(["head", "-n", "ten", p("c1.npy")]), 2, /-n needs a whole number/);
   assertOneLine(await npy(["tail", p("c1.npy"), "-n"]), 2, /^npy tail: .*-n/);
@@ -464,9 +475,12 @@ test("append adds the rows of NumPy files to an existing file, C and Fortran ord
   const ins = [p("c1.npy"), p("c0.npy"), p("c2.npy")];
   const run = await npy(["append", p("app_c.npy"), ...ins]);
   assert.equal(run.code, 0, run.err);
-  assert.match(
+  // The inputs and the target are named, as given.
+  const [c1, c0, c2] = ins.map((i) => JSON.stringify(i));
+  assert.equal(
     run.out,
-    /^appended 7 rows from 3 files to ".*app_c\.npy": now 9 rows, shape \(9, 3\)\n$/,
+    `appended 7 rows from ${c1}, ${c0} and ${c2} to ${JSON.stringify(p("app_c.npy"))}: ` +
+      `now 9 rows, shape (9, 3)\n`,
   );
   checks.push({ op: "append", out: p("app_c.npy"), orig: p("c2.npy"), ins, axis: 0 });
   copyFileSync(p("f2.npy"), p("app_f.npy"));

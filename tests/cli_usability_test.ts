@@ -72,6 +72,11 @@ print(json.dumps({
 
 test.after(cleanup);
 
+/** `text` as a RegExp source that matches it literally. */
+function esc(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+}
+
 test("head and tail of a 0-row file print what NumPy prints for an empty array", async () => {
   for (const which of ["head", "tail"]) {
     const run = await npy([which, p("empty.npy")]);
@@ -107,7 +112,21 @@ test("--max-header-size reads a header over NumPy's 10 000 characters; without i
   assert.ok(facts.bigHeader > 10_000, `${facts.bigHeader} header characters`);
   const refused = await npy(["info", p("wide.npy")]);
   assert.equal(refused.code, 1);
-  assert.match(refused.err, /more than maxHeaderSize 10000/);
+  // The command names its flag (the library's message names the option maxHeaderSize).
+  assert.equal(
+    refused.err,
+    `npy info: Cannot read the header of ${JSON.stringify(p("wide.npy"))}: it is longer than ` +
+      `--max-header-size 10000 allows (NumPy's limit too); pass a larger --max-header-size ` +
+      `only for files you trust\n`,
+  );
+  for (const command of ["head", "tail", "recover", "ensure-appendable"]) {
+    const run = await npy([command, p("wide.npy")]);
+    assert.equal(run.code, 1);
+    assert.match(run.err, /longer than --max-header-size 10000 allows/, command);
+    assert.doesNotMatch(run.err, /maxHeaderSize/, command);
+  }
+  const low = await npy(["head", "--max-header-size", "50", p("a.npy")]);
+  assert.match(low.err, /longer than --max-header-size 50 allows/);
   const limit = String(facts.bigHeader + 100);
   for (const args of [["info"], ["head", "-n", "1"], ["tail", "-n", "1"]]) {
     const run = await npy([...args, "--max-header-size", limit, p("wide.npy")]);
@@ -149,6 +168,16 @@ test("ensure-appendable on a file that needs recovery names the npy recover comm
   assert.deepEqual(readFileSync(cut), before);
 });
 
+test("ensure-appendable on a directory names the path and says it is a directory", async () => {
+  const run = await npy(["ensure-appendable", dir]);
+  assert.equal(run.code, 1);
+  assert.equal(
+    run.err,
+    `npy ensure-appendable: Cannot make ${JSON.stringify(dir)} appendable: is a directory ` +
+      `(EISDIR)\n`,
+  );
+});
+
 test("a lock held by this same process is reported as this process, not another writer", async () => {
   const path = p("held.npy");
   writeFileSync(path, readFileSync(p("a.npy")));
@@ -168,10 +197,16 @@ test("wording: 1 file, not 1 files; help texts end in full stops only", async ()
   const out = p("one.npy");
   const concat = await npy(["concat", out, p("a.npy")]);
   assert.match(concat.out, /10 rows from 1 file, /);
+  const a = JSON.stringify(p("a.npy"));
   const append = await npy(["append", out, p("a.npy")]);
-  assert.match(append.out, /^appended 10 rows from 1 file to ".*one\.npy": now 20 rows/);
+  assert.equal(
+    append.out,
+    `appended 10 rows from ${a} to ${JSON.stringify(out)}: now 20 rows, shape (20, 3)\n`,
+  );
   const two = await npy(["append", out, p("a.npy"), p("a.npy")]);
-  assert.match(two.out, /from 2 files to/);
+  assert.match(two.out, new RegExp(`^appended 20 rows from ${esc(a)} and ${esc(a)} to `));
+  const many = await npy(["append", out, ...Array(5).fill(p("a.npy"))]);
+  assert.match(many.out, new RegExp(`^appended 50 rows from ${esc(a)} and 4 other files to `));
   for (const c of ["info", "head", "tail", "recover", "ensure-appendable", "concat", "append"]) {
     const help = (await npy([c, "--help"])).out;
     assert.doesNotMatch(help, /\?\./, `${c} --help`);

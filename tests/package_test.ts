@@ -1,9 +1,11 @@
 /**
  * Package metadata parity: `deno.json` (JSR) and `package.json` (npm) must describe the same
- * package. Runs unchanged under `deno test`, `bun test` and `node --test dist/tests/`.
+ * package; npm's description and keywords are there; `tests/run_all.mjs --help` works as the
+ * README says. Runs unchanged under `deno test`, `bun test` and `node --test dist/tests/`.
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -85,4 +87,32 @@ test("package.json files ship the build but not the compiled tests", () => {
 test("deno.json has the JSR name and keeps tests out of the published files", () => {
   assert.equal(deno.name, "@npy/append-array");
   assert.ok(deno.publish.exclude.includes("tests/"));
+});
+
+test("package.json has a description and keywords for npm search", () => {
+  assert.equal(typeof pkg.description, "string");
+  assert.ok(pkg.description.length >= 20 && pkg.description.length <= 160, pkg.description);
+  assert.match(pkg.description, /NumPy/);
+  assert.match(pkg.description, /\.npy/);
+  const keywords: unknown = pkg.keywords;
+  assert.ok(Array.isArray(keywords) && keywords.length >= 3, "keywords: a list");
+  for (const k of keywords) assert.match(k, /^[a-z0-9][a-z0-9-]*$/, `keyword ${JSON.stringify(k)}`);
+  assert.equal(new Set(keywords).size, keywords.length, "keywords repeat");
+  for (const k of ["numpy", "npy", "append"]) assert.ok(keywords.includes(k), k);
+});
+
+test("node tests/run_all.mjs --help prints the usage and exits 0; a bad argument exits 2", () => {
+  const script = join(ROOT, "tests", "run_all.mjs");
+  for (const flag of ["--help", "-h"]) {
+    const run = spawnSync("node", [script, flag], { encoding: "utf8", cwd: ROOT });
+    assert.equal(run.status, 0, run.stderr);
+    assert.match(run.stdout, /^Usage: node tests\/run_all\.mjs \[--quick\]/);
+    assert.match(run.stdout, /--quick/);
+    assert.match(run.stdout, /Steps, in order: fmt /);
+    assert.equal(run.stderr, "");
+  }
+  const bad = spawnSync("node", [script, "--frob"], { encoding: "utf8", cwd: ROOT });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown argument "--frob" \(see --help\)/);
+  assert.equal(bad.stdout, "", "nothing ran");
 });

@@ -1,7 +1,8 @@
 /**
  * Records as a user writes them: an error names the field and the record; an object with a
  * field the record lacks is refused (never cut silently); tuples in field order are records,
- * as in NumPy; bool fields read back as true/false; and one row given bare gets a hint on
+ * as in NumPy; bool fields read back as true/false (bool subarray fields as flat boolean[]);
+ * and one row given bare gets a hint on
  * how to wrap it. NumPy reads every file written here.
  */
 import { test } from "node:test";
@@ -14,6 +15,7 @@ import {
   type NpyChunk,
   NpyDtypeError,
   NpyShapeError,
+  saveNpySync,
 } from "../mod.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
@@ -55,6 +57,47 @@ test("a value of the wrong type names its field and record; the file is unchange
       assert.deepEqual(readFileSync(path), before);
     }
     assert.equal(w.rows, 1);
+  } finally {
+    cleanup();
+  }
+});
+
+test("bool subarray fields read as flat boolean[] in objects, 0/1 columns as a bool array", () => {
+  const { dir, cleanup } = makeTempDir("npy-records-");
+  try {
+    const path = join(dir, "b.npy");
+    // NumPy writes it; a stored 7 is True to NumPy, so it must read as true here too.
+    const numpy = runPython<unknown>(
+      `
+d = json.load(sys.stdin)
+dt = np.dtype([("c", "?", (2,)), ("m", "?", (2, 3)), ("s", "?"), ("n", [("b", "?", (2,))])])
+a = np.zeros(2, dt)
+a[0] = ([True, False], [[1, 0, 1], [0, 0, 1]], True, ([False, True],))
+a[1] = ([False, True], [[0, 1, 0], [1, 1, 0]], False, ([True, True],))
+a.view(np.uint8)[dt.fields["c"][1]] = 7  # row 0, c[0]: a non-0/1 byte, True to NumPy
+np.save(d, a)
+print(json.dumps([{"c": r["c"].tolist(), "m": r["m"].ravel().tolist(), "s": bool(r["s"]),
+                   "n": {"b": r["n"]["b"].tolist()}} for r in np.load(d)]))
+`,
+      path,
+    );
+    const objects = loadNpySync(path).data;
+    assert.deepEqual(objects, numpy); // booleans, subarrays flat and row-major
+    const columns = loadNpySync(path, { layout: "columns" }).data as Record<string, unknown>;
+    // Columns are what a top-level bool array reads as: a Uint8Array of 0/1.
+    assert.deepEqual(columns.c, Uint8Array.of(1, 0, 0, 1));
+    assert.deepEqual(columns.s, Uint8Array.of(1, 0));
+    saveNpySync(join(dir, "top.npy"), [true, false]);
+    assert.deepEqual(loadNpySync(join(dir, "top.npy")).data, Uint8Array.of(1, 0));
+    // The objects read back are records again: written back, NumPy sees the same values.
+    const again = join(dir, "again.npy");
+    saveNpySync(again, { data: objects, descr: loadNpySync(path).descr, shape: [2] });
+    const same = runPython<boolean>(
+      `d = json.load(sys.stdin)
+print(json.dumps(bool((np.load(d[0]) == np.load(d[1])).all())))`,
+      [path, again],
+    );
+    assert.equal(same, true);
   } finally {
     cleanup();
   }

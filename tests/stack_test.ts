@@ -32,6 +32,7 @@ import {
   NpyStackReader,
   NpyStackWriter,
   recoverStack,
+  recoverStackSync,
   saveNpySync,
 } from "../mod.ts";
 import { main } from "../cli.ts";
@@ -323,6 +324,185 @@ test(
         () => NpyStackWriter.openSync(join(dir, "x"), { descr: "<q9" }),
         NpyDtypeError,
       );
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "append's cast and type errors name the stack like its shape errors, keeping class and cause",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const w = await NpyStackWriter.open(join(dir, "i4"), { descr: "<i4", shape: [2] });
+      const named = `Cannot append to the stack ${JSON.stringify(join(dir, "i4"))}: `;
+      /** The error is `type`, names the stack first, and wraps the dtype code's error. */
+      const refusal =
+        (type: typeof NpyDtypeError | typeof NpyShapeError, inner: RegExp) => (e: unknown) => {
+          assert.ok(e instanceof type, String(e));
+          assert.ok(e.message.startsWith(named), e.message);
+          assert.equal(e.path, join(dir, "i4"));
+          assert.ok(e.cause instanceof type, "the inner error is the cause");
+          assert.match((e.cause as Error).message, inner);
+          return true;
+        };
+      const notNumber = /Cannot cast "x" \(element 1\) to '<i4'/;
+      await assert.rejects(w.append([[1, "x"]] as never), refusal(NpyDtypeError, notNumber));
+      assert.throws(() => w.appendSync([[1, "x"]] as never), refusal(NpyDtypeError, notNumber));
+      await assert.rejects(
+        w.append(Float64Array.of(1, 2)), // same_kind: float64 -> int32 is refused
+        refusal(NpyDtypeError, /Cannot cast Float64Array \(float64\) to '<i4'/),
+      );
+      await assert.rejects(
+        w.append([[1.5, 2]]),
+        refusal(NpyDtypeError, /Cannot cast 1\.5 \(element 0\) to '<i4'/),
+      );
+      // Through the WritableStream: the same error rejects pipeTo.
+      const piped = new ReadableStream<unknown>({
+        start(c) {
+          c.enqueue([[1, "x"]]);
+          c.close();
+        },
+      }).pipeTo(w.writable as WritableStream<unknown>);
+      await assert.rejects(piped, refusal(NpyDtypeError, notNumber));
+      assert.equal(w.rows, 0);
+      // Records: the field is named inside, the stack outside.
+      const rec = NpyStackWriter.openSync(join(dir, "rec"), {
+        descr: [["x", "<i4"], ["y", "<f4"]],
+        shape: [],
+      });
+      assert.throws(
+        () => rec.appendSync([{ x: 1, y: 2 }, { x: "a", y: 1 }] as never),
+        (e) => {
+          assert.ok(e instanceof NpyDtypeError);
+          assert.match(
+            e.message,
+            /^Cannot append to the stack ".*rec": .*field "x": cannot cast "a"/,
+          );
+          assert.ok(e.cause instanceof NpyDtypeError);
+          return true;
+        },
+      );
+      assert.throws(
+        () => rec.appendSync([{ x: 1, y: 2, z: 3 }] as never),
+        /^NpyDtypeError: Cannot append to the stack ".*rec": .*a field "z"/,
+      );
+      rec.closeSync();
+      assert.deepEqual(rec.shardRows, [0]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test("one row given bare to a stack gets the writer's 'wrap it as [[1, 2]]' hint", SLOW, () => {
+  const { dir, cleanup } = makeTempDir("npy-stack-");
+  try {
+    using w = NpyStackWriter.openSync(join(dir, "s"), { descr: "<f8", shape: [2] });
+    using a = NpyAppendArray.openSync(join(dir, "a.npy"), { descr: "<f8", shape: [2] });
+    const hint = /: expected \(k, 2\); to append one row, wrap it as \[\[1, 2\]\]$/;
+    assert.throws(
+      () => w.appendSync([1, 2]),
+      (e) => e instanceof NpyShapeError && hint.test(e.message),
+    );
+    assert.throws(
+      () => a.appendSync([1, 2]),
+      (e) => e instanceof NpyShapeError && hint.test(e.message),
+    );
+    w.appendSync([[1, 2]]); // wrapped as the hint says, it is a row
+    assert.equal(w.rows, 1);
+    // A chunk of the wrong row shape gets no hint.
+    assert.throws(() => w.appendSync([[1, 2, 3]]), (e) => !/wrap it/.test((e as Error).message));
+  } finally {
+    cleanup();
+  }
+});
+
+test(
+  "writable and appendFrom split chunks across shards; NumPy reads every shard",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const streamed = join(dir, "streamed");
+      const w = await NpyStackWriter.open(streamed, { descr: "<i2", shape: [2], shardRows: 3 });
+      await new ReadableStream<Int16Array | number[][]>({
+        start(c) {
+          c.enqueue(Int16Array.of(0, 1, 2, 3));
+          c.enqueue([[4, 5], [6, 7], [8, 9]]); // crosses into shard 1
+          c.enqueue(Int16Array.of(10, 11));
+          c.close();
+        },
+      }).pipeTo(w.writable); // closing the stream closes the writer
+      assert.equal(w.closed, true);
+      assert.deepEqual(w.shardRows, [3, 3]);
+      const from = join(dir, "from");
+      const f = await NpyStackWriter.open(from, { descr: "<f4", shape: [], shardRows: 4 });
+      const produce = async function* () {
+        yield Float32Array.of(0, 1, 2);
+        yield [3, 4, 5, 6, 7];
+        yield Float32Array.of(8);
+      };
+      assert.equal(await f.appendFrom(produce()), 9);
+      assert.equal(await f.appendFrom([[9.5]]), 1); // a sync iterable too
+      await f.close();
+      assert.deepEqual(f.shardRows, [4, 4, 2]);
+      const shards = runPython<Record<string, number[][]>>(
+        `import os
+out = {}
+for d in json.load(sys.stdin):
+    n = len([f for f in os.listdir(d) if f.endswith(".npy")])
+    out[os.path.basename(d)] = [np.load(os.path.join(d, "%d.npy" % i), mmap_mode="r").tolist()
+                                for i in range(n)]
+print(json.dumps(out))`,
+        [streamed, from],
+      );
+      assert.deepEqual(shards.streamed, [[[0, 1], [2, 3], [4, 5]], [[6, 7], [8, 9], [10, 11]]]);
+      assert.deepEqual(shards.from, [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9.5]]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "the stack reader, mergeStacks and recoverStack refuse unknown option keys by name",
+  SLOW,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-");
+    try {
+      const a = join(dir, "a");
+      NpyStackWriter.openSync(a, { descr: "<f8", shape: [] }).closeSync();
+      const before = snapshot(dir);
+      const unknown = (key: string, near: string) =>
+        new RegExp(`unknown option "${key}": did you mean "${near}"\\?`);
+      assert.throws(
+        () => NpyStackReader.openSync(a, { layuot: "columns" } as never),
+        (e) => e instanceof TypeError && unknown("layuot", "layout").test(e.message),
+      );
+      await assert.rejects(
+        NpyStackReader.open(a, { registy: undefined } as never),
+        (e) => e instanceof TypeError && unknown("registy", "registry").test(e.message),
+      );
+      await assert.rejects(
+        mergeStacks(join(dir, "m"), [a], { mvoe: true } as never),
+        (e) => e instanceof TypeError && unknown("mvoe", "move").test(e.message),
+      );
+      assert.throws(
+        () => mergeStacksSync(join(dir, "m"), [a], { lck: false } as never),
+        (e) => e instanceof TypeError && unknown("lck", "lock").test(e.message),
+      );
+      await assert.rejects(
+        recoverStack(a, { zerofill: true } as never),
+        (e) => e instanceof TypeError && unknown("zerofill", "zeroFill").test(e.message),
+      );
+      assert.throws(
+        () => recoverStackSync(a, { lock: false, regstry: undefined } as never),
+        (e) => e instanceof TypeError && unknown("regstry", "registry").test(e.message),
+      );
+      assert.deepEqual(snapshot(dir), before, "a refused call changes nothing");
     } finally {
       cleanup();
     }
@@ -731,6 +911,10 @@ test(
         join(dir, "a", "0.npy"),
       ]);
       assert.equal(concat.code, 0, concat.err);
+      // The inputs are counted as given: a stack of 4 shards and a file, not "5 files".
+      assert.match(concat.out, / 8 rows from 2 inputs \(4 shards of 1 stack, 1 file\), shape/);
+      const two = await cli(["concat", join(dir, "ab.npy"), join(dir, "a"), join(dir, "b")]);
+      assert.match(two.out, / 6 rows from 2 inputs \(4 shards of 2 stacks\), shape/);
       const values = runPython<number[]>(
         `print(json.dumps(np.load(json.load(sys.stdin)).ravel().tolist()))`,
         join(dir, "all.npy"),

@@ -15,6 +15,8 @@ import {
   isAppendableSync,
   loadNpy,
   loadNpySync,
+  mergeStacks,
+  mergeStacksSync,
   needsRecovery,
   needsRecoverySync,
   NpyAppendArray,
@@ -22,6 +24,8 @@ import {
   NpyStackReader,
   NpyStackWriter,
   recover,
+  recoverStack,
+  recoverStackSync,
   recoverSync,
   saveNpy,
   saveNpySync,
@@ -87,6 +91,51 @@ print(json.dumps([np.load(p).ravel().tolist() for p in d]))`,
       assert.equal(s.rows, 3);
     }
     NpyStackReader.openSync(stack).closeSync();
+  } finally {
+    cleanup();
+  }
+});
+
+test("mergeStacks and recoverStack take file: URLs as every other path API does", async () => {
+  const { dir, cleanup } = makeTempDir("npy-url-");
+  try {
+    const root = join(dir, "dé part");
+    await import("node:fs").then((fs) => fs.mkdirSync(root));
+    const url = (name: string) => pathToFileURL(join(root, name));
+    for (const [name, first] of [["a", 0], ["b", 10]] as const) {
+      using w = NpyStackWriter.openSync(url(name), { descr: "<i4", shape: [], shardRows: 2 });
+      w.appendSync(Int32Array.of(first, first + 1, first + 2));
+    }
+    // A writer that stopped mid-shard: shard 1.npy of "c", present but not listed.
+    NpyStackWriter.openSync(url("c"), { descr: "<i4", shape: [], shardRows: 2 }).closeSync();
+    {
+      using open = NpyAppendArray.openSync(url("c/1.npy"), { descr: "<i4", shape: [] });
+      open.appendSync(Int32Array.of(20, 21));
+    }
+    assert.deepEqual(await recoverStack(url("c")), { rows: 2, shardRows: [0, 2], adopted: [1] });
+    assert.deepEqual(recoverStackSync(url("c")).adopted, []);
+    const merged = await mergeStacks(url("ab"), [url("a"), url("b")]);
+    assert.deepEqual(merged, { rows: 6, shardRows: [2, 1, 2, 1] });
+    // Mixed strings and URLs; the messages and the stack carry file-system paths.
+    assert.equal(mergeStacksSync(join(root, "abc"), [url("ab"), join(root, "c")]).rows, 8);
+    await assert.rejects(mergeStacks(url("x"), [url("a"), url("missing")]), (e) => {
+      assert.match((e as Error).message, new RegExp(`${"dé part"}.*no such directory`));
+      assert.doesNotMatch((e as Error).message, /file:|%20/);
+      return true;
+    });
+    assert.throws(
+      () => mergeStacksSync(url("y"), [new URL("https://example.invalid/a")]),
+      TypeError,
+    );
+    assert.throws(() => recoverStackSync(new URL("https://example.invalid/a")), TypeError);
+    const values = runPython<number[]>(
+      `import os
+d = json.load(sys.stdin)
+n = len([f for f in os.listdir(d) if f.endswith(".npy")])
+print(json.dumps(np.concatenate([np.load(os.path.join(d, "%d.npy" % i)) for i in range(n)]).tolist()))`,
+      join(root, "abc"),
+    );
+    assert.deepEqual(values, [0, 1, 2, 10, 11, 12, 20, 21]);
   } finally {
     cleanup();
   }
