@@ -2,7 +2,7 @@
 // Runs the benchmark suite under Deno, Bun and Node in turn (each with NumPy baselines when
 // python3 has NumPy, and the memory checks) and prints one combined table (markdown).
 //
-// Usage: node bench/run.mjs [--quick] [--runtimes=deno,bun,node] [--only=append,encode,read,memory]
+// Usage: node bench/run.mjs [--quick] [--runtimes=deno,bun,node] [--only=append,encode,read,memory,loop]
 //                           [--mem-size=BYTES] [--no-numpy] [--markdown=FILE] [--json=FILE]
 //   npm run bench / bun run bench / deno task bench (bench/main.ts imports this file).
 //   --quick (or BENCH_QUICK=1): a smoke run of well under a minute.
@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const ALL_RUNTIMES = ["deno", "bun", "node"];
-const ALL_PARTS = ["append", "encode", "read", "memory"];
+const ALL_PARTS = ["append", "encode", "read", "memory", "loop"];
 
 function parseArgs(argv) {
   const o = {
@@ -109,9 +109,10 @@ if (opts.runtimes.includes("node")) {
   run(NODE, [bin("tsc"), "-p", "bench/tsconfig.node.json"]);
 }
 if (!opts.numpy) env.BENCH_NUMPY = "0";
-const suiteParts = opts.parts.filter((p) => p !== "memory");
+const suiteParts = opts.parts.filter((p) => p !== "memory" && p !== "loop");
 const suites = {};
 const memory = {};
+const loop = {};
 for (const runtime of opts.runtimes) {
   if (suiteParts.length > 0) {
     const out = join(work, `${runtime}-suite.json`);
@@ -125,6 +126,12 @@ for (const runtime of opts.runtimes) {
     const size = opts.memSize === undefined ? [] : [`--size=${opts.memSize}`];
     run(cmd, [...args, ...size, `--out=${out}`]);
     memory[runtime] = JSON.parse(readFileSync(out, "utf8"));
+  }
+  if (opts.parts.includes("loop")) {
+    const out = join(work, `${runtime}-loop.json`);
+    const [cmd, args] = command(runtime, "loop");
+    run(cmd, [...args, `--out=${out}`]);
+    loop[runtime] = JSON.parse(readFileSync(out, "utf8"));
   }
 }
 rmSync(work, { recursive: true, force: true });
@@ -154,8 +161,10 @@ const mib = (n) => (n === undefined ? "n/a" : `${(n / 2 ** 20).toFixed(1)} MiB`)
 const deltaMib = (n) =>
   n === undefined ? "n/a" : `${n <= -0.05 * 2 ** 20 ? "-" : "+"}${mib(Math.abs(n))}`;
 
-const runtimes = opts.runtimes.filter((r) => suites[r] !== undefined || memory[r] !== undefined);
-const rtInfo = (r) => suites[r]?.runtime ?? memory[r]?.runtime;
+const runtimes = opts.runtimes.filter((r) =>
+  suites[r] !== undefined || memory[r] !== undefined || loop[r] !== undefined
+);
+const rtInfo = (r) => suites[r]?.runtime ?? memory[r]?.runtime ?? loop[r]?.runtime;
 const rtLabel = (r) => `${r} ${rtInfo(r).version}`;
 const numpyInfo = Object.values(suites).find((s) => s.numpy)?.numpy;
 const groupsOf = (runtime, kind) => (suites[runtime]?.groups ?? []).filter((g) => g.kind === kind);
@@ -301,6 +310,37 @@ if (runtimes.some((r) => memory[r])) {
     }),
   ]);
 }
+if (runtimes.some((r) => loop[r])) {
+  targetRows.push([
+    "Large async appends (16 MiB chunks): longest gap of a 1 ms interval probe, median of trials (≤ 5 ms)",
+    ...runtimes.map((r) => {
+      const l = loop[r]?.large;
+      if (!l) return "n/a";
+      const gap = median(l.writer.map((t) => t.gapMs));
+      return `${gap.toFixed(1)} ms ${gap <= 5 ? "✔" : "✘"} (writeSync loop ${
+        median(l.writeSync.map((t) => t.gapMs)).toFixed(0)
+      } ms)`;
+    }),
+  ]);
+  targetRows.push([
+    "Large async appends: throughput, paired ratio to a writeSync loop of the same bytes (≥ 0.9x)",
+    ...runtimes.map((r) => {
+      const l = loop[r]?.large;
+      if (!l) return "n/a";
+      const x = median(l.writer.map((t, i) => l.writeSync[i].seconds / t.seconds));
+      return `${fmtX(x)} ${x >= 0.9 ? "✔" : "✘"}`;
+    }),
+  ]);
+  targetRows.push([
+    "flushInterval 10: a reader sees a buffered row within (max over the probes; ≤ 50 ms)",
+    ...runtimes.map((r) => {
+      const v = loop[r]?.visibility;
+      if (!v) return "n/a";
+      const max = Math.max(...v.delaysMs);
+      return `${max.toFixed(1)} ms over ${v.delaysMs.length} ${max <= 50 ? "✔" : "✘"}`;
+    }),
+  ]);
+}
 if (targetRows.length > 0) {
   out("### Targets");
   out();
@@ -432,5 +472,5 @@ const text = lines.join("\n") + "\n";
 process.stdout.write("\n" + text);
 if (opts.markdown) writeFileSync(opts.markdown, text);
 if (opts.json) {
-  writeFileSync(opts.json, JSON.stringify({ suites, memory }, null, 1));
+  writeFileSync(opts.json, JSON.stringify({ suites, memory, loop }, null, 1));
 }

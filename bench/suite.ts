@@ -371,6 +371,11 @@ const WRITERS: WriterSpec[] = [
     async: true,
     options: { rewriteHeaderOnAppend: false, bufferSize: BUFFER_SIZE },
   },
+  {
+    name: "append, flushInterval 10",
+    async: true,
+    options: { rewriteHeaderOnAppend: false, bufferSize: BUFFER_SIZE, flushInterval: 10 },
+  },
   { name: "appendSync, header each", async: false, options: {} },
   {
     name: "appendSync, buffered",
@@ -486,6 +491,7 @@ async function encodeGroups(): Promise<void> {
     const nested = Array.from({ length: rows }, (_, r) => flat.slice(r * 16, r * 16 + 16));
     await encodeGroup(`number[] -> <f4 (16,) x ${rows}`, "<f4", [16], rows, bytesOf(f32), [
       { name: "Float32Array (zero-copy)", chunk: f32 },
+      { name: "{ data: Float32Array, shape }", chunk: { data: f32, shape: [rows, 16] } },
       { name: "{ data: number[], shape }", chunk: { data: flat, shape: [rows, 16] } },
       { name: "nested number[][]", chunk: nested },
     ]);

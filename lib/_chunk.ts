@@ -63,6 +63,19 @@ export function isTypedArray(value: unknown): value is TypedArray {
   return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
+/**
+ * Whether an ndarray-like's `data` are raw bytes of its `descr` (not elements): a DataView,
+ * or a Uint8Array with a descr other than u1.
+ */
+export function isRawBytes(data: unknown, descr: Descr | undefined): boolean {
+  if (data instanceof DataView) return true;
+  if (descr === undefined || (data as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT !== 1) {
+    return false; // (the cheap test first: the writer's fast path asks for every chunk)
+  }
+  return typedArrayDescr(data as ArrayBufferView) === "|u1" &&
+    !(typeof descr === "string" && /^[|<>=]?u1$/.test(descr));
+}
+
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (value === null || typeof value !== "object") return false;
   const proto = Object.getPrototypeOf(value);
@@ -163,11 +176,7 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
       flat: false,
     };
   }
-  // Uint8Array data with a descr other than u1: raw bytes of that descr.
-  const raw = data instanceof DataView ||
-    (descr !== undefined && ArrayBuffer.isView(data) && typedArrayDescr(data) === "|u1" &&
-      !(typeof descr === "string" && /^[|<>=]?u1$/.test(descr)));
-  if (raw) {
+  if (isRawBytes(data, descr)) {
     const view = data as ArrayBufferView;
     return {
       shape: [...shape],

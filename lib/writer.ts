@@ -27,7 +27,7 @@ import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
-import type { NpyChunk } from "./reader.ts";
+import type { NpyArrayLike, NpyChunk } from "./reader.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
@@ -40,6 +40,7 @@ import {
   descrText,
   flattenNested,
   inferDescr,
+  isRawBytes,
   isTypedArray,
   reverseAxes,
   rowShapeError,
@@ -288,6 +289,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #rowsInHeader = -1; // rows the header on disk claims (-1: no header yet)
   #lastRows = 0; // rows of the chunk #prepare handled last
   #viewable: unknown = undefined; // a TypedArray constructor the dtype views as is
+  #layoutDescr: unknown = undefined; // an ndarray-like descr value found equal to the file's
 
   #buffer: Uint8Array | undefined;
   #bufferLength = 0;
@@ -918,24 +920,69 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    */
   #prepare(chunk: unknown): Uint8Array {
     this.#checkOpen();
-    // Fast path: a TypedArray with the file's layout, row shape known.
+    // Fast path: a TypedArray, or an ndarray-like of whole rows, with the file's layout.
     const dtype = this.#dtype;
-    if (dtype !== undefined && this.#rowBytes > 0 && isTypedArray(chunk)) {
-      // The dtype viewed this TypedArray type before: view it without asking again.
-      const view = chunk.constructor === this.#viewable
-        ? new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-        : dtype.view?.(chunk, this.#encode);
+    if (dtype !== undefined && this.#rowBytes > 0) {
+      let view: Uint8Array | undefined;
+      let rows = -1; // from the view's length
+      if (isTypedArray(chunk)) {
+        view = this.#view(chunk, dtype);
+      } else if (typeof chunk === "object" && chunk !== null && "data" in chunk) {
+        const layout = this.#layoutView(chunk as NpyArrayLike, dtype);
+        if (layout !== undefined) ({ view, rows } = layout);
+      }
       if (view !== undefined && view.length % this.#rowBytes === 0) {
-        this.#viewable = chunk.constructor;
-        const rows = view.length / this.#rowBytes;
-        const total = this.#rows + rows;
-        if (total > this.#fastLimit) this.#checkRoom(total);
-        this.#lastRows = rows;
-        this.#rows = total;
-        return view;
+        const count = view.length / this.#rowBytes;
+        if (rows < 0 || rows === count) {
+          const total = this.#rows + count;
+          if (total > this.#fastLimit) this.#checkRoom(total);
+          this.#lastRows = count;
+          this.#rows = total;
+          return view;
+        }
       }
     }
     return this.#prepareSlow(chunk);
+  }
+
+  /** The bytes of `data` when they are the file's as they are (no cast, no copy). */
+  #view(data: unknown, dtype: Dtype): Uint8Array | undefined {
+    if (!ArrayBuffer.isView(data)) return undefined;
+    // The dtype viewed this TypedArray type before: view it without asking again.
+    if (data.constructor === this.#viewable) {
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    }
+    const view = dtype.view?.(data, this.#encode);
+    if (view !== undefined) this.#viewable = data.constructor;
+    return view;
+  }
+
+  /**
+   * An ndarray-like's bytes and rows when its elements need no cast and no reordering: its
+   * own descr absent or the file's (then `Uint8Array`/`DataView` data are raw bytes, as
+   * lib/_chunk.ts reads them), its order the file's, its shape whole rows of the file's row
+   * shape. `undefined` otherwise: the slow path decides, and words any error.
+   */
+  #layoutView(chunk: NpyArrayLike, dtype: Dtype): { view: Uint8Array; rows: number } | undefined {
+    const { data, shape, descr, fortranOrder } = chunk;
+    const rowShape = this.#rowShape!;
+    if (!Array.isArray(shape) || shape.length !== rowShape.length + 1) return undefined;
+    if ((fortranOrder ?? false) !== this.#fortran || !ArrayBuffer.isView(data)) return undefined;
+    const rows = rowsOfLayout(shape, rowShape, this.#fortran);
+    if (rows < 0) return undefined;
+    if (descr === undefined) {
+      const view = this.#view(data, dtype);
+      return view === undefined ? undefined : { view, rows };
+    }
+    if (descr !== this.#layoutDescr) {
+      if (!descrEquals(descr, dtype.descr)) return undefined;
+      this.#layoutDescr = descr; // streams repeat one descr value: compare it once
+    }
+    if (!isRawBytes(data, descr)) {
+      const view = this.#view(data, dtype);
+      return view === undefined ? undefined : { view, rows };
+    }
+    return { view: new Uint8Array(data.buffer, data.byteOffset, data.byteLength), rows };
   }
 
   /**
@@ -1288,6 +1335,14 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       }, this.#flushInterval);
     }
   }
+}
+
+/** The rows of `shape` when the rest of it is `rowShape` (after it in Fortran order); else -1. */
+function rowsOfLayout(shape: readonly number[], rowShape: readonly number[], fortran: boolean) {
+  const first = fortran ? 0 : 1;
+  for (let i = 0; i < rowShape.length; i++) if (shape[first + i] !== rowShape[i]) return -1;
+  const rows = shape[fortran ? rowShape.length : 0];
+  return Number.isSafeInteger(rows) && rows >= 0 ? rows : -1;
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
