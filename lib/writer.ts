@@ -960,11 +960,13 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   /**
    * An ndarray-like's bytes and rows when its elements need no cast and no reordering: its
    * own descr absent or the file's (then `Uint8Array`/`DataView` data are raw bytes, as
-   * lib/_chunk.ts reads them), its order the file's, its shape whole rows of the file's row
-   * shape. `undefined` otherwise: the slow path decides, and words any error.
+   * lib/_chunk.ts reads them), its order the file's, no strides (a scijs view), its shape
+   * whole rows of the file's row shape. `undefined` otherwise: the slow path decides, and words any error.
    */
   #layoutView(chunk: NpyArrayLike, dtype: Dtype): { view: Uint8Array; rows: number } | undefined {
     const { data, shape, descr, fortranOrder } = chunk;
+    const { stride, offset } = chunk as { stride?: unknown; offset?: unknown }; // scijs views
+    if (stride !== undefined || offset !== undefined) return undefined;
     const rowShape = this.#rowShape!;
     if (!Array.isArray(shape) || shape.length !== rowShape.length + 1) return undefined;
     if ((fortranOrder ?? false) !== this.#fortran || !ArrayBuffer.isView(data)) return undefined;

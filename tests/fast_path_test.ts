@@ -134,6 +134,10 @@ test("ndarray-likes that need a cast, a reordering or a refusal leave the fast p
     w.appendSync({ data: Float64Array.of(3, 4), shape: [1, 2] }); // <f8 values: cast
     w.appendSync({ data: Int16Array.of(5, 6), shape: [1, 2], descr: "<i2" }); // own descr
     w.appendSync({ data: Float32Array.of(7, 9, 8, 10), shape: [2, 2], fortranOrder: true });
+    // A scijs-style strided view (the transpose of [[11, 12], [13, 14]]) and an offset one.
+    const base = Float32Array.of(11, 13, 12, 14);
+    w.appendSync({ data: base, shape: [2, 2], stride: [1, 2], offset: 0 } as NpyArrayLike);
+    w.appendSync({ data: base, shape: [1, 2], stride: [2, 1], offset: 2 } as NpyArrayLike);
     const size = readFileSync(path).length;
     assert.throws(
       () => w.appendSync({ data: Float32Array.of(1, 2, 3), shape: [1, 3] }),
@@ -146,7 +150,10 @@ test("ndarray-likes that need a cast, a reordering or a refusal leave the fast p
       `print(json.dumps(np.load(json.load(sys.stdin)).tolist()))`,
       path,
     );
-    assert.deepEqual(values, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10]]);
+    assert.deepEqual(values, [[1, 2], [3, 4], [5, 6], [7, 8], [9, 10], [11, 12], [13, 14], [
+      12,
+      14,
+    ]]);
   } finally {
     cleanup();
   }
