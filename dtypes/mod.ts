@@ -53,9 +53,9 @@ export const BUILTIN_PLUGINS: readonly DtypePlugin[] = Object.freeze([
 
 /**
  * The registry readers and writers use when given none: every built-in dtype (numeric,
- * bool, complex, bytes, datetime, records). It is shared by the whole process, so
- * `defaultRegistry.register(plugin)` affects every later call that uses it; prefer
- * `new DtypeRegistry(BUILTIN_PLUGINS).register(plugin)` and pass that registry explicitly.
+ * bool, complex, bytes, datetime, records). Registries never change:
+ * `defaultRegistry.register(plugin)` returns a new registry with the plugin, to pass as the
+ * `registry` option; the default stays as it is for every other caller.
  *
  * @example
  * ```ts

@@ -175,21 +175,28 @@ export interface DtypePlugin {
 }
 
 /**
- * An ordered list of dtype plugins. `resolve` asks each in turn and returns the first codec
- * offered; plugins added with `register` are asked before those given to the constructor, so
- * a user plugin can take over a descr from a built-in.
+ * An ordered, unchangeable list of dtype plugins. `resolve` asks each in turn and returns
+ * the first codec offered. `register` returns a new registry with a plugin asked before the
+ * others (so a user plugin can take over a descr from a built-in), and never changes the
+ * registry it is called on: `defaultRegistry`, shared by every caller, stays as it is.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { DtypeRegistry, NpyDtypeError } from "@npy/append-array";
+ * import { BUILTIN_PLUGINS, defaultRegistry, DtypeRegistry, NpyDtypeError } from "@npy/append-array";
  *
  * const empty = new DtypeRegistry([]);
  * assert.throws(() => empty.resolve("<f4"), NpyDtypeError);
+ * const mine = new DtypeRegistry(BUILTIN_PLUGINS).register({
+ *   name: "half-as-bytes",
+ *   resolve: (descr, registry) => descr === "<f2" ? registry.resolve("|V2") : undefined,
+ * });
+ * assert.equal(mine.resolve("<f2").descr, "|V2");
+ * assert.equal(defaultRegistry.resolve("<f2").descr, "<f2"); // unchanged
  * ```
  */
 export class DtypeRegistry {
-  #plugins: DtypePlugin[];
+  readonly #plugins: readonly DtypePlugin[];
 
   /**
    * Creates a registry that tries `plugins` in order.
@@ -197,24 +204,23 @@ export class DtypeRegistry {
    * @param plugins The plugins to try, in order.
    */
   constructor(plugins: Iterable<DtypePlugin> = []) {
-    this.#plugins = [...plugins];
+    this.#plugins = Object.freeze([...plugins]);
   }
 
   /** The plugins, in the order `resolve` tries them. */
   get plugins(): readonly DtypePlugin[] {
-    return [...this.#plugins];
+    return this.#plugins;
   }
 
   /**
-   * Adds a plugin, tried before every plugin already here (so it wins for the descrs it
-   * claims).
+   * A new registry that asks `plugin` first (so it wins for the descrs it claims), then
+   * this one's plugins. This registry is not changed.
    *
    * @param plugin The plugin to add.
-   * @returns This registry, for chaining.
+   * @returns The new registry.
    */
-  register(plugin: DtypePlugin): this {
-    this.#plugins.unshift(plugin);
-    return this;
+  register(plugin: DtypePlugin): DtypeRegistry {
+    return new DtypeRegistry([plugin, ...this.#plugins]);
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   type DatetimeDtype,
   defaultRegistry,
   type Dtype,
+  type DtypePlugin,
   DtypeRegistry,
   type EncodeOptions,
   NAT,
@@ -273,4 +274,21 @@ test("a registered plugin wins over the built-ins, also inside records", () => {
   assert.equal(new DataView(bytes.buffer).getFloat32(0, true), 3);
   assert.deepEqual(rec.decode(bytes), [{ x: 1.5, n: 1 }]);
   assert.equal((defaultRegistry.resolve("<f4").decode(bytes.subarray(0, 4)) as Float32Array)[0], 3);
+});
+
+test("register() returns a new registry and changes neither the default nor its receiver", () => {
+  const plugin = {
+    name: "f8-as-u1",
+    resolve: (descr: unknown, registry: DtypeRegistry) =>
+      descr === "<f8" ? registry.resolve("|u1") : undefined,
+  };
+  const before = defaultRegistry.plugins;
+  const mine = defaultRegistry.register(plugin);
+  assert.notEqual(mine, defaultRegistry);
+  assert.equal(mine.resolve("<f8").descr, "|u1", "the new registry asks the plugin first");
+  assert.equal(defaultRegistry.resolve("<f8").descr, "<f8", "the default is unchanged");
+  assert.deepEqual(defaultRegistry.plugins, before);
+  assert.equal(mine.plugins[0], plugin);
+  assert.deepEqual(mine.plugins.slice(1), before);
+  assert.throws(() => (defaultRegistry.plugins as DtypePlugin[]).push(plugin), TypeError);
 });
