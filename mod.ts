@@ -49,6 +49,7 @@ export {
   GROWTH_AXIS_MAX_DIGITS,
   growthAxis,
   type HeaderFields,
+  headerRewriter,
   MAGIC,
   MAX_HEADER_SIZE,
   type NpyHeader,

@@ -610,6 +610,100 @@ export function encodeHeader(fields: HeaderFields, options: EncodeHeaderOptions 
 }
 
 /**
+ * The header of one file as its row count changes, for rewriting it in place: `rewrite(rows)`
+ * gives {@link encodeHeader}'s bytes for `fields` with `rows` along the growth axis, in the
+ * file's `version` and `totalLength`. Up to `rewrite.fastRows` rows only the digits change in
+ * one buffer, reused by every call (write it before the next call); past that each call
+ * encodes, and throws {@link NpyHeaderSpaceError} when the header has no room.
+ *
+ * @param fields The header; its growth dimension is replaced by `rows`.
+ * @param options The file's version and header length.
+ * @returns The rewriter.
+ * @throws {NpyFormatError} / {NpyDtypeError} As {@link encodeHeader}; a 0-d shape has no
+ *   growth axis.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeHeader, headerRewriter } from "@npy/append-array";
+ *
+ * const fields = { descr: "<f4", fortranOrder: false, shape: [0, 3] };
+ * const rewrite = headerRewriter(fields, { version: 1, totalLength: 128 });
+ * assert.deepEqual(rewrite(12345), encodeHeader({ ...fields, shape: [12345, 3] }));
+ * // Digits change in place up to the largest 99…9 rows whose data NumPy can hold.
+ * assert.equal(rewrite.fastRows, 10 ** 14 - 1);
+ * ```
+ */
+export function headerRewriter(
+  fields: HeaderFields,
+  options: { version: NpyVersion; totalLength: number; path?: string },
+): ((rows: number) => Uint8Array) & { readonly fastRows: number } {
+  const axis = growthAxis(fields);
+  if (axis < 0) {
+    throw new NpyFormatError(
+      `Cannot rewrite the header of ${where(options.path)}: a 0-d array has no growth axis`,
+      { path: options.path },
+    );
+  }
+  const encodeRows = (rows: number): Uint8Array => {
+    const shape = [...fields.shape];
+    shape[axis] = rows;
+    return encodeHeader({ ...fields, shape }, { ...options, growthRoom: false });
+  };
+  // The template: the header for 0 rows. The growth dimension comes last in the dict text,
+  // so one digit at `at`, then the rest of the dict up to its "}", then padding and "\n".
+  let template: Uint8Array | undefined;
+  let at = -1;
+  let suffix = new Uint8Array(0);
+  let maxDigits = 0;
+  try {
+    template = encodeRows(0);
+    const one = encodeRows(1);
+    at = template.findIndex((byte, i) => byte !== one[i]);
+    suffix = template.slice(at + 1, template.indexOf(0x7d, at) + 1); // up to "}"
+    maxDigits = template.length - 1 - at - suffix.length;
+  } catch {
+    template = undefined; // no room even for 0 rows: every call encodes (and throws)
+  }
+  let digitsNow = 1;
+  const render = (rows: number): Uint8Array => {
+    const h = template!;
+    let digits = 1;
+    for (let r = rows; r >= 10; r = Math.floor(r / 10)) digits++;
+    let p = at + digits;
+    for (let r = rows; p > at; r = Math.floor(r / 10)) h[--p] = 48 + (r % 10);
+    if (digits !== digitsNow) {
+      h.set(suffix, at + digits);
+      h.fill(0x20, at + digits + suffix.length, h.length - 1);
+      digitsNow = digits;
+    }
+    return h;
+  };
+  // Checked against the encoder at 0, 7 and the top of the range, which shrinks to the
+  // largest 99…9 encodeHeader takes (NumPy's size limits); past it, each call encodes.
+  let fastRows = template !== undefined && at >= 0 && maxDigits >= 1
+    ? 10 ** Math.min(maxDigits, 15) - 1
+    : -1;
+  const agrees = (rows: number): boolean => {
+    try {
+      return bytesEqual(render(rows), encodeRows(rows));
+    } catch {
+      return false;
+    }
+  };
+  while (fastRows > 0 && !agrees(fastRows)) fastRows = Math.floor(fastRows / 10);
+  if (fastRows >= 0 && !((fastRows < 7 || agrees(7)) && agrees(0))) fastRows = -1;
+  const rewrite = (rows: number): Uint8Array => rows <= fastRows ? render(rows) : encodeRows(rows);
+  return Object.assign(rewrite, { fastRows });
+}
+
+function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/**
  * Refuses a format version other than 1, 2 or 3 (checked at run time: the type alone let
  * version bytes 0, 4 and 255 be written). Internal: encodeNpy and saveNpy call it too.
  */

@@ -7,7 +7,7 @@
  */
 
 import process from "node:process";
-import { type Descr, descrEquals, formatDescr } from "./descr.ts";
+import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import {
   createError,
@@ -22,7 +22,7 @@ import {
   tempPathBeside,
   toPath,
 } from "./file.ts";
-import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
+import { encodeHeader, type HeaderFields, headerRewriter, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
@@ -274,15 +274,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   #rowBytes = 0;
   #raw: { descr: Descr; source: Dtype; same: boolean } | undefined; // see #rawSource
 
-  // The header on disk: its length, version, and a template whose shape digits change.
+  // The header on disk: its length, and its bytes for a row count (lib/header.ts).
   #headerLength = 0;
-  #version: NpyVersion = 1;
-  #hdr: Uint8Array | undefined;
-  #digitsAt = 0;
-  #maxDigits = 0;
-  #fastLimit = -1; // rows the template holds without a check
-  #digits = 0; // digits the template holds now
-  #suffix: Uint8Array = new Uint8Array(0);
+  #rewrite: ReturnType<typeof headerRewriter> | undefined;
 
   #rows = 0; // rows accepted (written, buffered or queued)
   #rowsWritten = 0; // rows whose data is in the file
@@ -643,7 +637,6 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#dtype = dtype;
     this.#declaredDescr = header.descr;
     this.#headerLength = header.headerLength;
-    this.#version = header.version;
     if (header.shape.length === 0) {
       throw new NpyShapeError(
         `Cannot open ${this.#where} for appending: it holds a 0-d array (a single value), ` +
@@ -685,7 +678,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         },
       );
     }
-    this.#buildTemplate();
+    this.#rewrite = this.#rewriterFor(header.version);
   }
 
   /** A new (empty) file: declare what the options say; write the header when complete. */
@@ -749,8 +742,15 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#declaredDescr ??= this.#dtype!.descr;
     const bytes = encodeHeader(this.#fields(0), { path: this.path });
     this.#headerLength = bytes.length;
-    this.#version = bytes[6] as NpyVersion;
-    this.#buildTemplate();
+    this.#rewrite = this.#rewriterFor(bytes[6] as NpyVersion);
+  }
+
+  #rewriterFor(version: NpyVersion): ReturnType<typeof headerRewriter> {
+    return headerRewriter(this.#fields(0), {
+      version,
+      totalLength: this.#headerLength,
+      path: this.path,
+    });
   }
 
   /** The temp file holds a valid header: give it the path's name. */
@@ -775,97 +775,14 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (this.#sync === "append") fsyncDirSync(this.#target);
   }
 
-  /**
-   * Prepares the header template: everything but the growth dimension's digits is fixed.
-   * Checked once against {@link encodeHeader}; on any difference every rewrite encodes.
-   */
-  #buildTemplate(): void {
-    this.#hdr = undefined;
-    this.#fastLimit = -1;
-    this.#digits = 0;
-    const r = this.#rowShape!;
-    const prefix =
-      `{'descr': ${formatDescr(this.#declaredDescr!)}, 'fortran_order': ${
-        this.#fortran ? "True" : "False"
-      }, 'shape': (` + (this.#fortran ? r.map((d) => `${d}, `).join("") : "");
-    const suffix = (r.length === 0 ? ",)" : this.#fortran ? ")" : `, ${r.join(", ")})`) +
-      ", }";
-    const enc = (s: string): Uint8Array => {
-      if (this.#version === 3) return new TextEncoder().encode(s);
-      const out = new Uint8Array(s.length);
-      for (let i = 0; i < s.length; i++) {
-        const c = s.charCodeAt(i);
-        if (c > 0xff) return new Uint8Array(0);
-        out[i] = c;
-      }
-      return out;
-    };
-    const pre = enc(prefix), suf = enc(suffix);
-    const length = this.#headerLength;
-    const fixed = this.#version === 1 ? 10 : 12;
-    const hdr = new Uint8Array(length);
-    hdr.set(MAGIC);
-    hdr[6] = this.#version;
-    const view = new DataView(hdr.buffer);
-    if (this.#version === 1) view.setUint16(8, length - fixed, true);
-    else view.setUint32(8, length - fixed, true);
-    hdr.set(pre.subarray(0, Math.max(0, Math.min(pre.length, length - fixed))), fixed);
-    this.#digitsAt = fixed + pre.length;
-    this.#maxDigits = length - 1 - this.#digitsAt - suf.length;
-    this.#suffix = suf;
-    this.#hdr = hdr;
-    // Check the template against the reference encoder, for the rows on disk now.
-    let reference: Uint8Array | undefined;
-    try {
-      reference = encodeHeader(this.#fields(this.#rowsWritten), {
-        version: this.#version,
-        totalLength: length,
-        path: this.path,
-      });
-    } catch {
-      reference = undefined;
-    }
-    const fast = this.#maxDigits >= 1 && reference !== undefined &&
-      equalBytes(this.#render(this.#rowsWritten), reference);
-    if (!fast) this.#hdr = undefined;
-    this.#fastLimit = fast ? 10 ** Math.min(this.#maxDigits, 15) - 1 : -1;
-  }
-
-  /** The header bytes for `rows` rows, from the template (no check of room). */
-  #render(rows: number): Uint8Array {
-    const h = this.#hdr!;
-    let digits = 1;
-    for (let r = rows; r >= 10; r = Math.floor(r / 10)) digits++;
-    let p = this.#digitsAt + digits;
-    let r = rows;
-    do {
-      h[--p] = 48 + (r % 10);
-      r = Math.floor(r / 10);
-    } while (r > 0);
-    if (digits !== this.#digits) {
-      p = this.#digitsAt + digits;
-      h.set(this.#suffix, p);
-      h.fill(0x20, p + this.#suffix.length, h.length - 1);
-      h[h.length - 1] = 0x0a;
-      this.#digits = digits;
-    }
-    return h;
-  }
-
   /** Header bytes for `rows`; throws {@link NpyHeaderSpaceError} when they do not fit. */
   #headerBytes(rows: number): Uint8Array {
-    if (rows <= this.#fastLimit) return this.#render(rows);
-    return encodeHeader(this.#fields(rows), {
-      version: this.#version,
-      totalLength: this.#headerLength,
-      path: this.path,
-    });
+    return this.#rewrite!(rows);
   }
 
   /** Throws {@link NpyHeaderSpaceError} (before any write) when `rows` do not fit. */
   #checkRoom(rows: number): void {
-    if (this.#rowShape === undefined || this.#headerLength === 0) return;
-    if (rows <= this.#fastLimit) return;
+    if (this.#rewrite === undefined || rows <= this.#rewrite.fastRows) return;
     try {
       this.#headerBytes(rows);
     } catch (e) {
@@ -935,7 +852,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         const count = view.length / this.#rowBytes;
         if (rows < 0 || rows === count) {
           const total = this.#rows + count;
-          if (total > this.#fastLimit) this.#checkRoom(total);
+          if (total > (this.#rewrite?.fastRows ?? -1)) this.#checkRoom(total);
           this.#lastRows = count;
           this.#rows = total;
           return view;
@@ -1348,12 +1265,6 @@ function rowsOfLayout(shape: readonly number[], rowShape: readonly number[], for
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
-
-function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
