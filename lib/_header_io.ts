@@ -12,9 +12,12 @@ import {
   dataByteLength,
   MAX_HEADER_SIZE,
   type NpyHeader,
+  type NpyVersion,
   parseHeader,
   peekHeaderLength,
+  preambleSize,
 } from "./header.ts";
+import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 
 /**
  * A header whose dimensions are all numbers. Readers, writers and repairs count rows in JS
@@ -77,8 +80,7 @@ function checkPrefix(
   maxHeaderSize: number,
 ): number {
   const headerLength = peekHeaderLength(prefix, { path });
-  const fixed = prefix[6] === 1 ? 10 : 12;
-  const limit = fixed + maxHeaderSize * (prefix[6] === 3 ? 4 : 1);
+  const limit = preambleSize(prefix[6] as NpyVersion) + maxHeaderSize * (prefix[6] === 3 ? 4 : 1);
   if (headerLength > limit) {
     throw new NpyFormatError(
       `Cannot parse the header of ${quote(path)}: the header is ${headerLength} bytes, more ` +
@@ -98,41 +100,32 @@ function checkPrefix(
 }
 
 /**
- * Reads and parses the header of an open file.
+ * Reads and parses the header of an open file, as I/O steps (lib/_steps.ts).
  * @throws {NpyFormatError} / {NpyDtypeError} as {@link parseHeader}, and for a header
  *   length past the end of the file or beyond `maxHeaderSize`.
  */
-export function readHeaderSync(
-  file: NpyFile,
-  maxHeaderSize: number = MAX_HEADER_SIZE,
-): FileHeader {
-  const size = file.sizeSync();
+function* readHeaderSteps(file: NpyFile, maxHeaderSize: number): Steps<FileHeader> {
+  const size = (yield { size: file })!;
   const prefix = new Uint8Array(Math.min(12, size));
-  file.readSync(prefix, 0);
+  yield { read: file, into: prefix, position: 0 };
   const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
   const bytes = new Uint8Array(headerLength);
-  const n = file.readSync(bytes, 0);
+  const n = (yield { read: file, into: bytes, position: 0 })!;
   const parsed = finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
   // Size again, after the header: an appender writes rows before it rewrites the header,
   // so the rows of the header just read are in the file by now.
-  parsed.size = file.sizeSync();
+  parsed.size = (yield { size: file })!;
   return parsed;
 }
 
-/** Async twin of {@link readHeaderSync}. */
-export async function readHeader(
-  file: NpyFile,
-  maxHeaderSize: number = MAX_HEADER_SIZE,
-): Promise<FileHeader> {
-  const size = await file.size();
-  const prefix = new Uint8Array(Math.min(12, size));
-  await file.read(prefix, 0);
-  const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
-  const bytes = new Uint8Array(headerLength);
-  const n = await file.read(bytes, 0);
-  const parsed = finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
-  parsed.size = await file.size(); // after the header, as in readHeaderSync
-  return parsed;
+/** Reads and parses the header of an open file (see readHeaderSteps). */
+export function readHeaderSync(file: NpyFile, maxHeaderSize = MAX_HEADER_SIZE): FileHeader {
+  return runStepsSync(readHeaderSteps(file, maxHeaderSize));
+}
+
+/** Async form of {@link readHeaderSync}. */
+export function readHeader(file: NpyFile, maxHeaderSize = MAX_HEADER_SIZE): Promise<FileHeader> {
+  return runSteps(readHeaderSteps(file, maxHeaderSize));
 }
 
 function finish(bytes: Uint8Array, size: number, path: string, maxHeaderSize: number): FileHeader {

@@ -14,10 +14,14 @@
 
 import type { NpyFile } from "./file.ts";
 
-/** One I/O step; the driver sends back the bytes read for `read`, else `undefined`. */
+/**
+ * One I/O step; the driver sends back the bytes read for `read`, the file's size for
+ * `size`, else `undefined`.
+ */
 export type FileStep =
   | { readonly write: NpyFile; readonly bytes: Uint8Array; readonly position: number }
   | { readonly read: NpyFile; readonly into: Uint8Array; readonly position: number }
+  | { readonly size: NpyFile }
   | { readonly datasync: NpyFile };
 
 /** What a step algorithm is: it yields steps and gets back the bytes read (or nothing). */
@@ -25,12 +29,14 @@ export type Steps<T> = Generator<FileStep, T, number | undefined>;
 
 function stepSync(step: FileStep): number | undefined {
   if ("read" in step) return step.read.readSync(step.into, step.position);
+  if ("size" in step) return step.size.sizeSync();
   if ("write" in step) step.write.writeSync(step.bytes, step.position);
   else step.datasync.datasyncSync();
 }
 
 async function stepAsync(step: FileStep): Promise<number | undefined> {
   if ("read" in step) return await step.read.read(step.into, step.position);
+  if ("size" in step) return await step.size.size();
   if ("write" in step) await step.write.write(step.bytes, step.position);
   else await step.datasync.datasync();
 }

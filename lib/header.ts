@@ -204,7 +204,8 @@ function where(path: string | undefined): string {
   return path === undefined ? "the .npy header" : `the header of ${JSON.stringify(path)}`;
 }
 
-function preambleSize(version: NpyVersion): number {
+/** The bytes before the header text: magic, version, and the header length field. */
+export function preambleSize(version: NpyVersion): number {
   return version === 1 ? 10 : 12;
 }
 
