@@ -22,15 +22,19 @@ export type FileStep =
   | { readonly write: NpyFile; readonly bytes: Uint8Array; readonly position: number }
   | { readonly read: NpyFile; readonly into: Uint8Array; readonly position: number }
   | { readonly size: NpyFile }
-  | { readonly datasync: NpyFile };
+  | { readonly datasync: NpyFile }
+  | { readonly pause: number }; // milliseconds: a retry's wait
 
 /** What a step algorithm is: it yields steps and gets back the bytes read (or nothing). */
 export type Steps<T> = Generator<FileStep, T, number | undefined>;
+
+const PAUSE = new Int32Array(new SharedArrayBuffer(4)); // never notified: waits time out
 
 function stepSync(step: FileStep): number | undefined {
   if ("read" in step) return step.read.readSync(step.into, step.position);
   if ("size" in step) return step.size.sizeSync();
   if ("write" in step) step.write.writeSync(step.bytes, step.position);
+  else if ("pause" in step) Atomics.wait(PAUSE, 0, 0, step.pause); // a sync call may block
   else step.datasync.datasyncSync();
 }
 
@@ -38,6 +42,7 @@ async function stepAsync(step: FileStep): Promise<number | undefined> {
   if ("read" in step) return await step.read.read(step.into, step.position);
   if ("size" in step) return await step.size.size();
   if ("write" in step) await step.write.write(step.bytes, step.position);
+  else if ("pause" in step) await new Promise((resolve) => setTimeout(resolve, step.pause));
   else await step.datasync.datasync();
 }
 

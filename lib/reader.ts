@@ -28,12 +28,14 @@ import {
   numberShaped,
   quote,
   readHeader,
+  readHeaderSteps,
   readHeaderSync,
   rowBytesOf,
   rowRange,
   rowsOf,
   truncatedError,
 } from "./_header_io.ts";
+import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 
 /**
  * An array read from a `.npy` file: the header's facts and the decoded data.
@@ -610,25 +612,24 @@ export class NpyReader implements Disposable, AsyncDisposable {
    * @throws {NpyFormatError} When the header is no longer valid.
    * @throws {NpyRecoveryError} When the data is now shorter than the header claims.
    */
-  async refresh(): Promise<number> {
-    for (let attempt = 1;; attempt++) {
-      try {
-        return this.#update(await readHeader(this.#file, this.#maxHeaderSize));
-      } catch (e) {
-        if (attempt >= 3 || !(e instanceof SyntaxError)) throw e;
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
-    }
+  refresh(): Promise<number> {
+    return runSteps(this.#refreshSteps());
   }
 
   /** Sync twin of {@link NpyReader.refresh}. */
   refreshSync(): number {
+    return runStepsSync(this.#refreshSteps());
+  }
+
+  /** Rereads the header; one caught mid-rewrite is read again, twice at most, 5 ms apart. */
+  *#refreshSteps(): Steps<number> {
     for (let attempt = 1;; attempt++) {
       try {
-        return this.#update(readHeaderSync(this.#file, this.#maxHeaderSize));
+        return this.#update(yield* readHeaderSteps(this.#file, this.#maxHeaderSize));
       } catch (e) {
         if (attempt >= 3 || !(e instanceof SyntaxError)) throw e;
       }
+      yield { pause: 5 };
     }
   }
 
