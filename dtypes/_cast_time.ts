@@ -30,13 +30,27 @@ const TOP_BYTE = 0xff00000000000000n;
 // NumPy's time_to_time_resolve_descriptors: the safety of a datetime or timedelta cast.
 export function timeLevel(a: Simple, b: Simple): number {
   const sameOrder = a.littleEndian === b.littleEndian;
-  if (a.unit === b.unit && a.unitCount === b.unitCount) return sameOrder ? NO : EQUIV;
+  if ((a.unit === b.unit && a.unitCount === b.unitCount) || metricPrefix(a, b)) {
+    return sameOrder ? NO : EQUIV;
+  }
   if (a.unit === GENERIC) return SAFE;
   if (b.unit === GENERIC) return UNSAFE; // and the cast itself fails
   const timedelta = a.kind === "m";
   if (timedelta && (a.unit <= M) !== (b.unit <= M)) return UNSAFE;
   if (a.unit <= b.unit) return metadataDivides(a, b, timedelta) ? SAFE : SAME_KIND;
   return SAME_KIND;
+}
+
+const S = 6;
+
+// NumPy's shortcut for "common metric prefix conversions": from [1000ms], [1000000us] or
+// [1000000000ns] to [s] (and so on down to [as]) is a "no" cast, like equal units. Its test
+// divides the multipliers in C, truncating, so [2001ms] to [2s] passes too (while the values
+// are still converted, 2001 ms a tick to 2 s).
+function metricPrefix(a: Simple, b: Simple): boolean {
+  const step = a.unit - b.unit;
+  return b.unit >= S && b.unit !== GENERIC && step >= 1 && step <= 3 &&
+    b.unitCount !== 0 && Math.trunc(a.unitCount / b.unitCount) === 1000 ** step;
 }
 
 function unitsFactor(big: number, little: number): bigint {

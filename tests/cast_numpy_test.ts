@@ -42,6 +42,9 @@ const TIME: string[] = [];
 for (const k of ["M", "m"]) {
   for (const u of UNITS) TIME.push(`<${k}8[${u}]`);
   TIME.push(`<${k}8`, `<${k}8[10us]`, `<${k}8[3s]`, `>${k}8[ns]`, `>${k}8[D]`);
+  // Multiplied units NumPy's can_cast calls "no" casts into [s] and [ms] (its metric-prefix
+  // shortcut, [2001ms] to [2s] included by its truncating division).
+  for (const u of ["1000ms", "1000000us", "2001ms", "2s"]) TIME.push(`<${k}8[${u}]`);
 }
 const FLEX = ["|S1", "|S5", "<U1", "<U5", ">U5", "|V1", "|V4", "|V8", "|V16"];
 const RECORDS: Descr[] = [
