@@ -23,7 +23,7 @@ import {
   swapInPlace,
   swappedCopy,
 } from "./_common.ts";
-import { GENERIC, rescale, timeLevel, UNITS } from "./_cast_time.ts";
+import { GENERIC, rescale, timeLevel, UNITS, zeroMultiplierProblem } from "./_cast_time.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
 import type { RecordField } from "./record.ts";
 
@@ -207,6 +207,7 @@ function notConverted(a: Simple, b: Simple): string | undefined {
     return "numbers and datetimes are not converted to or from text (NumPy formats and " +
       "parses them with Python's str, int and float)";
   }
+  if (a.kind === b.kind && TIME.has(a.kind)) return zeroMultiplierProblem(a, b);
   return undefined;
 }
 

@@ -87,12 +87,31 @@ function metadataDivides(a: Simple, b: Simple, strict: boolean): boolean {
     }
   }
   if ((num1 & TOP_BYTE) !== 0n || (num2 & TOP_BYTE) !== 0n) return false;
-  return num1 % num2 === 0n;
+  return num2 !== 0n && num1 % num2 === 0n; // (NumPy divides by zero for [0s])
 }
 
-// NumPy's get_datetime_conversion_factor: ticks of `b` per tick of `a` as num/denom.
-function conversionFactor(a: Simple, b: Simple): [bigint, bigint] {
-  if (a.unit === GENERIC) return [1n, 1n];
+/**
+ * Why a cast between units with a zero multiplier (NumPy's `[0s]`, which it saves and loads)
+ * is refused, or `undefined`: NumPy divides by the multiplier, so it fails (or crashes) on
+ * any unit change to or from one. Byte swaps and casts from the generic unit are fine.
+ */
+export function zeroMultiplierProblem(a: Simple, b: Simple): string | undefined {
+  if (a.unitCount !== 0 && b.unitCount !== 0) return undefined;
+  if ((a.unit === b.unit && a.unitCount === b.unitCount) || a.unit === GENERIC) return undefined;
+  return "a zero unit multiplier has no scale to convert (NumPy's cast fails on it)";
+}
+
+/** Ticks of `b` per tick of `a` as a reduced fraction `[num, denom]`. */
+type Fraction = [bigint, bigint];
+
+/**
+ * NumPy's get_datetime_conversion_factor, twice: `numpy` is the fraction NumPy computes (in
+ * uint64 that wraps, then cast to int64), `exact` the one it means. They differ where NumPy's
+ * own factor overflows, as from [3Y] to [ns] or from [1000m] to [1000fs]: there its astype
+ * gives wrong values for all but the smallest ticks.
+ */
+function conversionFactors(a: Simple, b: Simple): { numpy: Fraction; exact: Fraction } {
+  if (a.unit === GENERIC) return { numpy: [1n, 1n], exact: [1n, 1n] };
   if (b.unit === GENERIC) {
     throw new NpyDtypeError(
       `Cannot cast '${a.descr}' to '${b.descr}': NumPy cannot convert a specific unit to ` +
@@ -111,9 +130,8 @@ function conversionFactor(a: Simple, b: Simple): [bigint, bigint] {
         num = daysPer400;
         denom = small === Y ? 400n * 7n : 400n * 12n * 7n;
       } else {
-        num = daysPer400 * unitsFactor(D, big) % U64;
+        num = daysPer400 * unitsFactor(D, big);
         denom = small === Y ? 400n : 400n * 12n;
-        if (unitsFactor(D, big) === 0n) num = 0n;
       }
     } else {
       num = unitsFactor(small, big);
@@ -127,15 +145,16 @@ function conversionFactor(a: Simple, b: Simple): [bigint, bigint] {
     );
   }
   if (swapped) [num, denom] = [denom, num];
-  num *= BigInt(a.unitCount);
-  denom *= BigInt(b.unitCount);
-  const g = gcd(num, denom);
-  return [num / g, denom / g];
+  const count = [BigInt(a.unitCount), BigInt(b.unitCount)];
+  const exact = reduce(num * count[0]!, denom * count[1]!);
+  const wrapped = reduce((num % U64) * count[0]! % U64, denom * count[1]! % U64);
+  return { exact, numpy: [BigInt.asIntN(64, wrapped[0]), BigInt.asIntN(64, wrapped[1])] };
 }
 
-function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
+function reduce(num: bigint, denom: bigint): Fraction {
+  let [x, y] = [num, denom];
+  while (y !== 0n) [x, y] = [y, x % y];
+  return x === 0n ? [num, denom] : [num / x, denom / x];
 }
 
 function floorDiv(a: bigint, b: bigint): bigint {
@@ -143,11 +162,31 @@ function floorDiv(a: bigint, b: bigint): bigint {
   return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
 }
 
+// NumPy's linear cast loop on one tick, in C's int64 arithmetic (it wraps, and truncates
+// toward zero): `t < 0 ? (t * num - (denom - 1)) / denom : t * num / denom`. `undefined`
+// where C traps (a division by zero, or INT64_MIN / -1).
+function numpyScaled(t: bigint, [num, denom]: Fraction): bigint | undefined {
+  const top = t < 0n
+    ? BigInt.asIntN(64, BigInt.asIntN(64, t * num) - BigInt.asIntN(64, denom - 1n))
+    : BigInt.asIntN(64, t * num);
+  if (denom === 0n || (top === INT64_MIN && denom === -1n)) return undefined;
+  return top / denom;
+}
+
+/**
+ * The ticks of `a` as ticks of `b`, as NumPy's `astype` gives them, NaT kept.
+ * @throws {NpyDtypeError} For an element whose value NumPy's cast does not give exactly: it
+ * overflows int64 in `b`, NumPy's int64 arithmetic wraps on it, or NumPy's own conversion
+ * factor between the units overflows (the message says which), and for casts NumPy refuses.
+ */
 export function rescale(ticks: BigInt64Array, a: Simple, b: Simple): BigInt64Array {
   const n = ticks.length;
   const out = new BigInt64Array(n);
-  const [num, denom] = conversionFactor(a, b);
+  const factors = conversionFactors(a, b);
+  const [num, denom] = factors.exact;
   const calendar = a.kind === "M" && (a.unit <= M || b.unit <= M);
+  // (Calendar casts do not use the factor.)
+  const factorWraps = !calendar && (factors.numpy[0] !== num || factors.numpy[1] !== denom);
   if (calendar && a.unit === GENERIC && ticks.some((t) => t !== NAT)) {
     throw new NpyDtypeError(
       `Cannot cast '${a.descr}' to '${b.descr}': a datetime with the generic unit has no ` +
@@ -161,23 +200,29 @@ export function rescale(ticks: BigInt64Array, a: Simple, b: Simple): BigInt64Arr
       out[i] = NAT;
       continue;
     }
-    let r: bigint | undefined;
-    if (calendar) r = calendarCast(t, a, b);
+    // The exact value, and NumPy's (calendar casts: undefined where NumPy's wraps).
+    let r: bigint | undefined, numpy: bigint | undefined;
+    if (calendar) r = numpy = calendarCast(t, a, b);
     else {
-      // NumPy: t * num / denom, floored; it wraps silently when t * num overflows int64.
-      const scaled = t * num;
-      r = scaled < INT64_MIN || scaled > INT64_MAX || (t < 0n && scaled - (denom - 1n) < INT64_MIN)
-        ? undefined
-        : floorDiv(scaled, denom);
+      r = floorDiv(t * num, denom);
+      numpy = numpyScaled(t, factors.numpy);
     }
-    if (r === undefined || r <= INT64_MIN || r > INT64_MAX) {
-      throw new NpyDtypeError(
-        `Cannot cast ${t}n (element ${i}) from '${a.descr}' to '${b.descr}': the value ` +
-          `overflows the int64 ticks of '${b.descr}' (NumPy would wrap it silently)`,
-        { descr: b.descr },
-      );
+    if (r !== undefined && r === numpy && r > INT64_MIN && r <= INT64_MAX) {
+      out[i] = r;
+      continue;
     }
-    out[i] = r;
+    const fits = r !== undefined && r > INT64_MIN && r <= INT64_MAX;
+    const astype = `so its astype ${numpy === undefined ? "fails" : `gives ${numpy}`}, not ${r}`;
+    throw new NpyDtypeError(
+      `Cannot cast ${t}n (element ${i}) from '${a.descr}' to '${b.descr}': ${
+        factorWraps
+          ? `NumPy's conversion factor between the units overflows 64 bits, ${astype}`
+          : fits
+          ? `NumPy's int64 arithmetic overflows on it, ${astype}`
+          : `the value overflows the int64 ticks of '${b.descr}' (NumPy would wrap it silently)`
+      }`,
+      { descr: b.descr },
+    );
   }
   return out;
 }

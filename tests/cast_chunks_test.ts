@@ -281,3 +281,69 @@ print(json.dumps(d.names))`,
     cleanup();
   }
 });
+
+test("datetime casts give astype's value wherever it is exact, and refuse, saying why, where it is not", () => {
+  const ticks = (chunk: NpyChunk, descr: string) => {
+    const out = encodeNpy(chunk, { descr, casting: "unsafe" });
+    return [
+      ...new BigInt64Array(
+        out.slice(out.length - 8 * (chunk as { shape: number[] }).shape[0]!).buffer,
+      ),
+    ];
+  };
+  const numpy = runPython<string[][]>(
+    `print(json.dumps([np.array([int(x) for x in v], "i8").view(a).astype(b).view("i8")
+                      .astype(str).tolist() for a, b, v in json.load(sys.stdin)]))`,
+    [
+      ["<m8[ns]", "<m8[1000Y]", [-1, 1, -1001, 2 ** 40]],
+      ["<M8[fs]", "<M8[1000m]", [-7, 13]],
+      ["<m8[3Y]", "<m8[ns]", [1, 0]],
+      ["<M8[1000m]", "<M8[1000fs]", [1]],
+      ["<m8[ns]", "<m8[s]", ["-9223372036854775807"]],
+    ].map(([a, b, v]) => [a, b, (v as (number | string)[]).map(String)]),
+  );
+  // Exact where NumPy is: [ns] to [1000Y] floors -1 to -1 (the factor exceeds 2^63).
+  assert.deepEqual(
+    ticks(
+      { data: BigInt64Array.of(-1n, 1n, -1001n, 2n ** 40n), shape: [4], descr: "<m8[ns]" },
+      "<m8[1000Y]",
+    ),
+    numpy[0]!.map(BigInt),
+  );
+  assert.deepEqual(
+    ticks({ data: [-7n, 13n], shape: [2], descr: "<M8[fs]" }, "<M8[1000m]"),
+    numpy[1]!.map(BigInt),
+  );
+  assert.deepEqual(ticks({ data: [0n, null], shape: [2], descr: "<m8[3Y]" }, "<m8[ns]"), [0n, NAT]);
+  assert.equal(numpy[2]![1], "0");
+  // NumPy's own factor overflows: its astype gives 2437135631452241 for 1 × [3Y] in ns.
+  const refused: [NpyChunk, string, string, RegExp][] = [
+    [{ data: [1n], shape: [1], descr: "<m8[3Y]" }, "<m8[ns]", numpy[2]![0]!, /conversion factor/],
+    [
+      { data: [1n], shape: [1], descr: "<M8[1000m]" },
+      "<M8[1000fs]",
+      numpy[3]![0]!,
+      /conversion factor/,
+    ],
+    // NumPy's (t * num - (denom - 1)) wraps below int64 for the smallest ticks.
+    [
+      { data: [-(2n ** 63n) + 1n], shape: [1], descr: "<m8[ns]" },
+      "<m8[s]",
+      numpy[4]![0]!,
+      /int64 arithmetic overflows/,
+    ],
+  ];
+  for (const [chunk, descr, astype, reason] of refused) {
+    assert.throws(() => encodeNpy(chunk, { descr, casting: "unsafe" }), (e: unknown) => {
+      assert.ok(e instanceof NpyDtypeError);
+      assert.match(e.message, reason);
+      assert.ok(
+        e.message.includes(`'${(chunk as { descr: string }).descr}' to '${descr}'`),
+        e.message,
+      );
+      assert.ok(e.message.includes(`gives ${astype},`), e.message);
+      return true;
+    });
+  }
+  assert.equal(numpy[2]![0], "2437135631452241");
+});
