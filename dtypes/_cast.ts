@@ -106,6 +106,12 @@ function simpleLevel(a: Simple, b: Simple): number {
     if (a.kind === "b" || a.kind === "i" || (a.kind === "u" && a.itemsize < 8)) return SAFE;
     return a.kind === "u" ? SAME_KIND : UNSAFE;
   }
+  if (FLEXIBLE.has(b.kind) && b.itemsize === 0) {
+    // NumPy's can_cast takes a zero-width S, U or V as a width to adapt to the source.
+    if (a.kind === b.kind) return sameOrder ? NO : EQUIV;
+    if (b.kind === "V" || (b.kind === "U" && a.kind === "S") || NUMERIC.has(a.kind)) return SAFE;
+    return UNSAFE;
+  }
   if (FLEXIBLE.has(a.kind) && a.kind === b.kind) {
     if (a.itemsize === b.itemsize) return sameOrder ? NO : EQUIV;
     return a.itemsize < b.itemsize ? SAFE : SAME_KIND;
@@ -156,13 +162,20 @@ export function canCast(from: Dtype, to: Dtype, casting: Casting): boolean {
 }
 
 /**
- * `bytes` (whole elements of `from`) as elements of `to`, converted as NumPy's `astype`
- * does; `bytes` itself when the descrs are equal.
+ * `bytes` (`count` whole elements of `from`; the count matters only for elements of no
+ * bytes) as elements of `to`, converted as NumPy's `astype` does; `bytes` itself when the
+ * descrs are equal.
  * @throws {NpyDtypeError} When `can_cast` refuses the cast under `casting`, when a value
  * does not fit (a datetime that overflows the finer unit, text that is not ASCII), or for
  * the casts NumPy makes that this does not (numbers and datetimes to and from text).
  */
-export function castBytes(bytes: Uint8Array, from: Dtype, to: Dtype, casting: Casting): Uint8Array {
+export function castBytes(
+  bytes: Uint8Array,
+  from: Dtype,
+  to: Dtype,
+  casting: Casting,
+  count: number = from.itemsize === 0 ? 0 : bytes.length / from.itemsize,
+): Uint8Array {
   if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
   const level = castLevel(from, to);
   const rule = CASTINGS.indexOf(casting);
@@ -190,12 +203,15 @@ export function castBytes(bytes: Uint8Array, from: Dtype, to: Dtype, casting: Ca
       { descr: from.descr },
     );
   }
-  const n = from.itemsize === 0 ? 0 : bytes.length / from.itemsize;
-  return convert(bytes, n, from, to);
+  return convert(bytes, count, from, to);
 }
 
 /** Why castBytes does not convert between these type strings, or `undefined` when it does. */
 function notConverted(a: Simple, b: Simple): string | undefined {
+  if (FLEXIBLE.has(b.kind) && b.itemsize === 0 && a.itemsize > 0) {
+    return `elements of no bytes cannot hold the values (NumPy's can_cast takes '${b.descr}' ` +
+      `as a width to adapt, and its copy into such elements drops them)`;
+  }
   if (b.kind === "V") return undefined;
   const textA = FLEXIBLE.has(a.kind), textB = FLEXIBLE.has(b.kind);
   if (a.kind === "V") {

@@ -166,7 +166,7 @@ export interface Typestr {
   readonly itemsize: number;
   /** Datetime unit for `M`/`m`; `undefined` for the generic unit. */
   readonly unit?: DatetimeUnit;
-  /** Datetime unit multiplier (`10` in `[10us]`); 1 when absent. */
+  /** Datetime unit multiplier (`10` in `[10us]`, 0 in NumPy's odd `[0s]`); 1 when absent. */
   readonly unitCount?: number;
 }
 
@@ -273,10 +273,13 @@ export function parseTypestr(typestr: string): Typestr {
       );
     }
     result.unit = unit as DatetimeUnit;
+    // NumPy keeps the multiplier in a C int, and takes 0 ('<M8[0s]', which it saves and
+    // loads, though it fails on converting it to another unit).
     result.unitCount = count === "" ? 1 : Number(count);
-    if (!Number.isSafeInteger(result.unitCount) || result.unitCount < 1) {
+    if (result.unitCount > C_INT_MAX) {
       throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(typestr)}: bad unit multiplier '${count}'`,
+        `Cannot use descr ${JSON.stringify(typestr)}: bad unit multiplier '${count}' (NumPy's ` +
+          `stop at 2^31 - 1)`,
         { descr: typestr },
       );
     }
