@@ -140,6 +140,43 @@ test("names np.dtype() takes but the library does not are refused with the reaso
   }
 });
 
+test("NumPy's deprecated 'a' alias is refused alike with or without a size, naming the 'S' spelling", () => {
+  // NumPy 2 takes 'a' and 'a5' with a DeprecationWarning, as 'S': the message names what
+  // NumPy makes of them. Refused everywhere a descr is taken, headers included.
+  const numpy = runPython<[string, boolean][]>(
+    `import warnings
+out = []
+for name in json.load(sys.stdin):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out.append([np.dtype(name).str, any(issubclass(x.category, DeprecationWarning) for x in w)])
+print(json.dumps(out))`,
+    ["a", "a5", "|a5", "<a2", "a0"],
+  );
+  assert.deepEqual(numpy, [["|S0", true], ["|S5", true], ["|S5", true], ["|S2", true], [
+    "|S0",
+    true,
+  ]]);
+  const cases: [string, string][] = [
+    ["a", `use 'S' with a size, e.g. "|S8"`],
+    ["a5", `use 'S' with the same size, "|S5"`],
+    ["|a5", `use 'S' with the same size, "|S5"`],
+    ["<a2", `use 'S' with the same size, "|S2"`],
+    ["a0", `use 'S' with the same size, "|S0"`],
+  ];
+  for (const [name, hint] of cases) {
+    const message = `Cannot resolve descr ${JSON.stringify(name)}: NumPy 2 deprecated the 'a' ` +
+      `alias: ${hint}`;
+    assert.throws(() => defaultRegistry.resolve(name), { name: "NpyDtypeError", message });
+    assert.throws(() => normalizeDescr([["x", name]]), { name: "NpyDtypeError", message });
+    assert.throws(
+      () => encodeHeader({ descr: name, fortranOrder: false, shape: [1] }),
+      NpyDtypeError,
+    );
+    assert.throws(() => encodeNpy([""], { descr: name }), NpyDtypeError);
+  }
+});
+
 test("an unknown name gets the closest canonical spelling", () => {
   const cases: [string, RegExp][] = [
     ["flaot32", /^Cannot resolve descr "flaot32": did you mean "<f4" \(float32\)\?$/],

@@ -669,6 +669,14 @@ const HOSTILE: [string, Uint8Array, ErrorClass, number | undefined, RegExp][] = 
     /bad unit multiplier '2147483648'/,
   ],
   [
+    // NumPy 2 deprecated the 'a' alias; its np.save never writes it.
+    "the 'a' alias",
+    v1("{'descr': '|a5', 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /deprecated the 'a' alias/,
+  ],
+  [
     "code injection",
     v1("{'descr': __import__('os').system('echo pwned'), 'fortran_order': False, 'shape': ()}"),
     NpyFormatError,
