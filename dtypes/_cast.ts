@@ -25,6 +25,7 @@ import {
 } from "./_common.ts";
 import { GENERIC, rescale, timeLevel, UNITS, zeroMultiplierProblem } from "./_cast_time.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
+import { copyNaNs } from "./_nan.ts";
 import type { RecordField } from "./record.ts";
 
 const { NO, EQUIV, SAFE, SAME_KIND, UNSAFE, NEVER } = LEVEL;
@@ -47,6 +48,7 @@ export interface Simple {
 
 const NUMERIC = new Set(["b", "i", "u", "f", "c"]);
 const TIME = new Set(["M", "m"]);
+const FLOATS = new Set(["f", "c"]);
 const FLEXIBLE = new Set(["S", "U", "V"]);
 
 function simple(dtype: Dtype): Simple | undefined {
@@ -309,11 +311,36 @@ function convertSimple(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint
     const part = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
     return swappedCopy(bytes.subarray(0, n * a.itemsize), part);
   }
-  const values = read(bytes, n, a);
+  const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
+  const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
+  const values = read(host, n, a);
   if (TIME.has(a.kind) && TIME.has(b.kind) && a.kind === b.kind) {
-    return write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b);
+    return inOrder(write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b), b);
   }
-  return write(values, b);
+  const out = write(values, b);
+  if (FLOATS.has(a.kind) && FLOATS.has(b.kind)) {
+    // NaNs as NumPy's cast makes them (sign, payload, quiet bit), from the source bits:
+    // a JS number may not keep them. Complex to float takes the real parts.
+    const outPart = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
+    const both = a.kind === "c" && b.kind === "c";
+    copyNaNs(
+      host,
+      partSize,
+      out,
+      outPart,
+      both ? 2 * n : n,
+      both ? 1 : a.kind === "c" ? 2 : 1,
+      both ? 1 : b.kind === "c" ? 2 : 1,
+    );
+  }
+  return inOrder(out, b);
+}
+
+// Host-order elements of `b` in b's byte order (each part of a complex swapped).
+function inOrder(out: Uint8Array, b: Simple): Uint8Array {
+  const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
+  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
+  return out;
 }
 
 function sameButOrder(a: Simple, b: Simple): boolean {
@@ -336,9 +363,9 @@ function hostOrder(bytes: Uint8Array, n: number, size: number, littleEndian: boo
   return elems.byteOffset % size === 0 ? elems : elems.slice();
 }
 
-function read(bytes: Uint8Array, n: number, a: Simple): Values {
+// n elements of `a` from their host-order bytes.
+function read(host: Uint8Array, n: number, a: Simple): Values {
   const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
-  const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
   const buf = host.buffer as ArrayBuffer;
   const at = host.byteOffset;
   switch (a.kind) {
@@ -397,6 +424,7 @@ function floats(host: Uint8Array, size: number, n: number): ArrayLike<number> {
   return out;
 }
 
+// Values as host-order elements of `b` (inOrder() puts them in b's byte order).
 function write(v: Values, b: Simple): Uint8Array {
   const n = v.re.length;
   const out = new Uint8Array(n * b.itemsize);
@@ -432,8 +460,6 @@ function write(v: Values, b: Simple): Uint8Array {
       break;
     }
   }
-  const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
-  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
   return out;
 }
 

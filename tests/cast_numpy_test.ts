@@ -7,14 +7,20 @@
  * (astype into the target dtype) gives the bytes an accepted cast must produce.
  *
  * Each chunk is raw bytes of the source descr (`{ data: Uint8Array, shape, descr }`), made by
- * NumPy from edge values (NaN, −0, ±inf, integer extremes, NaT, values that overflow the
- * target). It goes through `encodeNpy` for every rule, and through the file writer
- * (`appendSync` onto one file per target, each source under one of the rules), where a refused
- * chunk must leave the file unchanged. The only results not compared: elements NumPy leaves to the platform, a float
- * (or complex) cast to an integer (NaN, ±inf or out of range) or a datetime (±inf or out of
- * range), under "unsafe". Deliberate differences, asserted as refusals: datetimes whose
- * converted value NumPy wraps (found against an exact Python computation), and the casts
- * listed in deliberatelyRefused().
+ * NumPy from edge values (NaN, and NaNs of both signs, quiet and signalling, with payloads;
+ * −0, ±inf, integer extremes, NaT, values that overflow the target). It goes through
+ * `encodeNpy` for every rule, and through the file writer (`appendSync` onto one file per
+ * target, each source under one of the rules), where a refused chunk must leave the file
+ * unchanged.
+ *
+ * Skipped, the only results not compared: elements whose value NumPy leaves to the platform
+ * under "unsafe". A float (or complex) cast to an integer of NaN, ±inf or a value out of the
+ * integer's range, and a float cast to a datetime or timedelta of ±inf or a value out of the
+ * int64 range (NaN is NaT there, which NumPy defines): both go through C's float-to-integer
+ * conversion, which is undefined for those values (x86-64 gives INT_MIN, arm64 saturates).
+ * Deliberate differences, asserted as refusals: datetimes whose value NumPy's cast gets wrong
+ * (found against an exact Python computation; where NumPy's own conversion factor overflows,
+ * the reason must say so), and the casts listed in deliberatelyRefused().
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -120,11 +126,16 @@ def edge(dt, k=0):
         vals = [0.0, -0.0, 1.5, -2.5, np.nan, np.inf, -np.inf, 65504.0, 65520.0, 1e-8,
                 2.0**-25, 3.4e38, 1e300, 2.0**31, -2.0**63, 2.0**64, 0.1, 255.5, -128.7,
                 16777217.0, 2.0**53 + 1]
-        return np.array(vals, np.float64).astype(dt)
+        a = np.array(vals, np.float64).astype(dt)
+        return np.concatenate([a, nans(dt)]).astype(dt)
     if kind == "c":
         vals = [0, 1.5 + 2j, -2.5 - 0.5j, complex(np.nan, 0), complex(np.inf, -1), 1e300j,
                 complex(0.1, 1e-8), complex(-0.0, 0.0), complex(255.5, 7), 1e39 + 0j]
-        return np.array(vals, np.complex128).astype(dt)
+        a = np.array(vals, np.complex128).astype(dt)
+        part = nans(np.dtype(dt.byteorder + "f%d" % (dt.itemsize // 2)))
+        c = np.zeros(len(part), dt)
+        c.real, c.imag = part, part[::-1]
+        return np.concatenate([a, c]).astype(dt)
     if kind in "Mm":
         vals = [0, 1, -1, 5, -1001, 2**62, -2**62, 2**63 - 1, -2**63 + 1, 1000000007,
                 -86400 * 366, 146097]
@@ -140,6 +151,19 @@ def edge(dt, k=0):
         raw = bytes(range(1, 1 + dt.itemsize * 3))
         return np.frombuffer(raw, dt).copy()
     raise ValueError(dt)
+
+# NaNs of every sign, quiet and signalling, with payloads: a cast must keep what NumPy keeps.
+NAN_BITS = {
+    2: [0x7E00, 0xFE00, 0x7C01, 0xFC01, 0x7FFF, 0x7D55, 0xFE01],
+    4: [0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FFFFFFF, 0x7FC12345, 0x7F812345,
+        0xFF802000],
+    8: [0x7FF8000000000000, 0xFFF8000000000000, 0x7FF0000000000001, 0xFFF0000000000001,
+        0x7FFFFFFFFFFFFFFF, 0x7FF8123456789ABC, 0x7FF0123456789ABC, 0xFFF0000020000000],
+}
+
+def nans(dt):
+    bits = np.array(NAN_BITS[dt.itemsize], dtype="<u%d" % dt.itemsize)
+    return bits.view("<f%d" % dt.itemsize).astype(dt)
 
 def edge_small(dt, i):
     if dt.names:
@@ -159,6 +183,7 @@ def leaves(dt):
 def undefined(a, td):
     # Elements NumPy leaves to the platform: a float or complex cast to an integer or a
     # datetime (in a record field too) that is NaN (integers only), ±inf or out of range.
+    # NumPy casts them with C's float-to-integer conversion, undefined for these values.
     if a.dtype.names or a.dtype.kind not in "fc":
         return []
     v = np.trunc(a.real.astype(np.float64))
@@ -551,12 +576,17 @@ test("bare TypedArrays cast into numeric descrs give NumPy's astype bytes under 
   // Little-endian hosts only: the TypedArray's type is the source descr with '<'.
   const problems: string[] = [];
   let compared = 0;
-  for (const [from, Ctor] of Object.entries(TYPED)) {
+  // A float TypedArray for a complex descr holds interleaved (re, im) pairs: it is then a
+  // complex source, Float32Array for '<c8' and Float64Array for '<c16'.
+  const sources: [string, new (b: ArrayBuffer) => ArrayLike<unknown>, (d: string) => boolean][] =
+    Object.entries(TYPED).map(([from, Ctor]) => [from, Ctor, (d) => !d.includes("c")]);
+  sources.push(["<c8", Float32Array, (d) => d.includes("c")]);
+  sources.push(["<c16", Float64Array, (d) => d.includes("c")]);
+  for (const [from, Ctor, targets] of sources) {
     const s = DESCRS.indexOf(from);
     const { hex: srcHex, n } = oracle.sources[s]!;
     const typed = new Ctor(hex(srcHex).buffer as ArrayBuffer);
-    // Not complex: a TypedArray for a complex descr holds interleaved (re, im) pairs.
-    NUMERIC.filter((d) => !d.includes("c")).forEach((to) => {
+    NUMERIC.filter(targets).forEach((to) => {
       const t = DESCRS.indexOf(to);
       const want = oracle.cast[s]![t]!;
       CASTINGS.forEach((casting, r) => {
