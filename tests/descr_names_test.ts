@@ -52,6 +52,8 @@ const NAMES: string[] = [
   ...["<i1", ">u1", "=i1", "<b1", ">b1", "=b1", "|f4", "=f8", "<i4", ">i8", "|u2", "=c16"],
   ...["S1", "S5", "|S7", "<S3", "U1", "U3", "|U3", ">U2", "=U4", "V4", "|V8", "<V2"],
   ...["M8", "m8", "M8[ns]", "m8[s]", "|M8", "=m8[ms]", "<M8[10us]", ">m8[3h]", "M8[1D]"],
+  // zero widths and multipliers NumPy takes (and saves), the largest multiplier it takes
+  ...["S0", "|S0", "U0", ">U0", "V0", "M8[0s]", "m8[00D]", "M8[01s]", "m8[2147483647ns]"],
 ];
 
 test(`normalizeDescr() gives np.dtype(name).str for ${NAMES.length} spellings (live NumPy)`, () => {
@@ -97,6 +99,8 @@ test("names np.dtype() refuses are refused too, with typed errors (live NumPy)",
     "c4",
     "M8[]",
     "M8[parsec]",
+    "M8[2147483648s]",
+    "m8[-1s]",
     "datetime64[xs]",
     "bfloat16",
     "quaternion",
