@@ -2,9 +2,9 @@
  * Internal: NumPy's casts between stored dtypes, bytes to bytes. {@link castLevel} is NumPy's
  * `can_cast` (the loosest rule a cast needs), {@link castBytes} converts the elements as
  * `ndarray.astype` does: datetime units rescaled (calendar-exact for years and months), NaT
- * kept (dtypes/_cast_time.ts), records matched by position. Where NumPy would wrap a datetime
- * silently, this refuses.
- * Used by the writer and `encodeNpy` for chunks that carry a descr of their own. Pure.
+ * kept (dtypes/_cast_time.ts), NaNs bit for bit (dtypes/_nan.ts), records matched by
+ * position. Where NumPy's datetime value would not be exact, this refuses. Used by the writer
+ * and `encodeNpy` for chunks that carry a descr of their own. Pure.
  *
  * @module
  */
