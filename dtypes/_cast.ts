@@ -2,41 +2,38 @@
  * Internal: NumPy's casts between stored dtypes, bytes to bytes. {@link castLevel} is NumPy's
  * `can_cast` (the loosest rule a cast needs), {@link castBytes} converts the elements as
  * `ndarray.astype` does: datetime units rescaled (calendar-exact for years and months), NaT
- * kept, records matched by position. Where NumPy would wrap a datetime silently, this refuses.
- * Used by the writer and `encodeNpy` for chunks that carry a descr of their own. Pure.
+ * kept (dtypes/_cast_time.ts), NaNs bit for bit (dtypes/_nan.ts), records matched by
+ * position. Where NumPy's datetime value would not be exact, this refuses. Used by the writer
+ * and `encodeNpy` for chunks that carry a descr of their own. Pure.
  *
  * @module
  */
 
-import { DATETIME_UNITS, type DatetimeUnit } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype } from "../lib/registry.ts";
 import {
   canCastNumeric,
   canonicalTypestr,
+  CASTINGS,
   gather,
   HOST_LITTLE_ENDIAN,
+  LEVEL,
   quoteDescr,
   scatter,
   swapInPlace,
   swappedCopy,
 } from "./_common.ts";
+import { GENERIC, rescale, timeLevel, UNITS, zeroMultiplierProblem } from "./_cast_time.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
+import { copyNaNs } from "./_nan.ts";
 import type { RecordField } from "./record.ts";
 
-/** NumPy's casting rules from strictest to loosest; a cast needs at most its level's rule. */
-export const CASTINGS: readonly Casting[] = ["no", "equiv", "safe", "same_kind", "unsafe"];
+const { NO, EQUIV, SAFE, SAME_KIND, UNSAFE, NEVER } = LEVEL;
 
-/** A cast NumPy never allows, under any rule (records with different field counts). */
-export const NEVER = 5;
+const NAT = -(2n ** 63n);
 
-const NO = 0, EQUIV = 1, SAFE = 2, SAME_KIND = 3, UNSAFE = 4;
-
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-const NAT = INT64_MIN;
-
-interface Simple {
+/** A type string taken apart for casting (datetime units as indexes into UNITS). */
+export interface Simple {
   readonly descr: string;
   readonly kind: string;
   /** Bytes per element. */
@@ -49,16 +46,9 @@ interface Simple {
   readonly unitCount: number;
 }
 
-// NumPy's NPY_DATETIMEUNIT order, and _datetime_factors: each unit in the next one.
-const UNITS: readonly DatetimeUnit[] = DATETIME_UNITS;
-const FACTORS = [1n, 1n, 7n, 24n, 60n, 60n, 1000n, 1000n, 1000n, 1000n, 1000n, 1000n, 1n];
-const GENERIC = 13;
-const Y = 0, M = 1, W = 2, D = 3;
-const U64 = 2n ** 64n;
-const TOP_BYTE = 0xff00000000000000n;
-
 const NUMERIC = new Set(["b", "i", "u", "f", "c"]);
 const TIME = new Set(["M", "m"]);
+const FLOATS = new Set(["f", "c"]);
 const FLEXIBLE = new Set(["S", "U", "V"]);
 
 function simple(dtype: Dtype): Simple | undefined {
@@ -118,6 +108,12 @@ function simpleLevel(a: Simple, b: Simple): number {
     if (a.kind === "b" || a.kind === "i" || (a.kind === "u" && a.itemsize < 8)) return SAFE;
     return a.kind === "u" ? SAME_KIND : UNSAFE;
   }
+  if (FLEXIBLE.has(b.kind) && b.itemsize === 0) {
+    // NumPy's can_cast takes a zero-width S, U or V as a width to adapt to the source.
+    if (a.kind === b.kind) return sameOrder ? NO : EQUIV;
+    if (b.kind === "V" || (b.kind === "U" && a.kind === "S") || NUMERIC.has(a.kind)) return SAFE;
+    return UNSAFE;
+  }
   if (FLEXIBLE.has(a.kind) && a.kind === b.kind) {
     if (a.itemsize === b.itemsize) return sameOrder ? NO : EQUIV;
     return a.itemsize < b.itemsize ? SAFE : SAME_KIND;
@@ -125,55 +121,6 @@ function simpleLevel(a: Simple, b: Simple): number {
   if (a.kind === "S" && b.kind === "U") return a.size <= b.size ? SAFE : SAME_KIND;
   if (b.kind === "V") return a.itemsize <= b.itemsize ? SAFE : UNSAFE;
   return UNSAFE;
-}
-
-// NumPy's time_to_time_resolve_descriptors: the safety of a datetime or timedelta cast.
-function timeLevel(a: Simple, b: Simple): number {
-  const sameOrder = a.littleEndian === b.littleEndian;
-  if (a.unit === b.unit && a.unitCount === b.unitCount) return sameOrder ? NO : EQUIV;
-  if (a.unit === GENERIC) return SAFE;
-  if (b.unit === GENERIC) return UNSAFE; // and the cast itself fails
-  const timedelta = a.kind === "m";
-  if (timedelta && (a.unit <= M) !== (b.unit <= M)) return UNSAFE;
-  if (a.unit <= b.unit) return metadataDivides(a, b, timedelta) ? SAFE : SAME_KIND;
-  return SAME_KIND;
-}
-
-function unitsFactor(big: number, little: number): bigint {
-  let factor = 1n;
-  for (let u = big; u < little; u++) {
-    factor = (factor * FACTORS[u]!) % U64;
-    if ((factor & TOP_BYTE) !== 0n) return 0n;
-  }
-  return factor;
-}
-
-// NumPy's datetime_metadata_divides(dividend = a, divisor = b), its crude overflow check too.
-function metadataDivides(a: Simple, b: Simple, strict: boolean): boolean {
-  if (a.unit === GENERIC) return true;
-  if (b.unit === GENERIC) return false;
-  let num1 = BigInt(a.unitCount), num2 = BigInt(b.unitCount);
-  if (a.unit !== b.unit) {
-    if (a.unit === Y) {
-      if (b.unit === M) num1 *= 12n;
-      else return !strict;
-    } else if (b.unit === Y) {
-      if (a.unit === M) num2 *= 12n;
-      else return !strict;
-    } else if (a.unit === M || b.unit === M) {
-      return !strict;
-    }
-    // The finer unit's factor goes on the coarser side.
-    if (a.unit > b.unit) {
-      num2 = (num2 * unitsFactor(b.unit, a.unit)) % U64;
-      if (num2 === 0n) return false;
-    } else {
-      num1 = (num1 * unitsFactor(a.unit, b.unit)) % U64;
-      if (num1 === 0n) return false;
-    }
-  }
-  if ((num1 & TOP_BYTE) !== 0n || (num2 & TOP_BYTE) !== 0n) return false;
-  return num1 % num2 === 0n;
 }
 
 function recordLevel(
@@ -217,13 +164,20 @@ export function canCast(from: Dtype, to: Dtype, casting: Casting): boolean {
 }
 
 /**
- * `bytes` (whole elements of `from`) as elements of `to`, converted as NumPy's `astype`
- * does; `bytes` itself when the descrs are equal.
+ * `bytes` (`count` whole elements of `from`; the count matters only for elements of no
+ * bytes) as elements of `to`, converted as NumPy's `astype` does; `bytes` itself when the
+ * descrs are equal.
  * @throws {NpyDtypeError} When `can_cast` refuses the cast under `casting`, when a value
  * does not fit (a datetime that overflows the finer unit, text that is not ASCII), or for
  * the casts NumPy makes that this does not (numbers and datetimes to and from text).
  */
-export function castBytes(bytes: Uint8Array, from: Dtype, to: Dtype, casting: Casting): Uint8Array {
+export function castBytes(
+  bytes: Uint8Array,
+  from: Dtype,
+  to: Dtype,
+  casting: Casting,
+  count: number = from.itemsize === 0 ? 0 : bytes.length / from.itemsize,
+): Uint8Array {
   if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
   const level = castLevel(from, to);
   const rule = CASTINGS.indexOf(casting);
@@ -251,12 +205,15 @@ export function castBytes(bytes: Uint8Array, from: Dtype, to: Dtype, casting: Ca
       { descr: from.descr },
     );
   }
-  const n = from.itemsize === 0 ? 0 : bytes.length / from.itemsize;
-  return convert(bytes, n, from, to);
+  return convert(bytes, count, from, to);
 }
 
 /** Why castBytes does not convert between these type strings, or `undefined` when it does. */
 function notConverted(a: Simple, b: Simple): string | undefined {
+  if (FLEXIBLE.has(b.kind) && b.itemsize === 0 && a.itemsize > 0) {
+    return `elements of no bytes cannot hold the values (NumPy's can_cast takes '${b.descr}' ` +
+      `as a width to adapt, and its copy into such elements drops them)`;
+  }
   if (b.kind === "V") return undefined;
   const textA = FLEXIBLE.has(a.kind), textB = FLEXIBLE.has(b.kind);
   if (a.kind === "V") {
@@ -268,6 +225,7 @@ function notConverted(a: Simple, b: Simple): string | undefined {
     return "numbers and datetimes are not converted to or from text (NumPy formats and " +
       "parses them with Python's str, int and float)";
   }
+  if (a.kind === b.kind && TIME.has(a.kind)) return zeroMultiplierProblem(a, b);
   return undefined;
 }
 
@@ -353,11 +311,36 @@ function convertSimple(bytes: Uint8Array, n: number, a: Simple, b: Simple): Uint
     const part = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
     return swappedCopy(bytes.subarray(0, n * a.itemsize), part);
   }
-  const values = read(bytes, n, a);
+  const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
+  const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
+  const values = read(host, n, a);
   if (TIME.has(a.kind) && TIME.has(b.kind) && a.kind === b.kind) {
-    return write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b);
+    return inOrder(write({ re: rescale(values.re as BigInt64Array, a, b), big: true }, b), b);
   }
-  return write(values, b);
+  const out = write(values, b);
+  if (FLOATS.has(a.kind) && FLOATS.has(b.kind)) {
+    // NaNs as NumPy's cast makes them (sign, payload, quiet bit), from the source bits:
+    // a JS number may not keep them. Complex to float takes the real parts.
+    const outPart = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
+    const both = a.kind === "c" && b.kind === "c";
+    copyNaNs(
+      host,
+      partSize,
+      out,
+      outPart,
+      both ? 2 * n : n,
+      both ? 1 : a.kind === "c" ? 2 : 1,
+      both ? 1 : b.kind === "c" ? 2 : 1,
+    );
+  }
+  return inOrder(out, b);
+}
+
+// Host-order elements of `b` in b's byte order (each part of a complex swapped).
+function inOrder(out: Uint8Array, b: Simple): Uint8Array {
+  const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
+  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
+  return out;
 }
 
 function sameButOrder(a: Simple, b: Simple): boolean {
@@ -380,9 +363,9 @@ function hostOrder(bytes: Uint8Array, n: number, size: number, littleEndian: boo
   return elems.byteOffset % size === 0 ? elems : elems.slice();
 }
 
-function read(bytes: Uint8Array, n: number, a: Simple): Values {
+// n elements of `a` from their host-order bytes.
+function read(host: Uint8Array, n: number, a: Simple): Values {
   const partSize = a.kind === "c" ? a.itemsize / 2 : a.itemsize;
-  const host = hostOrder(bytes, a.kind === "c" ? 2 * n : n, partSize, a.littleEndian);
   const buf = host.buffer as ArrayBuffer;
   const at = host.byteOffset;
   switch (a.kind) {
@@ -441,6 +424,7 @@ function floats(host: Uint8Array, size: number, n: number): ArrayLike<number> {
   return out;
 }
 
+// Values as host-order elements of `b` (inOrder() puts them in b's byte order).
 function write(v: Values, b: Simple): Uint8Array {
   const n = v.re.length;
   const out = new Uint8Array(n * b.itemsize);
@@ -476,8 +460,6 @@ function write(v: Values, b: Simple): Uint8Array {
       break;
     }
   }
-  const part = b.kind === "c" ? b.itemsize / 2 : b.itemsize;
-  if (part > 1 && b.littleEndian !== HOST_LITTLE_ENDIAN) swapInPlace(out, part);
   return out;
 }
 
@@ -558,177 +540,6 @@ export function bigintToFloat32(v: bigint): number {
 
 function abs(x: bigint): bigint {
   return x < 0n ? -x : x;
-}
-
-// ---- datetimes -------------------------------------------------------------------------
-
-// NumPy's get_datetime_conversion_factor: ticks of `b` per tick of `a` as num/denom.
-function conversionFactor(a: Simple, b: Simple): [bigint, bigint] {
-  if (a.unit === GENERIC) return [1n, 1n];
-  if (b.unit === GENERIC) {
-    throw new NpyDtypeError(
-      `Cannot cast '${a.descr}' to '${b.descr}': NumPy cannot convert a specific unit to ` +
-        `the generic one`,
-      { descr: a.descr },
-    );
-  }
-  const [small, big, swapped] = a.unit <= b.unit ? [a.unit, b.unit, false] : [b.unit, a.unit, true];
-  let num = 1n, denom = 1n;
-  if (small !== big) {
-    if (small === Y || small === M) {
-      // Years and months in other units: the 400-year Gregorian average, as NumPy does.
-      const daysPer400 = 97n + 400n * 365n;
-      if (small === Y && big === M) num = 12n;
-      else if (big === W) {
-        num = daysPer400;
-        denom = small === Y ? 400n * 7n : 400n * 12n * 7n;
-      } else {
-        num = daysPer400 * unitsFactor(D, big) % U64;
-        denom = small === Y ? 400n : 400n * 12n;
-        if (unitsFactor(D, big) === 0n) num = 0n;
-      }
-    } else {
-      num = unitsFactor(small, big);
-    }
-  }
-  if (num === 0n) {
-    throw new NpyDtypeError(
-      `Cannot cast '${a.descr}' to '${b.descr}': the conversion factor between units ` +
-        `${UNITS[small]} and ${UNITS[big]} overflows 64 bits (NumPy refuses it too)`,
-      { descr: a.descr },
-    );
-  }
-  if (swapped) [num, denom] = [denom, num];
-  num *= BigInt(a.unitCount);
-  denom *= BigInt(b.unitCount);
-  const g = gcd(num, denom);
-  return [num / g, denom / g];
-}
-
-function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}
-
-function floorDiv(a: bigint, b: bigint): bigint {
-  const q = a / b;
-  return a % b !== 0n && (a < 0n) !== (b < 0n) ? q - 1n : q;
-}
-
-function rescale(ticks: BigInt64Array, a: Simple, b: Simple): BigInt64Array {
-  const n = ticks.length;
-  const out = new BigInt64Array(n);
-  const [num, denom] = conversionFactor(a, b);
-  const calendar = a.kind === "M" && (a.unit <= M || b.unit <= M);
-  if (calendar && a.unit === GENERIC && ticks.some((t) => t !== NAT)) {
-    throw new NpyDtypeError(
-      `Cannot cast '${a.descr}' to '${b.descr}': a datetime with the generic unit has no ` +
-        `date to put in years or months (NumPy refuses it too)`,
-      { descr: a.descr },
-    );
-  }
-  for (let i = 0; i < n; i++) {
-    const t = ticks[i]!;
-    if (t === NAT) {
-      out[i] = NAT;
-      continue;
-    }
-    let r: bigint | undefined;
-    if (calendar) r = calendarCast(t, a, b);
-    else {
-      // NumPy: t * num / denom, floored; it wraps silently when t * num overflows int64.
-      const scaled = t * num;
-      r = scaled < INT64_MIN || scaled > INT64_MAX || (t < 0n && scaled - (denom - 1n) < INT64_MIN)
-        ? undefined
-        : floorDiv(scaled, denom);
-    }
-    if (r === undefined || r <= INT64_MIN || r > INT64_MAX) {
-      throw new NpyDtypeError(
-        `Cannot cast ${t}n (element ${i}) from '${a.descr}' to '${b.descr}': the value ` +
-          `overflows the int64 ticks of '${b.descr}' (NumPy would wrap it silently)`,
-        { descr: b.descr },
-      );
-    }
-    out[i] = r;
-  }
-  return out;
-}
-
-// Ticks per day of a unit finer than a day (exact, however large).
-function ticksPerDay(unit: number): bigint {
-  let per = 1n;
-  for (let u = D; u < unit; u++) per *= FACTORS[u]!;
-  return per;
-}
-
-// A datetime with a year or month unit on one side: through the calendar, as NumPy's
-// convert_datetime_to_datetimestruct / convert_datetimestruct_to_datetime do. `undefined`
-// when an intermediate value leaves int64 (where NumPy wraps).
-function calendarCast(t: bigint, a: Simple, b: Simple): bigint | undefined {
-  const fits = (x: bigint) => x >= INT64_MIN && x <= INT64_MAX;
-  const v = t * BigInt(a.unitCount);
-  if (!fits(v)) return undefined;
-  // To (days, ticks of unit `b` within the day) or (year, month).
-  let year: bigint, month: bigint; // month 0..11
-  let days: bigint | undefined;
-  let sub = 0n; // attoseconds within the day
-  if (a.unit === Y) {
-    year = 1970n + v;
-    month = 0n;
-  } else if (a.unit === M) {
-    year = 1970n + floorDiv(v, 12n);
-    month = v - floorDiv(v, 12n) * 12n;
-  } else {
-    if (a.unit === W) days = v * 7n;
-    else if (a.unit === D) days = v;
-    else {
-      const per = ticksPerDay(a.unit);
-      days = floorDiv(v, per);
-      sub = (v - days * per) * (10n ** 18n * 86_400n / per);
-    }
-    // NumPy's days_to_yearsdays subtracts up to 157053 days first, wrapping below int64.
-    if (!fits(days) || days - 157_053n < INT64_MIN) return undefined;
-    [year, month] = civilFromDays(days);
-  }
-  let r: bigint;
-  if (b.unit === Y) r = year - 1970n;
-  else if (b.unit === M) r = (year - 1970n) * 12n + month;
-  else {
-    days ??= daysFromCivil(year, month);
-    if (!fits(days)) return undefined;
-    if (b.unit === W) r = floorDiv(days, 7n);
-    else if (b.unit === D) r = days;
-    else {
-      const per = ticksPerDay(b.unit);
-      r = days * per + sub / (10n ** 18n * 86_400n / per);
-    }
-  }
-  if (!fits(r) || r - BigInt(b.unitCount) < INT64_MIN) return undefined;
-  return b.unitCount > 1 ? floorDiv(r, BigInt(b.unitCount)) : r;
-}
-
-// Howard Hinnant's days_from_civil / civil_from_days, on bigints (proleptic Gregorian).
-function daysFromCivil(year: bigint, month0: bigint): bigint {
-  const m = month0 + 1n;
-  const y = m <= 2n ? year - 1n : year;
-  const era = floorDiv(y, 400n);
-  const yoe = y - era * 400n;
-  const mp = (m + 9n) % 12n;
-  const doy = (153n * mp + 2n) / 5n; // day 1 of the month
-  const doe = yoe * 365n + yoe / 4n - yoe / 100n + doy;
-  return era * 146097n + doe - 719468n;
-}
-
-function civilFromDays(days: bigint): [bigint, bigint] {
-  const z = days + 719468n;
-  const era = floorDiv(z, 146097n);
-  const doe = z - era * 146097n;
-  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
-  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
-  const mp = (5n * doy + 2n) / 153n;
-  const m = mp < 10n ? mp + 3n : mp - 9n;
-  const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
-  return [y, m - 1n];
 }
 
 // ---- text and void ---------------------------------------------------------------------

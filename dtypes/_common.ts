@@ -81,6 +81,22 @@ export function canonicalTypestr(descr: string): CanonicalTypestr {
   };
 }
 
+/** NumPy's casting rules from strictest to loosest: a cast's level is an index here. */
+export const CASTINGS: readonly Casting[] = ["no", "equiv", "safe", "same_kind", "unsafe"];
+
+/**
+ * Cast levels: the index in {@link CASTINGS} of the loosest rule a cast needs, and `NEVER`
+ * for a cast no rule allows (records with different field counts).
+ */
+export const LEVEL: {
+  readonly NO: number;
+  readonly EQUIV: number;
+  readonly SAFE: number;
+  readonly SAME_KIND: number;
+  readonly UNSAFE: number;
+  readonly NEVER: number;
+} = { NO: 0, EQUIV: 1, SAFE: 2, SAME_KIND: 3, UNSAFE: 4, NEVER: 5 };
+
 /** Rank of NumPy kinds for `same_kind` casting: a cast may go up, never down. */
 const KIND_RANK: Record<string, number> = { b: 0, u: 1, i: 2, f: 3, c: 4 };
 

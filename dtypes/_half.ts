@@ -5,18 +5,27 @@
  * @module
  */
 
+import { castNaNBits } from "./_nan.ts";
+
 const TWO_POW_24 = 2 ** 24;
 const MIN_NORMAL = 2 ** -14;
 // 65504 (largest half) plus half an ulp (16): at and above it, round-to-nearest-even
 // gives infinity.
 const HALF_OVERFLOW = 65520;
 
+const SCRATCH = new Float64Array(1);
+const SCRATCH_BITS = new BigUint64Array(SCRATCH.buffer);
+
 /**
  * The binary16 bits of `x`, rounded to nearest, ties to even, straight from the double (no
- * double rounding through float32). NaN becomes the quiet NaN `0x7e00`.
+ * double rounding through float32). A NaN keeps the sign and payload bits the number holds,
+ * as NumPy's float64 to float16 cast does (`0x7e00` for JavaScript's usual NaN).
  */
 export function floatToHalfBits(x: number): number {
-  if (x !== x) return 0x7e00;
+  if (x !== x) {
+    SCRATCH[0] = x;
+    return Number(castNaNBits(SCRATCH_BITS[0]!, 8, 2));
+  }
   const sign = x < 0 || Object.is(x, -0) ? 0x8000 : 0;
   const a = Math.abs(x);
   if (a >= HALF_OVERFLOW) return sign | 0x7c00;

@@ -92,6 +92,13 @@ class BytesCodec implements BytesDtype {
 
   count(values: unknown, _options?: EncodeOptions): number {
     if (Array.isArray(values)) return values.length;
+    if (this.kind === "V" && values instanceof Uint8Array && this.itemsize === 0) {
+      throw new NpyDtypeError(
+        `Cannot encode one Uint8Array as '${this.descr}': elements of no bytes cannot be ` +
+          `counted in it; pass an array of empty Uint8Arrays`,
+        { descr: this.descr },
+      );
+    }
     if (this.kind === "V" && values instanceof Uint8Array) {
       if (values.length % this.itemsize !== 0) {
         throw new NpyDtypeError(
@@ -117,7 +124,9 @@ class BytesCodec implements BytesDtype {
   }
 
   view(values: unknown): Uint8Array | undefined {
-    if (this.kind !== "V" || !(values instanceof Uint8Array)) return undefined;
+    if (this.kind !== "V" || !(values instanceof Uint8Array) || this.itemsize === 0) {
+      return undefined;
+    }
     return values.length % this.itemsize === 0 ? bytesOf(values) : undefined;
   }
 
@@ -209,9 +218,10 @@ class BytesCodec implements BytesDtype {
     );
   }
 
-  decode(bytes: Uint8Array, _options?: DecodeOptions): string[] | Uint8Array[] {
+  decode(bytes: Uint8Array, options?: DecodeOptions): string[] | Uint8Array[] {
     const size = this.itemsize;
-    const n = checkWhole(bytes, size, this.descr);
+    // Elements of no bytes (NumPy's S0, U0, V0): the count comes from the caller.
+    const n = size === 0 ? options?.count ?? 0 : checkWhole(bytes, size, this.descr);
     if (this.kind === "V") {
       const copy = bytes.slice();
       const out: Uint8Array[] = new Array(n);
@@ -278,7 +288,10 @@ function fromCodePoints(codes: number[], i: number, descr: string): string {
  * The built-in plugin for NumPy's flexible dtypes. `S<n>` decodes to latin1 `string[]` and
  * `U<n>` (UCS-4, `<` or `>`) to `string[]`, both with trailing NULs stripped as NumPy does;
  * `V<n>` decodes to `Uint8Array[]` (views of one copy of the bytes). Encoding a value longer
- * than the dtype holds is an error, never a silent cut; shorter values are NUL-padded.
+ * than the dtype holds is an error, never a silent cut; shorter values are NUL-padded. The
+ * zero-width `S0`, `U0` and `V0` NumPy reads and writes (a record's `('b', 'S0')` field, or
+ * `np.empty(2, 'V0')`) hold only `""` or an empty `Uint8Array`; decoding them takes the count
+ * from `options.count`, as their bytes cannot tell it.
  *
  * @example
  * ```ts
@@ -294,6 +307,6 @@ function fromCodePoints(codes: number[], i: number, descr: string): string {
  * ```
  */
 export const bytesPlugin: DtypePlugin = typestrPlugin("bytes", (t) => {
-  if ((t.kind !== "S" && t.kind !== "U" && t.kind !== "V") || t.size === 0) return undefined;
+  if (t.kind !== "S" && t.kind !== "U" && t.kind !== "V") return undefined;
   return new BytesCodec(t.canonical, t.kind, t.size, t.littleEndian);
 });

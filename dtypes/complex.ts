@@ -20,6 +20,7 @@ import {
   typedName,
   typestrPlugin,
 } from "./_common.ts";
+import { copyNaNs } from "./_nan.ts";
 
 /**
  * One complex value as an object.
@@ -182,8 +183,12 @@ class ComplexCodec implements ComplexDtype {
       const dst = aligned
         ? new this.#ctor(target.buffer as ArrayBuffer, target.byteOffset, 2 * n)
         : new this.#ctor(2 * n);
-      if (info !== undefined) dst.set(values as ArrayLike<number>);
-      else this.#fillWeak(dst, values as ArrayLike<unknown>, castingOf(options));
+      if (info !== undefined) {
+        dst.set(values as ArrayLike<number>);
+        // NaNs as NumPy's cast makes them, from the source bits (a number may not keep them).
+        const out = new Uint8Array(dst.buffer, dst.byteOffset, nbytes);
+        copyNaNs(bytesOf(values as ArrayBufferView), info.size, out, part, 2 * n);
+      } else this.#fillWeak(dst, values as ArrayLike<unknown>, castingOf(options));
       if (!aligned) target.set(new Uint8Array(dst.buffer, 0, nbytes));
     }
     if (!this.#native) swapInPlace(target.subarray(0, nbytes), part);

@@ -97,13 +97,14 @@ export interface DatetimeDtype extends Dtype<BigInt64Array> {
   /**
    * The `Date` for one tick value of this `M8` dtype (floored to milliseconds); `null` for
    * NaT or when the instant is outside the range `Date` holds.
-   * @throws {NpyDtypeError} For `m8` or the generic unit.
+   * @throws {NpyDtypeError} For `m8`, the generic unit or a zero multiplier (`[0s]`).
    */
   toDate(ticks: bigint): Date | null;
   /**
    * The ticks of this `M8` dtype for a `Date`, floored to the unit as NumPy casts; NaT for
    * an invalid `Date`.
-   * @throws {NpyDtypeError} For `m8`, the generic unit, or a `Date` out of the int64 range.
+   * @throws {NpyDtypeError} For `m8`, the generic unit, a zero multiplier, or a `Date` out of
+   *   the int64 range.
    */
   fromDate(date: Date): bigint;
 }
@@ -223,13 +224,15 @@ class DatetimeCodec implements DatetimeDtype {
 
   /** Ticks of this `M8` unit for a `Date` (floored, as NumPy casts to coarser units). */
   fromDate(date: Date, i = 0): bigint {
-    if (this.kind !== "M" || this.unit === undefined) {
+    if (this.kind !== "M" || this.unit === undefined || this.unitCount === 0) {
       throw this.#error(
         date,
         i,
         this.kind === "m"
           ? "a Date is an instant, not a duration"
-          : "the generic unit has no scale; use a descr with a unit such as '<M8[ms]'",
+          : `the ${
+            this.unit === undefined ? "generic unit" : "zero multiplier"
+          } has no scale; use a descr with a unit such as '<M8[ms]'`,
       );
     }
     const ms = date.getTime();
@@ -252,10 +255,12 @@ class DatetimeCodec implements DatetimeDtype {
   }
 
   toDate(ticks: bigint): Date | null {
-    if (this.kind !== "M" || this.unit === undefined) {
+    if (this.kind !== "M" || this.unit === undefined || this.unitCount === 0) {
       throw new NpyDtypeError(
         `Cannot convert ticks of '${this.descr}' to a Date: ${
-          this.kind === "m" ? "a timedelta is not an instant" : "the generic unit has no scale"
+          this.kind === "m"
+            ? "a timedelta is not an instant"
+            : `the ${this.unit === undefined ? "generic unit" : "zero multiplier"} has no scale`
         }`,
         { descr: this.descr },
       );

@@ -31,6 +31,7 @@ import {
 } from "./_common.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
 import { bigintToFloat32 } from "./_cast.ts";
+import { copyNaNs } from "./_nan.ts";
 
 export type { AnyTypedArray, Float16ArrayLike } from "./_common.ts";
 
@@ -279,6 +280,16 @@ class NumericCodec implements NumericDtype {
   // A TypedArray of another element type (the cast was already allowed by count()).
   #fillTyped(dst: NumberArray | BigArray, src: AnyTypedArray, info: TypedInfo): void {
     const n = src.length;
+    if (this.kind === "f" && info.kind === "f") {
+      if (this.#halfBits) {
+        const d = dst as NumberArray;
+        for (let i = 0; i < n; i++) d[i] = floatToHalfBits(src[i] as number);
+      } else (dst as NumberArray).set(src as ArrayLike<number>);
+      // NaNs as NumPy's cast makes them, from the source bits (a number may not keep them).
+      const out = new Uint8Array(dst.buffer, (dst as Uint8Array).byteOffset, n * this.itemsize);
+      copyNaNs(bytesOf(src), info.size, out, this.itemsize, n);
+      return;
+    }
     if (this.#halfBits) {
       const d = dst as NumberArray;
       for (let i = 0; i < n; i++) d[i] = floatToHalfBits(Number(src[i]));

@@ -231,7 +231,7 @@ export function chunkBytes(
 ): Uint8Array {
   const from = source ?? dtype;
   const own = raw ? values as Uint8Array : encode(from, values, count, options);
-  return from === dtype ? own : castBytes(own, from, dtype, castingOf(options));
+  return from === dtype ? own : castBytes(own, from, dtype, castingOf(options), count);
 }
 
 /** `count` elements of `values` as the dtype's bytes: a view when possible, else encoded. */

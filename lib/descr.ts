@@ -166,7 +166,7 @@ export interface Typestr {
   readonly itemsize: number;
   /** Datetime unit for `M`/`m`; `undefined` for the generic unit. */
   readonly unit?: DatetimeUnit;
-  /** Datetime unit multiplier (`10` in `[10us]`); 1 when absent. */
+  /** Datetime unit multiplier (`10` in `[10us]`, 0 in NumPy's odd `[0s]`); 1 when absent. */
   readonly unitCount?: number;
 }
 
@@ -273,10 +273,13 @@ export function parseTypestr(typestr: string): Typestr {
       );
     }
     result.unit = unit as DatetimeUnit;
+    // NumPy keeps the multiplier in a C int, and takes 0 ('<M8[0s]', which it saves and
+    // loads, though it fails on converting it to another unit).
     result.unitCount = count === "" ? 1 : Number(count);
-    if (!Number.isSafeInteger(result.unitCount) || result.unitCount < 1) {
+    if (result.unitCount > C_INT_MAX) {
       throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(typestr)}: bad unit multiplier '${count}'`,
+        `Cannot use descr ${JSON.stringify(typestr)}: bad unit multiplier '${count}' (NumPy's ` +
+          `stop at 2^31 - 1)`,
         { descr: typestr },
       );
     }
@@ -835,7 +838,14 @@ for (
     `${JSON.stringify(example)}`;
 }
 
-REFUSED_NAMES["a"] = `NumPy 2 deprecated the 'a' alias: use 'S' with a size, e.g. "|S8"`;
+// NumPy 2 still takes 'a' and 'a5' (with a DeprecationWarning) but never writes them: refused
+// alike, naming the 'S' spelling.
+const A_ALIAS = /^a(\d*)$/;
+function aliasReason(size: string): string {
+  return `NumPy 2 deprecated the 'a' alias: use 'S' with ${
+    size === "" ? `a size, e.g. "|S8"` : `the same size, "|S${Number(size)}"`
+  }`;
+}
 
 /** A parsed type string spelled as NumPy's `dtype.str` spells it. */
 function canonicalText(t: Typestr): string {
@@ -864,7 +874,9 @@ export function tryNormalizeTypestr(text: string): string | undefined {
   if (dt) rest = (dt[1] === "datetime64" ? "M8" : "m8") + (dt[2] ?? "");
   else if (order === "" && Object.hasOwn(DTYPE_NAMES, rest)) rest = DTYPE_NAMES[rest]!;
   else if (rest.length === 1 && Object.hasOwn(CHAR_CODES, rest)) rest = CHAR_CODES[rest]!;
-  else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest)) return undefined;
+  else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest) || A_ALIAS.test(rest)) {
+    return undefined;
+  }
   rest = rest.replace(/^([Mm]8)\[generic\]$/, "$1");
   if (!TYPESTR.test(order + rest)) return undefined;
   try {
@@ -931,10 +943,10 @@ function suggestionList(): string[] {
 export function unknownDescrError(text: string): NpyDtypeError {
   const quoted = JSON.stringify(text);
   const bare = text.replace(/^[<>|=]/, "");
-  if (Object.hasOwn(REFUSED_NAMES, bare)) {
-    return new NpyDtypeError(`Cannot resolve descr ${quoted}: ${REFUSED_NAMES[bare]}`, {
-      descr: text,
-    });
+  const alias = A_ALIAS.exec(bare);
+  if (Object.hasOwn(REFUSED_NAMES, bare) || alias) {
+    const reason = alias ? aliasReason(alias[1]!) : REFUSED_NAMES[bare];
+    return new NpyDtypeError(`Cannot resolve descr ${quoted}: ${reason}`, { descr: text });
   }
   const best = text.length <= 40 ? closest(text, suggestionList()) : undefined;
   if (best !== undefined) {

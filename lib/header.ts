@@ -710,10 +710,16 @@ function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
  */
 export function checkVersion(version: unknown, path?: string): void {
   if (version === undefined || version === 1 || version === 2 || version === 3) return;
+  const shown = typeof version === "string"
+    ? JSON.stringify(version)
+    : typeof version === "bigint"
+    ? `${version}n`
+    : typeof version === "object" && version !== null
+    ? "an object"
+    : String(version);
   throw new RangeError(
-    `Cannot encode ${where(path)}: version ${
-      typeof version === "string" ? JSON.stringify(version) : String(version)
-    } is not a .npy format version (expected 1, 2 or 3)`,
+    `Cannot encode ${where(path)}: version ${shown} is not a .npy format version ` +
+      `(expected 1, 2 or 3)`,
   );
 }
 

@@ -278,6 +278,13 @@ export const JS: Record<string, JsCase> = {
   },
   // np.dtype([]): records of no bytes; the count comes from the shape.
   record_no_fields: { js: [{}, {}, {}] },
+  // Zero-width S0, U0, V0 (NumPy's np.zeros(3, "V0"), record fields of no bytes).
+  V0: { js: [new Uint8Array(0), new Uint8Array(0), new Uint8Array(0)] },
+  record_zero_width: {
+    js: [{ a: 1, s: "", u: "", v: new Uint8Array(0) }, { a: -2, s: "", u: "", v: Uint8Array.of() }],
+  },
+  // NumPy's <M8[0s] (a zero unit multiplier): it saves and loads the ticks as they are.
+  M8_0s_le: { js: TICKS },
   record_empty_parts: {
     js: [{ e: {}, a: [], b: 5 }, { e: {}, a: Float32Array.of(), b: -1 }],
     expect: [{ e: {}, a: Float32Array.of(), b: 5 }, { e: {}, a: Float32Array.of(), b: -1 }],

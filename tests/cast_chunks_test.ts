@@ -281,3 +281,164 @@ print(json.dumps(d.names))`,
     cleanup();
   }
 });
+
+test("datetime casts give astype's value wherever it is exact, and refuse, saying why, where it is not", () => {
+  const ticks = (chunk: NpyChunk, descr: string) => {
+    const out = encodeNpy(chunk, { descr, casting: "unsafe" });
+    return [
+      ...new BigInt64Array(
+        out.slice(out.length - 8 * (chunk as { shape: number[] }).shape[0]!).buffer,
+      ),
+    ];
+  };
+  const numpy = runPython<string[][]>(
+    `print(json.dumps([np.array([int(x) for x in v], "i8").view(a).astype(b).view("i8")
+                      .astype(str).tolist() for a, b, v in json.load(sys.stdin)]))`,
+    [
+      ["<m8[ns]", "<m8[1000Y]", [-1, 1, -1001, 2 ** 40]],
+      ["<M8[fs]", "<M8[1000m]", [-7, 13]],
+      ["<m8[3Y]", "<m8[ns]", [1, 0]],
+      ["<M8[1000m]", "<M8[1000fs]", [1]],
+      ["<m8[ns]", "<m8[s]", ["-9223372036854775807"]],
+    ].map(([a, b, v]) => [a, b, (v as (number | string)[]).map(String)]),
+  );
+  // Exact where NumPy is: [ns] to [1000Y] floors -1 to -1 (the factor exceeds 2^63).
+  assert.deepEqual(
+    ticks(
+      { data: BigInt64Array.of(-1n, 1n, -1001n, 2n ** 40n), shape: [4], descr: "<m8[ns]" },
+      "<m8[1000Y]",
+    ),
+    numpy[0]!.map(BigInt),
+  );
+  assert.deepEqual(
+    ticks({ data: [-7n, 13n], shape: [2], descr: "<M8[fs]" }, "<M8[1000m]"),
+    numpy[1]!.map(BigInt),
+  );
+  assert.deepEqual(ticks({ data: [0n, null], shape: [2], descr: "<m8[3Y]" }, "<m8[ns]"), [0n, NAT]);
+  assert.equal(numpy[2]![1], "0");
+  // NumPy's own factor overflows: its astype gives 2437135631452241 for 1 × [3Y] in ns.
+  const refused: [NpyChunk, string, string, RegExp][] = [
+    [{ data: [1n], shape: [1], descr: "<m8[3Y]" }, "<m8[ns]", numpy[2]![0]!, /conversion factor/],
+    [
+      { data: [1n], shape: [1], descr: "<M8[1000m]" },
+      "<M8[1000fs]",
+      numpy[3]![0]!,
+      /conversion factor/,
+    ],
+    // NumPy's (t * num - (denom - 1)) wraps below int64 for the smallest ticks.
+    [
+      { data: [-(2n ** 63n) + 1n], shape: [1], descr: "<m8[ns]" },
+      "<m8[s]",
+      numpy[4]![0]!,
+      /int64 arithmetic overflows/,
+    ],
+  ];
+  for (const [chunk, descr, astype, reason] of refused) {
+    assert.throws(() => encodeNpy(chunk, { descr, casting: "unsafe" }), (e: unknown) => {
+      assert.ok(e instanceof NpyDtypeError);
+      assert.match(e.message, reason);
+      assert.ok(
+        e.message.includes(`'${(chunk as { descr: string }).descr}' to '${descr}'`),
+        e.message,
+      );
+      assert.ok(e.message.includes(`gives ${astype},`), e.message);
+      return true;
+    });
+  }
+  assert.equal(numpy[2]![0], "2437135631452241");
+});
+
+test("zero-width S0, U0, V0 and a zero unit multiplier: appended to NumPy's files, read back by NumPy", () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const p = {
+      v0: join(dir, "v0.npy"),
+      rec: join(dir, "rec.npy"),
+      m0s: join(dir, "m0s.npy"),
+      s0: join(dir, "s0.npy"),
+      u0: join(dir, "u0.npy"),
+    };
+    const canCast = runPython<boolean[]>(
+      `p = json.load(sys.stdin)
+np.save(p["v0"], np.zeros(2, "V0"))
+np.save(p["rec"], np.array([(1, b"", "", b"")], [("a", "<i4"), ("s", "S0"), ("u", "U0"), ("v", "V0")]))
+np.save(p["m0s"], np.array([5, -1], "i8").view("<M8[0s]"))
+print(json.dumps([bool(np.can_cast("S2", "S0", "no")), bool(np.can_cast("<M8[s]", "<M8[0s]", "unsafe"))]))`,
+      p,
+    );
+    // NumPy never writes a top-level S0 or U0 (np.empty(2, "S0") is S1), but it loads one.
+    writeFileSync(p.s0, encodeNpy(["", ""], { descr: "|S0" }));
+    writeFileSync(p.u0, encodeNpy({ data: [""], shape: [1], descr: ">U0" }));
+    assert.deepEqual(loadNpySync(p.v0).data, [new Uint8Array(0), new Uint8Array(0)]);
+    const append = (path: string, chunks: unknown[], casting?: Casting) => {
+      const w = NpyAppendArray.openSync(path, { casting });
+      try {
+        for (const c of chunks) w.appendSync(c as NpyChunk);
+      } finally {
+        w.closeSync();
+      }
+    };
+    append(p.v0, [[new Uint8Array(0)]]);
+    append(p.rec, [[{ a: -7, s: "", u: "", v: new Uint8Array(0) }]]);
+    // The same unit in the other byte order, and int64 ticks (unsafe, as NumPy has it).
+    append(p.m0s, [
+      [3n],
+      { data: [4n], shape: [1], descr: ">M8[0s]" },
+      { data: BigInt64Array.of(-6n), shape: [1], descr: "<i8" },
+    ], "unsafe");
+    append(p.s0, [[""], { data: [""], shape: [1], descr: "|S0" }]);
+    // Refused: values that elements of no bytes cannot hold, though NumPy's can_cast takes
+    // '|S0' as a width to adapt (and its copy drops the bytes), and a unit change of [0s],
+    // on which NumPy's cast fails.
+    assert.deepEqual(canCast, [true, true]);
+    const refusals: [string, unknown, Casting, RegExp][] = [
+      [p.s0, ["ab"], "same_kind", /holds at most 0/],
+      [p.s0, { data: ["ab"], shape: [1], descr: "|S2" }, "no", /elements of no bytes/],
+      [p.v0, { data: Int32Array.of(1), shape: [1], descr: "<i4" }, "unsafe", /no bytes/],
+      [p.m0s, { data: [1n], shape: [1], descr: "<M8[s]" }, "unsafe", /zero unit multiplier/],
+      [p.m0s, [new Date(0)], "unsafe", /zero multiplier has no scale/],
+    ];
+    for (const [path, chunk, casting, reason] of refusals) {
+      const before = readFileSync(path);
+      assert.throws(() => append(path, [chunk], casting), (e: unknown) => {
+        assert.ok(e instanceof NpyDtypeError, String(e));
+        assert.match(e.message, reason);
+        return true;
+      });
+      assert.deepEqual(readFileSync(path), before);
+    }
+    const got = runPython<Record<string, [string, number[], string]>>(
+      `out = {}
+for k, path in json.load(sys.stdin).items():
+    for mode in (None, "r"):
+        a = np.load(path, mmap_mode=mode)
+        out[k] = [np.lib.format.dtype_to_descr(a.dtype).__str__(), list(a.shape),
+                  a.view("i8").tolist().__str__() if k == "m0s" else a.tolist().__str__()]
+print(json.dumps(out))`,
+      p,
+    );
+    assert.deepEqual(got, {
+      v0: ["|V0", [3], "[b'', b'', b'']"],
+      rec: [
+        "[('a', '<i4'), ('s', '|S0'), ('u', '<U0'), ('v', '|V0')]",
+        [2],
+        "[(1, b'', '', b''), (-7, b'', '', b'')]",
+      ],
+      m0s: ["<M8[0s]", [5], "[5, -1, 3, 4, -6]"],
+      s0: ["|S0", [4], "[b'', b'', b'', b'']"],
+      u0: [">U0", [1], "['']"],
+    });
+    // Out of zero-width elements: empty values, as NumPy's astype gives them.
+    const s3 = encodeNpy({ data: ["", ""], shape: [2], descr: "|S0" }, {
+      descr: "|S3",
+      casting: "safe",
+    });
+    assert.deepEqual([...s3.subarray(s3.length - 6)], [0, 0, 0, 0, 0, 0]);
+    assert.deepEqual(loadNpySync(p.rec).data, [
+      { a: 1, s: "", u: "", v: new Uint8Array(0) },
+      { a: -7, s: "", u: "", v: new Uint8Array(0) },
+    ]);
+  } finally {
+    cleanup();
+  }
+});

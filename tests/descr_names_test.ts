@@ -52,6 +52,8 @@ const NAMES: string[] = [
   ...["<i1", ">u1", "=i1", "<b1", ">b1", "=b1", "|f4", "=f8", "<i4", ">i8", "|u2", "=c16"],
   ...["S1", "S5", "|S7", "<S3", "U1", "U3", "|U3", ">U2", "=U4", "V4", "|V8", "<V2"],
   ...["M8", "m8", "M8[ns]", "m8[s]", "|M8", "=m8[ms]", "<M8[10us]", ">m8[3h]", "M8[1D]"],
+  // zero widths and multipliers NumPy takes (and saves), the largest multiplier it takes
+  ...["S0", "|S0", "U0", ">U0", "V0", "M8[0s]", "m8[00D]", "M8[01s]", "m8[2147483647ns]"],
 ];
 
 test(`normalizeDescr() gives np.dtype(name).str for ${NAMES.length} spellings (live NumPy)`, () => {
@@ -97,6 +99,8 @@ test("names np.dtype() refuses are refused too, with typed errors (live NumPy)",
     "c4",
     "M8[]",
     "M8[parsec]",
+    "M8[2147483648s]",
+    "m8[-1s]",
     "datetime64[xs]",
     "bfloat16",
     "quaternion",
@@ -137,6 +141,43 @@ test("names np.dtype() takes but the library does not are refused with the reaso
   for (const name of ["O", "object", "object_", "|O"]) {
     assert.equal(normalizeDescr(name), "|O");
     assert.throws(() => defaultRegistry.resolve(name), /object dtype holds pickled/);
+  }
+});
+
+test("NumPy's deprecated 'a' alias is refused alike with or without a size, naming the 'S' spelling", () => {
+  // NumPy 2 takes 'a' and 'a5' with a DeprecationWarning, as 'S': the message names what
+  // NumPy makes of them. Refused everywhere a descr is taken, headers included.
+  const numpy = runPython<[string, boolean][]>(
+    `import warnings
+out = []
+for name in json.load(sys.stdin):
+    with warnings.catch_warnings(record=True) as w:
+        warnings.simplefilter("always")
+        out.append([np.dtype(name).str, any(issubclass(x.category, DeprecationWarning) for x in w)])
+print(json.dumps(out))`,
+    ["a", "a5", "|a5", "<a2", "a0"],
+  );
+  assert.deepEqual(numpy, [["|S0", true], ["|S5", true], ["|S5", true], ["|S2", true], [
+    "|S0",
+    true,
+  ]]);
+  const cases: [string, string][] = [
+    ["a", `use 'S' with a size, e.g. "|S8"`],
+    ["a5", `use 'S' with the same size, "|S5"`],
+    ["|a5", `use 'S' with the same size, "|S5"`],
+    ["<a2", `use 'S' with the same size, "|S2"`],
+    ["a0", `use 'S' with the same size, "|S0"`],
+  ];
+  for (const [name, hint] of cases) {
+    const message = `Cannot resolve descr ${JSON.stringify(name)}: NumPy 2 deprecated the 'a' ` +
+      `alias: ${hint}`;
+    assert.throws(() => defaultRegistry.resolve(name), { name: "NpyDtypeError", message });
+    assert.throws(() => normalizeDescr([["x", name]]), { name: "NpyDtypeError", message });
+    assert.throws(
+      () => encodeHeader({ descr: name, fortranOrder: false, shape: [1] }),
+      NpyDtypeError,
+    );
+    assert.throws(() => encodeNpy([""], { descr: name }), NpyDtypeError);
   }
 });
 
@@ -284,19 +325,39 @@ test("encodeHeader, encodeNpy and saveNpy refuse a version other than 1, 2 or 3 
     const existing = join(dir, "existing.npy");
     writeFileSync(existing, encodeNpy([1, 2], { descr: "<f8" }));
     const before = readFileSync(existing);
-    for (const version of [0, 4, 255, 1.5, -1, "2", null]) {
+    // Each refusal names the value as given and the allowed set.
+    const shown: [unknown, string][] = [
+      [0, "0"],
+      [4, "4"],
+      [255, "255"],
+      [1.5, "1.5"],
+      [-1, "-1"],
+      [NaN, "NaN"],
+      ["2", '"2"'],
+      [2n, "2n"],
+      [null, "null"],
+      [{ major: 1 }, "an object"],
+    ];
+    for (const [version, text] of shown) {
       const v = version as unknown as 1;
+      const message = new RegExp(
+        `: version ${
+          text.replace(/[.]/g, "\\.")
+        } is not a \\.npy format version \\(expected 1, 2 or 3\\)$`,
+      );
+      const check = (e: unknown) => e instanceof RangeError && message.test(e.message);
       assert.throws(
         () => encodeHeader({ descr: "<f4", fortranOrder: false, shape: [1] }, { version: v }),
-        (e: unknown) => e instanceof RangeError && /expected 1, 2 or 3/.test(e.message),
-        String(version),
+        check,
+        text,
       );
-      assert.throws(() => encodeNpy([1], { descr: "<f4", version: v }), RangeError);
-      const fresh = join(dir, `v${String(version)}.npy`);
-      await assert.rejects(saveNpy(fresh, [1], { version: v }), RangeError);
-      assert.throws(() => saveNpySync(fresh, [1], { version: v }), RangeError);
+      assert.throws(() => encodeNpy([1], { descr: "<f4", version: v }), check);
+      const fresh = join(dir, `v${text}.npy`);
+      await assert.rejects(saveNpy(fresh, [1], { version: v }), check);
+      assert.throws(() => saveNpySync(fresh, [1], { version: v }), check);
       assert.equal(existsSync(fresh), false, "nothing written");
-      await assert.rejects(saveNpy(existing, [9], { version: v }), RangeError);
+      await assert.rejects(saveNpy(existing, [9], { version: v }), check);
+      assert.throws(() => saveNpySync(existing, [9], { version: v }), check);
       assert.deepEqual(readFileSync(existing), before, "existing file unchanged");
     }
     for (const version of [1, 2, 3] as const) {

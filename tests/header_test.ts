@@ -87,6 +87,11 @@ test("golden cases cover every version, 0-d, empty, Fortran order and records", 
   assert.ok(golden.cases.some((c) => Array.isArray(c.descr) && c.descr.length === 0));
   assert.ok(golden.cases.some((c) => c.shape.some((d) => typeof d === "string")));
   assert.ok(golden.cases.some((c) => c.shape.length === 64));
+  // Zero-width S0, U0, V0 (records too) and a zero unit multiplier, which NumPy saves.
+  for (const d of ["|V0", "|S0", ">U0", "<M8[0s]"]) {
+    assert.ok(golden.cases.some((c) => c.descr === d), d);
+  }
+  assert.ok(golden.cases.some((c) => JSON.stringify(c.descr).includes('["u","<U0"]')));
 });
 
 test(`parseHeader() round-trips all ${golden.cases.length} golden headers`, () => {
@@ -654,6 +659,22 @@ const HOSTILE: [string, Uint8Array, ErrorClass, number | undefined, RegExp][] = 
     NpyDtypeError,
     undefined,
     /unit 'parsec'/,
+  ],
+  [
+    // NumPy keeps the multiplier in a C int ([0s] it takes, and so does the library).
+    "datetime multiplier beyond 2^31 - 1",
+    v1("{'descr': '<M8[2147483648s]', 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /bad unit multiplier '2147483648'/,
+  ],
+  [
+    // NumPy 2 deprecated the 'a' alias; its np.save never writes it.
+    "the 'a' alias",
+    v1("{'descr': '|a5', 'fortran_order': False, 'shape': (3,)}"),
+    NpyDtypeError,
+    undefined,
+    /deprecated the 'a' alias/,
   ],
   [
     "code injection",

@@ -129,6 +129,12 @@ add(
 )
 add("no fields", np.zeros(3, dtype=np.dtype([])))
 add("record of empty parts", np.zeros(2, dtype=[("e", []), ("a", "<f4", (0,)), ("b", "<i2")]))
+# Zero-width flexible types and a zero unit multiplier, which NumPy saves and loads.
+add("|V0", np.zeros(2, dtype="V0"))
+add("zero-width fields", np.zeros(2, dtype=[("a", "<i4"), ("s", "S0"), ("u", "U0"), ("v", "V0")]))
+add("<M8[0s]", np.zeros(2, dtype="<M8[0s]"))
+add("|S0 (header only)", dtype="S0", shape=(2,))
+add(">U0 (header only)", dtype=">U0", shape=(1,))
 # Dimensions beyond 2^53 in arrays of no elements: NumPy writes and reads them.
 add("dim beyond 2^53 (empty)", np.zeros((0, 2**53 + 1), dtype="<f4"))
 add("growth dim beyond 2^53 (empty)", np.zeros((2**53 + 1, 0), dtype="|u1"))
