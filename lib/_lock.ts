@@ -280,11 +280,18 @@ export class WriterLock {
     HELD.delete(this.#text);
     if (readTextSync(this.#lockPath) !== this.#text) return;
     if (restore && this.#inherited !== undefined) {
-      const file = NpyFile.openSync(this.#lockPath, "w+");
+      // One write over ours, never an empty or cut lock file: the record padded with spaces
+      // (JSON allows them) to at least our record's length, so nothing of ours is left.
+      const text = this.#inherited.padEnd(this.#text.length);
       try {
-        file.writeSync(new TextEncoder().encode(this.#inherited), 0);
-      } finally {
-        file.closeSync();
+        const file = NpyFile.openSync(this.#lockPath, "r+");
+        try {
+          file.writeSync(new TextEncoder().encode(text), 0);
+        } finally {
+          file.closeSync();
+        }
+      } catch {
+        // Ours stays: it carries the mark too (taken over from the dead writer).
       }
     } else {
       removeSync(this.#lockPath);

@@ -537,6 +537,7 @@ export class Replacement {
     } catch (e) {
       file.closeSync();
       removeSync(temp);
+      lock?.releaseSync(true);
       throw e;
     }
     return new Replacement(path, temp, file, options.action, lock);
@@ -559,7 +560,10 @@ export class Replacement {
     }
   }
 
-  /** Removes the temp file and unlocks; the file is untouched. Idempotent. */
+  /**
+   * Removes the temp file and unlocks; the file is untouched, so a dead writer's lock
+   * record taken over is put back (the trace its recovery needs). Idempotent.
+   */
   abortSync(): void {
     try {
       this.file.closeSync();
@@ -567,7 +571,7 @@ export class Replacement {
       // Closing a temp file we are about to remove: nothing depends on it.
     }
     removeSync(this.#temp);
-    this.#lock?.releaseSync();
+    this.#lock?.releaseSync(true);
   }
 }
 

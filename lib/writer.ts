@@ -1265,7 +1265,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // A temp file never given the path's name (no header yet, or a failure): not kept.
     if (this.#temp !== undefined) removeSync(this.#temp);
     if (this.#exitToken !== undefined) untrack(this.#exitToken, this);
-    this.#lock?.releaseSync();
+    // The old file an overwrite never replaced is left as it was: if a dead writer's lock
+    // was taken over, its record goes back (the old file may hold a cut append).
+    this.#lock?.releaseSync(this.#temp !== undefined && this.#make === "replace");
     if (error !== undefined) throw error;
   }
 

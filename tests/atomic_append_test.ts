@@ -8,7 +8,16 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, copyFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import {
+  appendFileSync,
+  copyFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { main } from "../cli.ts";
 import {
@@ -20,9 +29,27 @@ import {
   parseHeader,
   recover,
   recoverSync,
+  saveNpySync,
 } from "../mod.ts";
 import { makeTempDir, runPython } from "./_util.ts";
-import { Child, LIMIT } from "./_fault_util.ts";
+import { Child, cliCommand, LIMIT } from "./_fault_util.ts";
+
+/** Runs `npy ARGS` through the CLI's main(). */
+async function npy(args: string[], signal?: AbortSignal) {
+  let out = "", err = "";
+  const code = await main(args, {
+    stdout: (t) => void (out += t),
+    stderr: (t) => void (err += t),
+    isTTY: false,
+    signal,
+  });
+  return { code, out, err };
+}
+
+/** The record of `path`'s lock file (restored records may be padded with spaces). */
+function lockRecord(path: string): unknown {
+  return JSON.parse(readFileSync(path + ".lock", "utf8"));
+}
 
 /** `npy info PATH` through the CLI's main(). */
 async function info(path: string): Promise<string> {
@@ -65,7 +92,7 @@ async function killWriterOn(path: string): Promise<void> {
   const child = new Child(runtime, { task: "open", path, mode: "append" });
   assert.equal(await child.waitFor("open"), "open", child.stderr);
   await child.kill();
-  const lock = JSON.parse(readFileSync(path + ".lock", "utf8"));
+  const lock = lockRecord(path) as { pid: number; commit?: string };
   assert.equal(lock.pid, child.process.pid);
   assert.equal(lock.commit, "header", "the writer's lock says its header is the commit");
 }
@@ -124,7 +151,7 @@ test(
       await killWriterOn(path);
       // The killed writer's append: 3 rows written (and one more cut), the header not yet.
       appendFileSync(path, rowBytes(4, 8).subarray(0, 3 * 16 + 5));
-      const lockText = readFileSync(path + ".lock", "utf8");
+      const record = lockRecord(path);
 
       const r = await reports(path);
       assert.deepEqual(r, {
@@ -135,9 +162,9 @@ test(
       // A writer that refuses to recover, and ensureAppendable, take the dead writer's lock
       // over and fail: they put its record back, so the trace survives them.
       assert.throws(() => NpyAppendArray.openSync(path), NpyRecoveryError);
-      assert.equal(readFileSync(path + ".lock", "utf8"), lockText);
+      assert.deepEqual(lockRecord(path), record);
       assert.throws(() => ensureAppendableSync(path), NpyRecoveryError);
-      assert.equal(readFileSync(path + ".lock", "utf8"), lockText);
+      assert.deepEqual(lockRecord(path), record);
       assert.deepEqual((await reports(path)).dry, r.dry);
 
       // The writer's onRecovery on a copy (the lock beside it), then recover() itself.
@@ -214,3 +241,141 @@ test("with bufferSize (and rewriteHeaderOnAppend: false), every write of the buf
     cleanup();
   }
 });
+
+/** A killed writer's file `w.npy` in `dir` (rows 0..3) with a cut append by hand. */
+async function cutByKilledWriter(dir: string): Promise<string> {
+  const path = join(dir, "w.npy");
+  {
+    using w = NpyAppendArray.openSync(path);
+    w.appendSync([[0n, 1n], [2n, 3n], [4n, 5n], [6n, 7n]]);
+  }
+  await killWriterOn(path);
+  appendFileSync(path, rowBytes(4, 8).subarray(0, 3 * 16 + 5));
+  return path;
+}
+
+const ROLLED_BACK = { rows: 4, droppedBytes: 3 * 16 + 5, addedBytes: 0 };
+
+test(
+  "a command that takes a dead writer's lock over and then refuses or fails puts the record back: npy append, npy recover, npy concat --force interrupted, an overwrite writer closed early",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const path = await cutByKilledWriter(dir);
+      const record = lockRecord(path);
+      const before = readFileSync(path);
+      const a = join(dir, "a.npy");
+      saveNpySync(a, { data: BigInt64Array.of(100n, 101n), shape: [1, 2] });
+      const interrupted = new AbortController();
+      interrupted.abort(new DOMException("Interrupted", "AbortError"));
+      const attempts: Array<[string, () => Promise<number>, number]> = [
+        ["npy append (OUT needs recovery)", async () => (await npy(["append", path, a])).code, 1],
+        [
+          "npy recover (a header longer than --max-header-size)",
+          async () => (await npy(["recover", "--max-header-size", "10", path])).code,
+          1,
+        ],
+        [
+          "npy concat --force, interrupted",
+          async () => (await npy(["concat", "--force", path, a, a], interrupted.signal)).code,
+          130,
+        ],
+        [
+          'a writer of mode "overwrite" closed before any append',
+          () => {
+            NpyAppendArray.openSync(path, { mode: "overwrite" }).closeSync();
+            return Promise.resolve(0);
+          },
+          0,
+        ],
+      ];
+      for (const [what, run, code] of attempts) {
+        assert.equal(await run(), code, what);
+        assert.deepEqual(lockRecord(path), record, `${what}: the dead writer's record is gone`);
+        assert.deepEqual(readFileSync(path), before, `${what}: the file changed`);
+        assert.deepEqual(
+          await reports(path),
+          { dry: ROLLED_BACK, needs: true, infoRows: 4 },
+          `${what}: the reporters no longer roll back`,
+        );
+      }
+      assert.deepEqual(readdirSync(dir).filter((n) => n.endsWith(".tmp")), []);
+      assert.deepEqual(recoverSync(path), ROLLED_BACK);
+      assert.equal(existsSync(path + ".lock"), false);
+      assert.deepEqual(numpyRows([path]), [4]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+/** Spawns `npy ARGS` as a process of the current runtime. */
+function spawnNpy(args: string[]) {
+  const [cmd, pre] = cliCommand()!;
+  const child = spawn(cmd, [...pre, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (d) => err += d);
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+  return { child, exited, stderr: () => err };
+}
+
+/** Polls every millisecond until `ready()`; throws after `ms`. */
+async function until(ready: () => boolean, ms: number, what: string): Promise<void> {
+  const end = Date.now() + ms;
+  while (!ready()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** A NumPy file of `rows` rows continuing the test rows from row `from` (`<i8`, rows of 2). */
+function bigInput(path: string, from: number, rows: number): void {
+  runPython(
+    `d = json.load(sys.stdin)
+a = np.lib.format.open_memmap(d["path"], mode="w+", dtype="<i8", shape=(d["rows"], 2))
+a[:] = np.arange(2 * d["from"], 2 * (d["from"] + d["rows"]), dtype="<i8").reshape(-1, 2)
+a.flush()
+print(1)`,
+    { path, from, rows },
+  );
+}
+
+test(
+  "npy concat --force interrupted by a real SIGINT over a dead writer's file puts its lock record back",
+  { ...LIMIT, skip: cliCommand() === undefined ? "no npy build for this runtime" : false },
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const path = await cutByKilledWriter(dir);
+      const record = lockRecord(path);
+      const before = readFileSync(path);
+      const big = join(dir, "big.npy");
+      bigInput(big, 4, 8 << 20); // 128 MiB: 16 blocks to copy
+      const run = spawnNpy(["concat", "--force", path, big]);
+      // Interrupt once the copy has begun (the temp file beside OUT has its header).
+      const temp = () =>
+        readdirSync(dir).find((n) => n.startsWith(".w.npy.") && n.endsWith(".tmp"));
+      await until(
+        () => {
+          const name = temp();
+          return name !== undefined &&
+            statSync(join(dir, name), { throwIfNoEntry: false })!.size > 0;
+        },
+        20_000,
+        "the copy to begin",
+      );
+      run.child.kill("SIGINT");
+      const code = await run.exited;
+      // (A Deno parent reports the signal it sent, not the code the child exited with.)
+      if (code !== null) assert.equal(code, 130, run.stderr());
+      assert.match(run.stderr(), /^npy concat: interrupted\n$/);
+      assert.deepEqual(lockRecord(path), record);
+      assert.deepEqual(readFileSync(path), before);
+      assert.equal(temp(), undefined, "the temp file is left");
+      assert.deepEqual((await reports(path)).dry, ROLLED_BACK);
+    } finally {
+      cleanup();
+    }
+  },
+);
