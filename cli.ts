@@ -1485,8 +1485,10 @@ async function runAppend(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  // The lock first, so that a live writer's file is reported as held, not checked.
-  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`);
+  // The lock first, so that a live writer's file is reported as held, not checked. It is a
+  // writer's lock, marked as such: the rows are committed block by block by NpyAppendArray,
+  // its header the commit record, so a kill rolls the file back to the last whole block.
+  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`, true);
   const state = { settled: false };
   try {
     return await appendLocked(out, ins, io, quiet, state);

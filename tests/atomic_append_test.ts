@@ -379,3 +379,40 @@ test(
     }
   },
 );
+
+test(
+  "npy append killed with SIGKILL mid-way: its lock marks a writer, and recovery keeps whole blocks only",
+  { ...LIMIT, skip: cliCommand() === undefined ? "no npy build for this runtime" : false },
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const out = join(dir, "t.npy");
+      {
+        using w = NpyAppendArray.openSync(out);
+        w.appendSync([[0n, 1n], [2n, 3n], [4n, 5n], [6n, 7n]]);
+      }
+      const base = statSync(out).size;
+      const big = join(dir, "big.npy");
+      const rows = 8 << 20; // 128 MiB, appended in blocks of 8 MiB (524 288 rows)
+      bigInput(big, 4, rows);
+      const run = spawnNpy(["append", out, big]);
+      // Kill it once it is past its first block and into another.
+      await until(() => statSync(out).size > base + (9 << 20), 60_000, "the append to begin");
+      run.child.kill("SIGKILL");
+      await run.exited;
+      const record = lockRecord(out) as { pid: number; commit?: string };
+      assert.equal(record.pid, run.child.pid);
+      assert.equal(record.commit, "header", "npy append's lock does not mark a writer");
+      const r = await reports(out);
+      assert.equal(r.infoRows, r.needs ? r.dry.rows : undefined);
+      const kept = recoverSync(out);
+      assert.deepEqual(kept, r.dry);
+      const block = (8 << 20) / 16;
+      assert.equal((kept.rows - 4) % block, 0, `${kept.rows - 4} rows appended: part of a block`);
+      assert.ok(kept.rows > 4 && kept.rows < 4 + rows, `${kept.rows} rows`);
+      assert.deepEqual(numpyRows([out]), [kept.rows]);
+    } finally {
+      cleanup();
+    }
+  },
+);
