@@ -30,6 +30,7 @@ import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
 import { createError, NpyFile, readTextSync, removeSync } from "./file.ts";
 import { permitted } from "./_permissions.ts";
+import { releaseCollected } from "./_exit.ts";
 
 interface LockRecord extends NpyLockHolder {
   readonly token: string;
@@ -230,6 +231,8 @@ export class WriterLock {
         } else {
           const sameHost = holder.host !== "" && holder.host === record.host;
           const ours = HELD.has(existing);
+          // A writer of ours collected without close(): its lock goes now, then try again.
+          if (ours && releaseCollected()) continue;
           const dead = ours ? false : sameHost ? isDead(holder.pid) : undefined;
           if (dead !== true) {
             throw heldError(action, path, lockPath, holder, dead === false, ours);

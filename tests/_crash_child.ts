@@ -19,9 +19,11 @@
  *   rows 0..9, prints `appended` and idles until killed: never flushes by itself.
  * - `{ task: "open", path, mode }`: opens `path` with `mode` and no descr, prints `open`,
  *   and idles until killed.
- * - `{ task: "gc", path, bufferSize? }`: opens `path` in a function that appends rows 0..9
- *   and drops the writer without `close()`, forces garbage collections, prints `collected`
- *   and ends.
+ * - `{ task: "gc", path, bufferSize?, now?, then? }`: opens `path` in a function that
+ *   appends rows 0..19 and drops the writer without `close()`, forces garbage collections
+ *   (waiting between them, so that finalizers run; with `now`, in one go, so that none can),
+ *   prints `collected` (or `not collected`) and at once ends, exits (`then: "exit"`), or
+ *   opens the file again, appends rows 20..23, closes and prints `reopened` (`"reopen"`).
  * - `{ task: "race", path }`: prints `ready`, reads a time (ms) from stdin, spins until the
  *   clock reads it, tries to open `path` for writing and prints `won <pid>` (then appends
  *   its pid as a row, waits for a line on stdin, and closes) or `lost <holder pid>` on an
@@ -175,6 +177,13 @@ async function race(args: Record<string, unknown>): Promise<void> {
   process.exit(0);
 }
 
+/** `Deno.exit(0)` or `process.exit(0)`. */
+function exitNow(): never {
+  const deno = (globalThis as { Deno?: { exit(code: number): never } }).Deno;
+  if (deno !== undefined) deno.exit(0);
+  process.exit(0);
+}
+
 /** Appends rows 0..9 and ends without close(), as `how` says. */
 let kept: NpyAppendArray | undefined; // as a script's top-level writer: never collected
 
@@ -188,11 +197,7 @@ async function exitWithout(args: Record<string, unknown>): Promise<void> {
   await w.append([[10n, 11n], [12n, 13n], [14n, 15n], [16n, 17n], [18n, 19n]]);
   say("appended");
   void kept;
-  if (args.how === "exit") {
-    const deno = (globalThis as { Deno?: { exit(code: number): never } }).Deno;
-    if (deno !== undefined) deno.exit(0);
-    process.exit(0);
-  }
+  if (args.how === "exit") exitNow();
   if (args.how === "throw") {
     setTimeout(() => {
       throw new Error("uncaught, on purpose");
@@ -223,17 +228,30 @@ function collectGarbage(): void {
 }
 
 async function dropped(args: Record<string, unknown>): Promise<void> {
-  (() => {
+  const ref = (() => {
     const w = NpyAppendArray.openSync(args.path as string, {
       bufferSize: (args.bufferSize as number | undefined) ?? 0,
     });
     w.appendSync(BigInt64Array.from({ length: 20 }, (_, i) => BigInt(i)));
+    return new WeakRef(w);
   })();
-  for (let i = 0; i < 5; i++) {
-    collectGarbage();
-    await sleep(20);
+  await sleep(20);
+  if (args.now) {
+    // Collected, and at once (before its finalizer can run) exit or open the file again.
+    for (let i = 0; i < 3; i++) collectGarbage();
+  } else {
+    for (let i = 0; i < 5; i++) {
+      collectGarbage();
+      await sleep(20);
+    }
   }
-  say("collected");
+  say(ref.deref() === undefined ? "collected" : "not collected");
+  if (args.then === "exit") exitNow();
+  if (args.then !== "reopen") return;
+  const again = NpyAppendArray.openSync(args.path as string);
+  again.appendSync(BigInt64Array.from({ length: 4 }, (_, i) => BigInt(20 + i)));
+  again.closeSync();
+  say("reopened");
 }
 
 async function openOnly(args: Record<string, unknown>): Promise<void> {

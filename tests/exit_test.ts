@@ -111,12 +111,51 @@ test(
         const buffered = join(dir, `${runtime}-buffered.npy`);
         const again = new Child(runtime, { task: "gc", path: buffered, bufferSize: 1 << 16 });
         assert.equal(await again.exited, 0, again.stderr);
+        assert.ok(again.lines.includes("not collected"), `${runtime}: pinned while dirty`);
         assert.doesNotMatch(again.stderr, /garbage-collected/, `${runtime}: pinned while dirty`);
         assert.equal(existsSync(buffered + ".lock"), false);
         const read = numpyRead([plain, buffered]);
         const rows = { shape: [20], values: Array.from({ length: 20 }, (_, i) => i) };
         assert.deepEqual(read, [rows, rows], runtime);
       }
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "a writer collected just before exit, or before the program opens its file again, is seen at once: one warning naming the file, its lock released, the file opens again",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-gc-race-");
+    try {
+      const cases = [
+        { then: "exit", now: true }, // exit before the finalizer could run
+        { then: "reopen", now: true }, // open again before the finalizer could run
+        { then: "reopen", now: false }, // open again after it ran
+      ];
+      const paths: string[] = [];
+      for (const runtime of available()) {
+        for (const { then, now } of cases) {
+          const path = join(dir, `${runtime}-${then}-${now}.npy`);
+          const label = `${runtime}, ${then}${now ? " at once" : " later"}`;
+          const child = new Child(runtime, { task: "gc", path, then, now });
+          assert.equal(await child.exited, 0, `${label}: ${child.stderr}`);
+          assert.equal(child.lines[0], "collected", `${label}: ${child.lines} ${child.stderr}`);
+          if (then === "reopen") assert.equal(child.lines[1], "reopened", label);
+          const warnings = child.stderr.split("\n").filter((l) => l.includes("garbage-collected"));
+          assert.equal(warnings.length, 1, `${label}: ${child.stderr}`);
+          assert.ok(warnings[0].includes(JSON.stringify(path)), `${label}: ${warnings[0]}`);
+          assert.equal(existsSync(path + ".lock"), false, `${label}: the lock file is left`);
+          paths.push(path);
+        }
+      }
+      const rows = (n: number) => ({ shape: [n], values: Array.from({ length: n }, (_, i) => i) });
+      assert.deepEqual(
+        numpyRead(paths),
+        paths.map((p) => rows(p.includes("-exit-") ? 20 : 24)),
+      );
     } finally {
       cleanup();
     }
