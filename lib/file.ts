@@ -303,11 +303,6 @@ export class NpyFile {
     this.#fs.fsyncSync(this.fd);
   }
 
-  /** The file's permission bits (`st_mode & 0o7777`). */
-  modeSync(): number {
-    return this.#fs.fstatSync(this.fd).mode & 0o7777;
-  }
-
   /** Sets the file's permission bits; ignored where the platform cannot (Windows). */
   chmodSync(mode: number): void {
     try {
@@ -362,6 +357,27 @@ export function fsyncDirSync(path: string): void {
     fs.fsyncSync(fd);
   } catch (e) {
     if (!isErrno(e, "EISDIR", "EPERM", "EINVAL", "ENOTSUP", "EBADF")) throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The permission bits of the file at `path`, once it is known to open for writing as
+ * `np.save` opens a file it replaces (write only, not created); `undefined` when there is
+ * no file there.
+ * @throws The system error (`EACCES` for a read-only file, `EISDIR`…) when it cannot.
+ */
+export function writableModeSync(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_WRONLY);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw e;
+  }
+  try {
+    return fs.fstatSync(fd).mode & 0o7777;
   } finally {
     fs.closeSync(fd);
   }
@@ -480,11 +496,6 @@ export interface ReplaceOptions {
    * @default {true}
    */
   lock?: boolean;
-  /**
-   * Permission bits of the new file.
-   * @default {the runtime's default for a new file}
-   */
-  mode?: number;
 }
 
 /**
@@ -518,9 +529,12 @@ export class Replacement {
   }
 
   /**
-   * Creates the temp file beside `path` and takes `path`'s writer lock.
+   * Creates the temp file beside `path` and takes `path`'s writer lock. A file at `path` must
+   * open for writing, as `np.save` needs: a read-only one is refused, not replaced. The new
+   * file gets the replaced file's permission bits.
    * @throws {NpyLockError} When a live writer holds `path` (nothing is left behind).
-   * @throws A system error worded for `path` when the temp file cannot be created.
+   * @throws A system error worded for `path` when the temp file cannot be created, or the
+   *   file cannot be written (`EACCES`, `EISDIR`).
    */
   static beginSync(path: string, options: ReplaceOptions): Replacement {
     const temp = tempPathBeside(path);
@@ -533,12 +547,13 @@ export class Replacement {
     let lock: WriterLock | undefined;
     try {
       if (options.lock !== false) lock = WriterLock.acquireSync(path, options.action);
-      if (options.mode !== undefined) file.chmodSync(options.mode);
+      const mode = writableModeSync(path);
+      if (mode !== undefined) file.chmodSync(mode);
     } catch (e) {
       file.closeSync();
       removeSync(temp);
       lock?.releaseSync(true);
-      throw e;
+      throw fileError(e, options.action, path);
     }
     return new Replacement(path, temp, file, options.action, lock);
   }

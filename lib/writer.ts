@@ -21,6 +21,7 @@ import {
   SMALL_IO,
   tempPathBeside,
   toPath,
+  writableModeSync,
 } from "./file.ts";
 import { encodeHeader, type HeaderFields, MAGIC, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
@@ -364,15 +365,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       let target = path;
       let replacedMode: number | undefined;
       if (mode === "overwrite") {
-        try {
-          const old = NpyFile.openSync(path, "r+"); // refuses a directory, a read-only file
-          replacedMode = old.modeSync();
-          old.closeSync();
+        replacedMode = writableModeSync(path); // refuses a directory, a read-only file
+        if (replacedMode === undefined) {
+          make = "new";
+        } else {
           make = "replace";
           target = realPathSync(path) ?? path; // a symlink keeps pointing at the new file
-        } catch (e) {
-          if (errnoCode(e) !== "ENOENT") throw e;
-          make = "new";
         }
       } else if (mode === "create") {
         if (existsSync(path)) throw existsError(where);
