@@ -28,7 +28,7 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
-import { createError, NpyFile, readTextSync, removeSync } from "./file.ts";
+import { createError, fileError, NpyFile, readTextSync, removeSync } from "./file.ts";
 import { permitted } from "./_permissions.ts";
 import { releaseCollected } from "./_exit.ts";
 
@@ -216,7 +216,7 @@ export class WriterLock {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
               `(${(e as Error).message}); pass { lock: false } where locking cannot work`,
-            { path, lockPath, cause: e },
+            { path, lockPath, code, cause: e },
           );
         }
         const existing = readTextSync(lockPath);
@@ -260,9 +260,23 @@ export class WriterLock {
       );
       try {
         file.writeSync(new TextEncoder().encode(text), 0);
-      } finally {
+      } catch (e) {
+        // Made but not written (a full disk): leave no empty or cut lock file behind, but a
+        // dead writer's record taken over where it fits again (padded over any part of ours).
+        let restored = false;
+        if (inherited !== undefined) {
+          try {
+            file.writeSync(new TextEncoder().encode(inherited.padEnd(text.length)), 0);
+            restored = true;
+          } catch {
+            // No room for it either.
+          }
+        }
         file.closeSync();
+        if (!restored) removeSync(lockPath);
+        throw fileError(e, action, path);
       }
+      file.closeSync();
       HELD.add(text);
       return new WriterLock(lockPath, text, inherited);
     }

@@ -119,11 +119,7 @@ export interface FileSystem {
   closeSync(fd: number): void;
 }
 
-/**
- * The real file system: the `node:fs` functions themselves, but for Deno's large async
- * writes (lib/_deno_write.ts).
- */
-export const NODE_FILE_SYSTEM: FileSystem = {
+const NODE_FS = {
   openSync: fs.openSync,
   open: fs.open,
   readSync: fs.readSync,
@@ -138,8 +134,16 @@ export const NODE_FILE_SYSTEM: FileSystem = {
   fsyncSync: fs.fsyncSync,
   fchmodSync: fs.fchmodSync,
   closeSync: fs.closeSync,
-  ...denoWriteLayer(fs.write, fs.closeSync),
 } as FileSystem;
+
+/**
+ * The real file system: the `node:fs` functions themselves, but under Deno for large async
+ * writes and for errors without `syscall` (lib/_deno_write.ts).
+ */
+export const NODE_FILE_SYSTEM: FileSystem = {
+  ...NODE_FS,
+  ...denoWriteLayer(fs.write, fs.closeSync, NODE_FS),
+};
 
 let fileSystem: FileSystem = NODE_FILE_SYSTEM;
 
@@ -606,7 +610,7 @@ export function replaceFileSync<T>(
     result = fill(replacement.file);
   } catch (e) {
     replacement.abortSync();
-    throw e;
+    throw fileError(e, options.action, path); // ENOSPC writing the temp file: the user's file
   }
   replacement.commitSync();
   return result;
@@ -624,7 +628,7 @@ export async function replaceFile<T>(
     result = await fill(replacement.file);
   } catch (e) {
     replacement.abortSync();
-    throw e;
+    throw fileError(e, options.action, path);
   }
   replacement.commitSync();
   return result;
