@@ -23,7 +23,7 @@ interface Tracked {
   readonly path: string;
   /** Released when the writer is collected (it holds no reference to the writer). */
   readonly lock: { releaseSync(): void } | undefined;
-  /** Flushes and closes the writer at once, whatever is queued; never throws. */
+  /** Flushes and closes the writer at once, whatever is queued. */
   readonly close: (writer: object) => void;
 }
 
@@ -84,7 +84,15 @@ function closeAll(): void {
       collected(token);
     } else {
       live.delete(token);
-      tracked.close(writer);
+      try {
+        tracked.close(writer);
+      } catch (e) {
+        warn(
+          `npy-append-array: cannot close ${JSON.stringify(tracked.path)} at exit: ${
+            (e as Error)?.message ?? e
+          }`,
+        );
+      }
     }
   }
   live.clear();

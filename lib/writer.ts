@@ -6,7 +6,6 @@
  * @module
  */
 
-import process from "node:process";
 import { type Descr, descrEquals, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import {
@@ -1272,17 +1271,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   /** At process exit (see lib/_exit.ts): flush and close now, whatever is queued. */
   static #atExit(writer: NpyAppendArray): void {
     writer.#closed = true;
-    try {
-      writer.#closeNow();
-    } catch (e) {
-      try {
-        process.stderr.write(
-          `npy-append-array: cannot close ${writer.#where} at exit: ${(e as Error).message}\n`,
-        );
-      } catch {
-        // No stderr.
-      }
-    }
+    writer.#closeNow();
   }
 
   /** Pins the writer while it has rows not yet in the file or its header (lib/_exit.ts). */

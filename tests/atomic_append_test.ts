@@ -12,6 +12,7 @@ import { spawn } from "node:child_process";
 import {
   appendFileSync,
   copyFileSync,
+  cpSync,
   existsSync,
   readdirSync,
   readFileSync,
@@ -26,13 +27,16 @@ import {
   needsRecoverySync,
   NpyAppendArray,
   NpyRecoveryError,
+  NpyStackWriter,
   parseHeader,
   recover,
+  recoverStack,
+  recoverStackSync,
   recoverSync,
   saveNpySync,
 } from "../mod.ts";
 import { makeTempDir, runPython } from "./_util.ts";
-import { Child, cliCommand, LIMIT } from "./_fault_util.ts";
+import { Child, childCommand, cliCommand, LIMIT, RUNTIME } from "./_fault_util.ts";
 
 /** Runs `npy ARGS` through the CLI's main(). */
 async function npy(args: string[], signal?: AbortSignal) {
@@ -88,8 +92,7 @@ print(json.dumps(out))
 
 /** Opens `path` in a child writer and kills it (`SIGKILL`): its lock is left behind. */
 async function killWriterOn(path: string): Promise<void> {
-  const runtime = "Deno" in globalThis ? "deno" : "Bun" in globalThis ? "bun" : "node";
-  const child = new Child(runtime, { task: "open", path, mode: "append" });
+  const child = new Child(RUNTIME, { task: "open", path, mode: "append" });
   assert.equal(await child.waitFor("open"), "open", child.stderr);
   await child.kill();
   const lock = lockRecord(path) as { pid: number; commit?: string };
@@ -411,6 +414,101 @@ test(
       assert.equal((kept.rows - 4) % block, 0, `${kept.rows - 4} rows appended: part of a block`);
       assert.ok(kept.rows > 4 && kept.rows < 4 + rows, `${kept.rows} rows`);
       assert.deepEqual(numpyRows([out]), [kept.rows]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+/** The rows of the stack in `dir` as NumPy reads its listed shards joined (or what is wrong). */
+function numpyStackRows(dir: string): number | string {
+  return runPython(
+    `
+d = json.load(sys.stdin)
+shards = json.load(open(d + "/stack.json"))["shards"]
+a = np.concatenate([np.load(f"{d}/{i}.npy", mmap_mode="r") for i in range(len(shards))])
+n = a.shape[0]
+ok = a.dtype == np.dtype("<i8") and a.shape == (n, 2) and (a.reshape(-1) == np.arange(2 * n)).all()
+print(json.dumps(n if ok and n == sum(shards) else f"not the first rows: {a.dtype} {a.shape}"))
+`,
+    dir,
+  );
+}
+
+test(
+  "a stack writer killed with an append cut in its open shard is rolled back to that shard's header: a refused open keeps the trace; onRecovery and recoverStack agree",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const stack = join(dir, "S");
+      const child = new Child(RUNTIME, {
+        task: "stack-append",
+        path: stack,
+        batch: 104,
+        shardRows: 100,
+        maxRows: 104,
+      });
+      assert.equal(await child.waitFor("full"), "full", child.stderr);
+      await child.kill();
+      const record = JSON.parse(readFileSync(join(stack, "stack.lock"), "utf8"));
+      assert.equal(record.pid, child.process.pid);
+      assert.equal(record.commit, "header", "the stack's lock does not mark a writer");
+      // The killed writer's next append: 3 rows written to shard 1 (and part of one more).
+      appendFileSync(join(stack, "1.npy"), rowBytes(104, 108).subarray(0, 3 * 16 + 5));
+      const copy = join(dir, "S2");
+      cpSync(stack, copy, { recursive: true });
+      // A writer that refuses to recover takes the lock over and puts the record back.
+      assert.throws(() => NpyStackWriter.openSync(stack), NpyRecoveryError);
+      assert.deepEqual(JSON.parse(readFileSync(join(stack, "stack.lock"), "utf8")), record);
+      assert.deepEqual(await recoverStack(stack), { rows: 104, shardRows: [100, 4], adopted: [1] });
+      assert.equal(existsSync(join(stack, "stack.lock")), false);
+      const w = NpyStackWriter.openSync(copy, { onRecovery: "truncate" });
+      assert.equal(w.rows, 104);
+      w.closeSync();
+      assert.deepEqual([numpyStackRows(stack), numpyStackRows(copy)], [104, 104]);
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "stack writers SIGKILLed while appending k-row batches, each resuming the last: whole batches only, every acknowledged row kept",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir();
+    try {
+      const runtimes = (["deno", "bun", "node"] as const).filter((r) => childCommand(r));
+      let kills = 0;
+      for (const runtime of runtimes) {
+        const stack = join(dir, runtime);
+        const batch = 100;
+        let acked = 0;
+        for (let round = 0; round < 4; round++) {
+          const child = new Child(runtime, {
+            task: "stack-append",
+            path: stack,
+            batch,
+            shardRows: 1000, // a multiple of the batch: no append crosses a shard
+            maxRows: 1_000_000,
+          });
+          const open = await child.waitFor("open");
+          const resumed = Number(open.slice(5));
+          assert.ok(resumed >= acked, `${runtime}: resumed ${resumed} of ${acked} acknowledged`);
+          assert.equal(resumed % batch, 0, `${runtime}: resumed ${resumed}: part of a batch`);
+          await child.waitFor("ack");
+          await new Promise((resolve) => setTimeout(resolve, 5 + Math.random() * 60));
+          await child.kill();
+          kills++;
+          acked = child.acked;
+        }
+        const result = recoverStackSync(stack);
+        assert.ok(result.rows >= acked, `${runtime}: ${result.rows} rows, ${acked} acknowledged`);
+        assert.equal(result.rows % batch, 0, `${runtime}: ${result.rows} rows: part of a batch`);
+        assert.equal(numpyStackRows(stack), result.rows, runtime);
+      }
+      console.log(`stack kills: ${kills} (${runtimes.join(", ")})`);
     } finally {
       cleanup();
     }

@@ -88,6 +88,61 @@ test(
   },
 );
 
+/**
+ * What NumPy sees in each stack: its listed shards (stack.json) joined, as `<i8` rows of 2,
+ * and whether they are rows 0, 1, … (row i = (2i, 2i + 1)); or the error.
+ */
+function numpyStacks(dirs: string[]): Array<{ shards: number[]; rows: number } | string> {
+  return runPython(
+    `
+out = []
+for d in json.load(sys.stdin):
+    try:
+        shards = json.load(open(d + "/stack.json"))["shards"]
+        a = np.concatenate([np.load(f"{d}/{i}.npy", mmap_mode="r") for i in range(len(shards))])
+        n = a.shape[0]
+        ok = a.dtype == np.dtype("<i8") and a.shape == (n, 2) and (a.reshape(-1) == np.arange(2 * n)).all()
+        sizes = [np.load(f"{d}/{i}.npy", mmap_mode="r").shape[0] for i in range(len(shards))]
+        out.append({"shards": shards, "rows": n} if ok and sizes == shards else f"not the rows listed: {a.dtype} {a.shape} {sizes}")
+    except Exception as ex:
+        out.append(f"{type(ex).__name__}: {ex}")
+print(json.dumps(out))
+`,
+    dirs,
+  );
+}
+
+test(
+  "a stack writer the program ends without close() (end, exit(0), with and without a buffer) lists its last shard and removes its lock, in every runtime",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-exit-");
+    try {
+      const dirs: string[] = [];
+      for (const runtime of available()) {
+        for (const how of ["end", "exit"] as const) {
+          for (const bufferSize of [0, 4096]) {
+            const path = join(dir, `${runtime}-${how}-${bufferSize}`);
+            const label = `${runtime}, ${how}, bufferSize ${bufferSize}`;
+            const child = new Child(runtime, { task: "stack-exit", path, how, bufferSize });
+            assert.equal(await child.exited, 0, `${label}: ${child.stderr}`);
+            assert.ok(child.lines.includes("appended"), `${label}: ${child.lines} ${child.stderr}`);
+            assert.equal(child.stderr, "", label);
+            assert.equal(existsSync(join(path, "stack.lock")), false, `${label}: stack.lock left`);
+            dirs.push(path);
+          }
+        }
+      }
+      const read = numpyStacks(dirs);
+      for (const [i, path] of dirs.entries()) {
+        assert.deepEqual(read[i], { shards: [100, 100, 50], rows: 250 }, path);
+      }
+    } finally {
+      cleanup();
+    }
+  },
+);
+
 test(
   "a writer garbage-collected without close() gets a one-line warning naming its file; one with buffered rows is kept and flushed at exit",
   LIMIT,
