@@ -1805,6 +1805,7 @@ export function mergeStacksSync(
   const registry = options.registry ?? defaultRegistry;
   if (dirs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
   const locks: WriterLock[] = [];
+  let merged = false;
   try {
     // 1. Check everything; nothing is written before all inputs agree.
     const seen = new Map<string, string>();
@@ -1905,9 +1906,11 @@ export function mergeStacksSync(
         removeSync(join(layout.dir, STACK_JSON));
       }
     }
+    merged = true;
     return { rows: shardRows.reduce((a, b) => a + b, 0), shardRows };
   } finally {
-    for (const lock of locks.reverse()) lock.releaseSync();
+    // Refused (a stack to recover first): a dead writer's lock record goes back.
+    for (const lock of locks.reverse()) lock.releaseSync(!merged);
   }
 }
 

@@ -23,6 +23,7 @@ import { join } from "node:path";
 import { main } from "../cli.ts";
 import {
   ensureAppendableSync,
+  mergeStacks,
   needsRecovery,
   needsRecoverySync,
   NpyAppendArray,
@@ -458,8 +459,11 @@ test(
       appendFileSync(join(stack, "1.npy"), rowBytes(104, 108).subarray(0, 3 * 16 + 5));
       const copy = join(dir, "S2");
       cpSync(stack, copy, { recursive: true });
-      // A writer that refuses to recover takes the lock over and puts the record back.
+      // A writer that refuses to recover takes the lock over and puts the record back, as
+      // does a merge that refuses the stack.
       assert.throws(() => NpyStackWriter.openSync(stack), NpyRecoveryError);
+      assert.deepEqual(JSON.parse(readFileSync(join(stack, "stack.lock"), "utf8")), record);
+      await assert.rejects(mergeStacks(join(dir, "M"), [stack]), NpyRecoveryError);
       assert.deepEqual(JSON.parse(readFileSync(join(stack, "stack.lock"), "utf8")), record);
       assert.deepEqual(await recoverStack(stack), { rows: 104, shardRows: [100, 4], adopted: [1] });
       assert.equal(existsSync(join(stack, "stack.lock")), false);
