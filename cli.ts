@@ -1302,9 +1302,11 @@ async function runRecover(
   // The lock first: a live writer's file may look cut (rows written, header not yet), and
   // must not be recovered under it. A dry run writes nothing and needs no lock.
   const lock = dryRun ? undefined : WriterLock.acquireSync(path, `recover ${q(path)}`);
+  let settled = false; // the file needs no recovery, or got it
   try {
     const f = await inspect(path, io.maxHeaderSize);
     if (!needsRecovery(f)) {
+      settled = true;
       if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
       return EXIT_OK;
     }
@@ -1314,6 +1316,7 @@ async function runRecover(
       lock: false,
       maxHeaderSize: io.maxHeaderSize,
     });
+    settled = true;
     if (dryRun) {
       await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
       return EXIT_OK;
@@ -1321,7 +1324,8 @@ async function runRecover(
     if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
     return EXIT_OK;
   } finally {
-    lock?.releaseSync();
+    // Failed: a dead writer's lock record taken over goes back (the trace recover needs).
+    lock?.releaseSync(!settled);
   }
 }
 
@@ -1519,16 +1523,27 @@ async function runAppend(
   io: Io,
   quiet: boolean,
 ): Promise<number> {
-  // The lock first, so that a live writer's file is reported as held, not checked.
-  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`);
+  // The lock first, so that a live writer's file is reported as held, not checked. It is a
+  // writer's lock, marked as such: the rows are committed block by block by NpyAppendArray,
+  // its header the commit record, so a kill rolls the file back to the last whole block.
+  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`, true);
+  const state = { settled: false };
   try {
-    return await appendLocked(out, ins, io, quiet);
+    return await appendLocked(out, ins, io, quiet, state);
   } finally {
-    lock.releaseSync();
+    // Refused before the writer opened (OUT needs recovery, an input does not fit): a dead
+    // writer's lock record taken over goes back, so recovery still rolls OUT back.
+    lock.releaseSync(!state.settled);
   }
 }
 
-async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean): Promise<number> {
+async function appendLocked(
+  out: string,
+  ins: string[],
+  io: Io,
+  quiet: boolean,
+  state: { settled: boolean },
+): Promise<number> {
   const target = await inspect(out, io.maxHeaderSize);
   const inputs = await inspectAll(ins, io.maxHeaderSize);
   checkJoinable("append", target, inputs);
@@ -1554,6 +1569,7 @@ async function appendLocked(out: string, ins: string[], io: Io, quiet: boolean):
     lock: false, // held
     maxHeaderSize: io.maxHeaderSize,
   });
+  state.settled = true; // opened: OUT held no cut append (the writer refuses one)
   try {
     let doneBytes = 0;
     const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));

@@ -7,6 +7,10 @@
  * (no `/proc`, or a `--allow-write` scoped to the data folder), `fs.write` it is: correct,
  * only not off the main thread.
  *
+ * Deno's `node:fs` also leaves `syscall` off the errors of `write`, `ftruncate`, `fdatasync`,
+ * `fsync` and `fchmod` (an `ENOSPC` from `writeSync` has `code` only); the layer adds it, as
+ * the errors worded for the user's file (`lib/file.ts`'s `fileError`) need it.
+ *
  * Internal: `lib/file.ts` builds its file-system layer with it.
  * @module
  */
@@ -34,15 +38,46 @@ interface DenoApi {
   openSync(path: string, options: { write: boolean }): DenoFile;
 }
 
+/** A Deno error as `node:fs` gives it: with the `syscall` Deno leaves off. */
+function named<T>(e: T, syscall: string): T {
+  const error = e as NodeJS.ErrnoException;
+  if (error instanceof Error && typeof error.code === "string") error.syscall ??= syscall;
+  return e;
+}
+
+/** The calls of {@link denoWriteLayer}'s base whose errors Deno leaves unnamed. */
+interface Unnamed {
+  writeSync(...args: never[]): number;
+  ftruncateSync(fd: number, length: number): void;
+  fdatasyncSync(fd: number): void;
+  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+  fsyncSync(fd: number): void;
+  fchmodSync(fd: number, mode: number): void;
+}
+
+/** `f`, its errors named `syscall`. */
+function namingSync<A extends unknown[], R>(f: (...a: A) => R, syscall: string) {
+  return (...args: A): R => {
+    try {
+      return f(...args);
+    } catch (e) {
+      throw named(e, syscall);
+    }
+  };
+}
+
 /**
- * `write` and `closeSync` for Deno (see the module doc); `undefined` in other runtimes.
+ * `write` and `closeSync` for Deno, and the calls of `base` whose errors it names (see the
+ * module doc); `undefined` in other runtimes.
  * @param write `fs.write`, the fallback.
  * @param closeSync `fs.closeSync`.
+ * @param base The `node:fs` calls whose errors Deno leaves without `syscall`.
  */
-export function denoWriteLayer(
+export function denoWriteLayer<U extends Unnamed>(
   write: Write,
   closeSync: (fd: number) => void,
-): { write: Write; closeSync: (fd: number) => void } | undefined {
+  base: U,
+): (Pick<U, keyof Unnamed> & { write: Write; closeSync: (fd: number) => void }) | undefined {
   const deno = (globalThis as { Deno?: DenoApi }).Deno;
   if (deno === undefined) return undefined;
   // One Deno handle per descriptor, dropped when the descriptor closes (numbers are reused).
@@ -60,12 +95,19 @@ export function denoWriteLayer(
     return handle;
   };
   return {
+    writeSync: namingSync(base.writeSync, "write") as U["writeSync"],
+    ftruncateSync: namingSync(base.ftruncateSync, "ftruncate"),
+    fdatasyncSync: namingSync(base.fdatasyncSync, "fdatasync"),
+    fdatasync: (fd, callback) => base.fdatasync(fd, (e) => callback(named(e, "fdatasync"))),
+    fsyncSync: namingSync(base.fsyncSync, "fsync"),
+    fchmodSync: namingSync(base.fchmodSync, "fchmod"),
     write(fd, buffer, offset, length, position, callback) {
+      const done: WriteCallback = (e, written, b) => callback(named(e, "write"), written, b);
       const handle = handleOf(fd);
-      if (handle === null) return write(fd, buffer, offset, length, position, callback);
+      if (handle === null) return write(fd, buffer, offset, length, position, done);
       handle.seek(position, 0 /* SeekMode.Start */)
         .then(() => handle.write(buffer.subarray(offset, offset + length)))
-        .then((written) => callback(null, written, buffer), (e) => callback(e, 0, buffer));
+        .then((written) => done(null, written, buffer), (e) => done(e, 0, buffer));
     },
     closeSync(fd) {
       const handle = handles.get(fd);

@@ -3,35 +3,34 @@
  * (their rows and header land, their lock file goes): at `process.on("exit")` in Node and
  * Bun (which also runs after an uncaught error), and at the `unload` and uncaught `error`
  * events in Deno. The hooks are installed by the first writer opened, never on import.
+ * Writers are closed newest first, so a stack writer's shards close before the stack.
  *
- * Open writers are held weakly, so one dropped without `close()` can be collected: a
- * `FinalizationRegistry` then prints a one-line warning naming its file (and writes nothing:
- * its lock is released at exit). A writer with rows not yet in the file or its header
- * (buffered, or a header behind) is pinned, held strongly, until they are, so nothing a
- * buffer holds is lost to the collector.
+ * Open writers are held weakly, so one dropped without `close()` can be collected: it then
+ * gets a one-line warning naming its file, and its lock is released (nothing is written:
+ * the file was complete). That happens when the `FinalizationRegistry` calls back, or
+ * earlier when the collection is found first: at exit (a writer collected whose callback
+ * has not run yet) and when this process tries to lock the file again. A writer with rows
+ * not yet in the file or its header (buffered, or a header behind) is pinned, held
+ * strongly, until they are, so nothing a buffer holds is lost to the collector.
  *
  * @module
  */
 
 import process from "node:process";
 
-/** What stays of a tracked writer for its finalizer: its lock, released at exit. */
-interface Held {
-  readonly token: object;
-  readonly path: string;
-  readonly lock: { releaseSync(): void } | undefined;
-}
-
 interface Tracked {
   readonly ref: WeakRef<object>;
-  /** Flushes and closes the writer at once, whatever is queued; never throws. */
+  readonly path: string;
+  /** Released when the writer is collected (it holds no reference to the writer). */
+  readonly lock: { releaseSync(): void } | undefined;
+  /** Flushes and closes the writer at once, whatever is queued. */
   readonly close: (writer: object) => void;
 }
 
+/** Writers open, by token (the token is all the finalizer holds). */
 const live = new Map<object, Tracked>();
 const pinned = new Set<object>();
-const orphanLocks = new Set<{ releaseSync(): void }>();
-let registry: FinalizationRegistry<Held> | undefined;
+let registry: FinalizationRegistry<object> | undefined;
 let hooked = false;
 
 function warn(line: string): void {
@@ -42,33 +41,62 @@ function warn(line: string): void {
   }
 }
 
-function collected(held: Held): void {
-  live.delete(held.token);
+/** The writer of `token` was garbage-collected: warn once, release its lock. */
+function collected(token: object): void {
+  const tracked = live.get(token);
+  if (tracked === undefined) return; // seen already (at exit, or by releaseCollected)
+  live.delete(token);
+  registry?.unregister(token);
   warn(
     `npy-append-array: a writer of ${
-      JSON.stringify(held.path)
+      JSON.stringify(tracked.path)
     } was garbage-collected without close(); close it (or use \`using\`)`,
   );
-  if (held.lock !== undefined) orphanLocks.add(held.lock);
+  try {
+    tracked.lock?.releaseSync();
+  } catch {
+    // Best effort: a lock left behind is taken over by the next writer once we exit.
+  }
 }
 
-/** Closes every writer still open (and releases the locks of collected ones). */
-function closeAll(): void {
-  const writers = [...live.values()];
-  live.clear();
-  for (const { ref, close } of writers) {
-    const writer = ref.deref();
-    if (writer !== undefined) close(writer);
-  }
-  pinned.clear();
-  for (const lock of orphanLocks) {
-    try {
-      lock.releaseSync();
-    } catch {
-      // Best effort at exit: a lock left behind is taken over by the next writer.
+/**
+ * Handles every writer already collected whose finalizer has not run yet (a warning, its
+ * lock released).
+ * @returns Whether there was any.
+ */
+export function releaseCollected(): boolean {
+  let found = false;
+  for (const [token, tracked] of [...live]) {
+    if (tracked.ref.deref() === undefined) {
+      collected(token);
+      found = true;
     }
   }
-  orphanLocks.clear();
+  return found;
+}
+
+/** Closes every writer still open, newest first, and handles those collected. */
+function closeAll(): void {
+  for (const [token, tracked] of [...live].reverse()) {
+    if (!live.has(token)) continue; // closed meanwhile (a stack closes its shard)
+    const writer = tracked.ref.deref();
+    if (writer === undefined) {
+      collected(token);
+    } else {
+      live.delete(token);
+      try {
+        tracked.close(writer);
+      } catch (e) {
+        warn(
+          `npy-append-array: cannot close ${JSON.stringify(tracked.path)} at exit: ${
+            (e as Error)?.message ?? e
+          }`,
+        );
+      }
+    }
+  }
+  live.clear();
+  pinned.clear();
 }
 
 function installHooks(): void {
@@ -108,8 +136,13 @@ export function track<T extends object>(
   if (!hooked) installHooks();
   registry ??= new FinalizationRegistry(collected);
   const token = {};
-  live.set(token, { ref: new WeakRef(writer), close: close as (writer: object) => void });
-  registry.register(writer, { token, path, lock }, token);
+  live.set(token, {
+    ref: new WeakRef(writer),
+    path,
+    lock,
+    close: close as (writer: object) => void,
+  });
+  registry.register(writer, token, token);
   return token;
 }
 

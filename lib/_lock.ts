@@ -28,8 +28,9 @@
 import { hostname } from "node:os";
 import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
-import { createError, NpyFile, readTextSync, removeSync } from "./file.ts";
+import { createError, fileError, NpyFile, readTextSync, removeSync } from "./file.ts";
 import { permitted } from "./_permissions.ts";
+import { releaseCollected } from "./_exit.ts";
 
 interface LockRecord extends NpyLockHolder {
   readonly token: string;
@@ -215,7 +216,7 @@ export class WriterLock {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
               `(${(e as Error).message}); pass { lock: false } where locking cannot work`,
-            { path, lockPath, cause: e },
+            { path, lockPath, code, cause: e },
           );
         }
         const existing = readTextSync(lockPath);
@@ -230,6 +231,8 @@ export class WriterLock {
         } else {
           const sameHost = holder.host !== "" && holder.host === record.host;
           const ours = HELD.has(existing);
+          // A writer of ours collected without close(): its lock goes now, then try again.
+          if (ours && releaseCollected()) continue;
           const dead = ours ? false : sameHost ? isDead(holder.pid) : undefined;
           if (dead !== true) {
             throw heldError(action, path, lockPath, holder, dead === false, ours);
@@ -257,9 +260,23 @@ export class WriterLock {
       );
       try {
         file.writeSync(new TextEncoder().encode(text), 0);
-      } finally {
+      } catch (e) {
+        // Made but not written (a full disk): leave no empty or cut lock file behind, but a
+        // dead writer's record taken over where it fits again (padded over any part of ours).
+        let restored = false;
+        if (inherited !== undefined) {
+          try {
+            file.writeSync(new TextEncoder().encode(inherited.padEnd(text.length)), 0);
+            restored = true;
+          } catch {
+            // No room for it either.
+          }
+        }
         file.closeSync();
+        if (!restored) removeSync(lockPath);
+        throw fileError(e, action, path);
       }
+      file.closeSync();
       HELD.add(text);
       return new WriterLock(lockPath, text, inherited);
     }
@@ -280,11 +297,18 @@ export class WriterLock {
     HELD.delete(this.#text);
     if (readTextSync(this.#lockPath) !== this.#text) return;
     if (restore && this.#inherited !== undefined) {
-      const file = NpyFile.openSync(this.#lockPath, "w+");
+      // One write over ours, never an empty or cut lock file: the record padded with spaces
+      // (JSON allows them) to at least our record's length, so nothing of ours is left.
+      const text = this.#inherited.padEnd(this.#text.length);
       try {
-        file.writeSync(new TextEncoder().encode(this.#inherited), 0);
-      } finally {
-        file.closeSync();
+        const file = NpyFile.openSync(this.#lockPath, "r+");
+        try {
+          file.writeSync(new TextEncoder().encode(text), 0);
+        } finally {
+          file.closeSync();
+        }
+      } catch {
+        // Ours stays: it carries the mark too (taken over from the dead writer).
       }
     } else {
       removeSync(this.#lockPath);

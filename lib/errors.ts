@@ -294,21 +294,27 @@ export class NpyLockError extends Error {
   readonly lockPath: string;
   /** The holder, when the lock file could be read. */
   readonly holder: NpyLockHolder | undefined;
+  /**
+   * The system error code when the lock file could not be made (`EACCES`, `EROFS`…);
+   * `undefined` when another writer holds the file.
+   */
+  readonly code: string | undefined;
 
   /**
    * Creates the error.
    *
    * @param message What could not be done and why.
-   * @param options `lockPath`, `holder`, `path` and `cause`.
+   * @param options `lockPath`, `holder`, `code`, `path` and `cause`.
    */
   constructor(
     message: string,
-    options: NpyErrorOptions & { lockPath: string; holder?: NpyLockHolder },
+    options: NpyErrorOptions & { lockPath: string; holder?: NpyLockHolder; code?: string },
   ) {
     super(message, options);
     this.name = "NpyLockError";
     this.path = options.path;
     this.lockPath = options.lockPath;
     this.holder = options.holder;
+    this.code = options.code;
   }
 }

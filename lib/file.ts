@@ -119,11 +119,7 @@ export interface FileSystem {
   closeSync(fd: number): void;
 }
 
-/**
- * The real file system: the `node:fs` functions themselves, but for Deno's large async
- * writes (lib/_deno_write.ts).
- */
-export const NODE_FILE_SYSTEM: FileSystem = {
+const NODE_FS = {
   openSync: fs.openSync,
   open: fs.open,
   readSync: fs.readSync,
@@ -138,8 +134,16 @@ export const NODE_FILE_SYSTEM: FileSystem = {
   fsyncSync: fs.fsyncSync,
   fchmodSync: fs.fchmodSync,
   closeSync: fs.closeSync,
-  ...denoWriteLayer(fs.write, fs.closeSync),
 } as FileSystem;
+
+/**
+ * The real file system: the `node:fs` functions themselves, but under Deno for large async
+ * writes and for errors without `syscall` (lib/_deno_write.ts).
+ */
+export const NODE_FILE_SYSTEM: FileSystem = {
+  ...NODE_FS,
+  ...denoWriteLayer(fs.write, fs.closeSync, NODE_FS),
+};
 
 let fileSystem: FileSystem = NODE_FILE_SYSTEM;
 
@@ -303,11 +307,6 @@ export class NpyFile {
     this.#fs.fsyncSync(this.fd);
   }
 
-  /** The file's permission bits (`st_mode & 0o7777`). */
-  modeSync(): number {
-    return this.#fs.fstatSync(this.fd).mode & 0o7777;
-  }
-
   /** Sets the file's permission bits; ignored where the platform cannot (Windows). */
   chmodSync(mode: number): void {
     try {
@@ -362,6 +361,27 @@ export function fsyncDirSync(path: string): void {
     fs.fsyncSync(fd);
   } catch (e) {
     if (!isErrno(e, "EISDIR", "EPERM", "EINVAL", "ENOTSUP", "EBADF")) throw e;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/**
+ * The permission bits of the file at `path`, once it is known to open for writing as
+ * `np.save` opens a file it replaces (write only, not created); `undefined` when there is
+ * no file there.
+ * @throws The system error (`EACCES` for a read-only file, `EISDIR`…) when it cannot.
+ */
+export function writableModeSync(path: string): number | undefined {
+  let fd: number;
+  try {
+    fd = fs.openSync(path, fs.constants.O_WRONLY);
+  } catch (e) {
+    if (isErrno(e, "ENOENT")) return undefined;
+    throw e;
+  }
+  try {
+    return fs.fstatSync(fd).mode & 0o7777;
   } finally {
     fs.closeSync(fd);
   }
@@ -480,11 +500,6 @@ export interface ReplaceOptions {
    * @default {true}
    */
   lock?: boolean;
-  /**
-   * Permission bits of the new file.
-   * @default {the runtime's default for a new file}
-   */
-  mode?: number;
 }
 
 /**
@@ -518,9 +533,12 @@ export class Replacement {
   }
 
   /**
-   * Creates the temp file beside `path` and takes `path`'s writer lock.
+   * Creates the temp file beside `path` and takes `path`'s writer lock. A file at `path` must
+   * open for writing, as `np.save` needs: a read-only one is refused, not replaced. The new
+   * file gets the replaced file's permission bits.
    * @throws {NpyLockError} When a live writer holds `path` (nothing is left behind).
-   * @throws A system error worded for `path` when the temp file cannot be created.
+   * @throws A system error worded for `path` when the temp file cannot be created, or the
+   *   file cannot be written (`EACCES`, `EISDIR`).
    */
   static beginSync(path: string, options: ReplaceOptions): Replacement {
     const temp = tempPathBeside(path);
@@ -533,11 +551,13 @@ export class Replacement {
     let lock: WriterLock | undefined;
     try {
       if (options.lock !== false) lock = WriterLock.acquireSync(path, options.action);
-      if (options.mode !== undefined) file.chmodSync(options.mode);
+      const mode = writableModeSync(path);
+      if (mode !== undefined) file.chmodSync(mode);
     } catch (e) {
       file.closeSync();
       removeSync(temp);
-      throw e;
+      lock?.releaseSync(true);
+      throw fileError(e, options.action, path);
     }
     return new Replacement(path, temp, file, options.action, lock);
   }
@@ -559,7 +579,10 @@ export class Replacement {
     }
   }
 
-  /** Removes the temp file and unlocks; the file is untouched. Idempotent. */
+  /**
+   * Removes the temp file and unlocks; the file is untouched, so a dead writer's lock
+   * record taken over is put back (the trace its recovery needs). Idempotent.
+   */
   abortSync(): void {
     try {
       this.file.closeSync();
@@ -567,7 +590,7 @@ export class Replacement {
       // Closing a temp file we are about to remove: nothing depends on it.
     }
     removeSync(this.#temp);
-    this.#lock?.releaseSync();
+    this.#lock?.releaseSync(true);
   }
 }
 
@@ -587,7 +610,7 @@ export function replaceFileSync<T>(
     result = fill(replacement.file);
   } catch (e) {
     replacement.abortSync();
-    throw e;
+    throw fileError(e, options.action, path); // ENOSPC writing the temp file: the user's file
   }
   replacement.commitSync();
   return result;
@@ -605,7 +628,7 @@ export async function replaceFile<T>(
     result = await fill(replacement.file);
   } catch (e) {
     replacement.abortSync();
-    throw e;
+    throw fileError(e, options.action, path);
   }
   replacement.commitSync();
   return result;

@@ -790,7 +790,7 @@ async function rewriteCopy(
 ): Promise<Uint8Array> {
   const path = src.path;
   const header = encodeHeader(fields, { path });
-  const replace = { action: options.action, lock: false, mode: src.modeSync() };
+  const replace = { action: options.action, lock: false };
   await replaceFile(path, replace, async (out) => {
     await out.write(header, 0);
     const buffer = bufferFor(options, keep);
@@ -821,7 +821,7 @@ function rewriteCopySync(
 ): Uint8Array {
   const path = src.path;
   const header = encodeHeader(fields, { path });
-  const replace = { action: options.action, lock: false, mode: src.modeSync() };
+  const replace = { action: options.action, lock: false };
   replaceFileSync(path, replace, (out) => {
     out.writeSync(header, 0);
     const buffer = bufferFor(options, keep);

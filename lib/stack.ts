@@ -50,10 +50,11 @@ import {
   NpyReader,
 } from "./reader.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
-import { needsRecoverySync, recoverSync } from "./repair.ts";
+import { needsRecoverySync, recoverFileSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
-import { WriterLock } from "./_lock.ts";
+import { hasCommitTrace, WriterLock } from "./_lock.ts";
+import { pin, track, untrack } from "./_exit.ts";
 import {
   appendError,
   type AppendTarget,
@@ -495,15 +496,28 @@ function publishListing(layout: Omit<StackLayout, "unlisted" | "source">): void 
   write(STACK_JSON, new TextEncoder().encode(stackJsonText(layout)));
 }
 
-function lockStack(dir: string, action: string, lock: boolean | undefined) {
-  return lock === false ? undefined : WriterLock.acquireSync(join(dir, LOCK_NAME), action);
+/**
+ * Takes the stack's lock. `commit`: a writer's, marked as such: its open shard's header is
+ * the commit record (see lib/_lock.ts), so recovery rolls that shard back to it.
+ */
+function lockStack(dir: string, action: string, lock: boolean | undefined, commit = false) {
+  return lock === false ? undefined : WriterLock.acquireSync(join(dir, LOCK_NAME), action, commit);
 }
 
-/** Adopts the unlisted shards of `layout` (recovering them as `how` says); returns them. */
+/** Whether the stack's writer left its trace: the lock taken over, or the lock file as it is. */
+function stackCommitted(dir: string, lock: WriterLock | undefined): boolean {
+  return lock !== undefined ? lock.tookOverWriter : hasCommitTrace(join(dir, LOCK_NAME));
+}
+
+/**
+ * Adopts the unlisted shards of `layout` (recovering them as `how` says); returns them.
+ * `committed`: see {@link stackCommitted}.
+ */
 function adoptUnlistedSync(
   layout: StackLayout,
   how: "error" | "truncate" | "zerofill",
   registry: DtypeRegistry,
+  committed: boolean,
 ): number[] {
   const adopted: number[] = [];
   for (const index of layout.unlisted) {
@@ -530,7 +544,7 @@ function adoptUnlistedSync(
           { path, expectedBytes: r.rows * r.rowBytes, actualBytes: r.availableRows * r.rowBytes },
         );
       }
-      recoverSync(path, { zeroFill: how === "zerofill", lock: false });
+      recoverFileSync(path, { zeroFill: how === "zerofill" }, committed);
     }
     const header = shardHeader(layout.dir, index, registry);
     checkShard(layout, index, header);
@@ -717,6 +731,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   #closed = false;
   #failed: unknown = undefined;
   #writable: WritableStream<NpyChunk> | undefined;
+  #exitToken: object | undefined; // see lib/_exit.ts
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
@@ -746,13 +761,14 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     const registry = options.registry ?? defaultRegistry;
     if (options.descr !== undefined) resolveDescr(registry, options.descr, dir);
     makeDirSync(dir);
-    const lock = lockStack(dir, `open the stack ${q(dir)} for writing`, options.lock);
+    const lock = lockStack(dir, `open the stack ${q(dir)} for writing`, options.lock, true);
     try {
       const writer = new NpyStackWriter(dir, lock, options);
       writer.#start(mode, registry);
+      writer.#exitToken = track(writer, dir, lock, NpyStackWriter.#atExit);
       return writer;
     } catch (e) {
-      lock?.releaseSync();
+      lock?.releaseSync(true); // a dead writer's shard may be left to recover: keep its trace
       throw e;
     }
   }
@@ -792,7 +808,12 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     if (occupied) {
       const layout = requireLayout(dir, registry, "append to the stack");
       this.#checkDeclared(layout);
-      const adopted = adoptUnlistedSync(layout, options.onRecovery ?? "error", registry);
+      const adopted = adoptUnlistedSync(
+        layout,
+        options.onRecovery ?? "error",
+        registry,
+        stackCommitted(dir, this.#lock),
+      );
       this.#shardRows = layout.shardRows;
       this.#fortran = layout.fortranOrder;
       this.#rows = layout.shardRows.reduce((a, b) => a + b, 0);
@@ -1049,6 +1070,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     });
     this.#current = shard;
     this.#currentRows = 0;
+    pin(this, true); // held while a shard is open and unlisted: closed at exit (lib/_exit.ts)
     return shard;
   }
 
@@ -1059,6 +1081,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#shardRows.push(this.#currentRows);
     this.#currentRows = 0;
     this.#publish();
+    pin(this, false);
   }
 
   *#closeSteps(): Generator<ShardStep, void, undefined> {
@@ -1188,7 +1211,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       try {
         await runSteps(this.#closeSteps());
       } finally {
-        this.#lock?.releaseSync();
+        this.#release();
       }
     });
   }
@@ -1201,7 +1224,30 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     try {
       this.#runSync(this.#closeSteps());
     } finally {
-      this.#lock?.releaseSync();
+      this.#release();
+    }
+  }
+
+  #release(): void {
+    if (this.#exitToken !== undefined) untrack(this.#exitToken, this);
+    this.#lock?.releaseSync();
+  }
+
+  /**
+   * At process exit (lib/_exit.ts): the open shard, closed already (writers close newest
+   * first), is listed with the rows its header claims (appends still queued are not
+   * written); then the stack closes as close() does.
+   */
+  static #atExit(writer: NpyStackWriter): void {
+    writer.#closed = true;
+    try {
+      if (writer.#current !== undefined) {
+        const header = shardHeader(writer.dir, writer.#shardRows.length, writer.#registry);
+        writer.#currentRows = rowsOfHeader(header);
+      }
+      runStepsSync(writer.#closeSteps());
+    } finally {
+      writer.#release();
     }
   }
 
@@ -1766,6 +1812,7 @@ export function mergeStacksSync(
   const registry = options.registry ?? defaultRegistry;
   if (inputs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
   const locks: WriterLock[] = [];
+  let merged = false;
   try {
     // 1. Check everything; nothing is written before all inputs agree.
     const seen = new Map<string, string>();
@@ -1866,9 +1913,11 @@ export function mergeStacksSync(
         removeSync(join(layout.dir, STACK_JSON));
       }
     }
+    merged = true;
     return { rows: shardRows.reduce((a, b) => a + b, 0), shardRows };
   } finally {
-    for (const lock of locks.reverse()) lock.releaseSync();
+    // Refused (a stack to recover first): a dead writer's lock record goes back.
+    for (const lock of locks.reverse()) lock.releaseSync(!merged);
   }
 }
 
@@ -1987,16 +2036,19 @@ export function recoverStackSync(
   const registry = options.registry ?? defaultRegistry;
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");
   const lock = lockStack(dir, `recover the stack ${q(dir)}`, options.lock);
+  let done = false;
   try {
     const layout = requireLayout(dir, registry, "recover the stack");
-    const adopted = adoptUnlistedSync(layout, options.zeroFill ? "zerofill" : "truncate", registry);
+    const how = options.zeroFill ? "zerofill" : "truncate";
+    const adopted = adoptUnlistedSync(layout, how, registry, stackCommitted(dir, lock));
     if (adopted.length > 0) publishListing(layout);
+    done = true;
     return {
       rows: layout.shardRows.reduce((a, b) => a + b, 0),
       shardRows: layout.shardRows,
       adopted,
     };
   } finally {
-    lock?.releaseSync();
+    lock?.releaseSync(!done); // failed: put a dead writer's trace back
   }
 }

@@ -6,7 +6,6 @@
  * @module
  */
 
-import process from "node:process";
 import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import {
@@ -21,6 +20,7 @@ import {
   SMALL_IO,
   tempPathBeside,
   toPath,
+  writableModeSync,
 } from "./file.ts";
 import { encodeHeader, type HeaderFields, headerRewriter, type NpyVersion } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
@@ -358,15 +358,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       let target = path;
       let replacedMode: number | undefined;
       if (mode === "overwrite") {
-        try {
-          const old = NpyFile.openSync(path, "r+"); // refuses a directory, a read-only file
-          replacedMode = old.modeSync();
-          old.closeSync();
+        replacedMode = writableModeSync(path); // refuses a directory, a read-only file
+        if (replacedMode === undefined) {
+          make = "new";
+        } else {
           make = "replace";
           target = realPathSync(path) ?? path; // a symlink keeps pointing at the new file
-        } catch (e) {
-          if (errnoCode(e) !== "ENOENT") throw e;
-          make = "new";
         }
       } else if (mode === "create") {
         if (existsSync(path)) throw existsError(where);
@@ -1216,24 +1213,16 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     // A temp file never given the path's name (no header yet, or a failure): not kept.
     if (this.#temp !== undefined) removeSync(this.#temp);
     if (this.#exitToken !== undefined) untrack(this.#exitToken, this);
-    this.#lock?.releaseSync();
+    // The old file an overwrite never replaced is left as it was: if a dead writer's lock
+    // was taken over, its record goes back (the old file may hold a cut append).
+    this.#lock?.releaseSync(this.#temp !== undefined && this.#make === "replace");
     if (error !== undefined) throw error;
   }
 
   /** At process exit (see lib/_exit.ts): flush and close now, whatever is queued. */
   static #atExit(writer: NpyAppendArray): void {
     writer.#closed = true;
-    try {
-      writer.#closeNow();
-    } catch (e) {
-      try {
-        process.stderr.write(
-          `npy-append-array: cannot close ${writer.#where} at exit: ${(e as Error).message}\n`,
-        );
-      } catch {
-        // No stderr.
-      }
-    }
+    writer.#closeNow();
   }
 
   /** Pins the writer while it has rows not yet in the file or its header (lib/_exit.ts). */

@@ -19,9 +19,18 @@
  *   rows 0..9, prints `appended` and idles until killed: never flushes by itself.
  * - `{ task: "open", path, mode }`: opens `path` with `mode` and no descr, prints `open`,
  *   and idles until killed.
- * - `{ task: "gc", path, bufferSize? }`: opens `path` in a function that appends rows 0..9
- *   and drops the writer without `close()`, forces garbage collections, prints `collected`
- *   and ends.
+ * - `{ task: "gc", path, bufferSize?, now?, then? }`: opens `path` in a function that
+ *   appends rows 0..19 and drops the writer without `close()`, forces garbage collections
+ *   (waiting between them, so that finalizers run; with `now`, in one go, so that none can),
+ *   prints `collected` (or `not collected`) and at once ends, exits (`then: "exit"`), or
+ *   opens the file again, appends rows 20..23, closes and prints `reopened` (`"reopen"`).
+ * - `{ task: "stack-exit", path, how, bufferSize? }`: opens a new stack in `path` (`<i8` rows
+ *   of 2, shards of 100 rows), appends rows 0..249 (the last 10 without awaiting), prints
+ *   `appended` and ends without `close()` as `how` says ("end" or "exit").
+ * - `{ task: "stack-append", path, batch, shardRows, maxRows }`: opens the stack in `path`
+ *   (resumed, a killed writer's open shard recovered with onRecovery "truncate"), prints
+ *   `open <rows>`, appends `batch` rows at a time (row i = (2i, 2i + 1)) and prints
+ *   `ack <rows>` after each; past `maxRows` it idles until killed.
  * - `{ task: "race", path }`: prints `ready`, reads a time (ms) from stdin, spins until the
  *   clock reads it, tries to open `path` for writing and prints `won <pid>` (then appends
  *   its pid as a row, waits for a line on stdin, and closes) or `lost <holder pid>` on an
@@ -34,7 +43,7 @@ import { writeSync } from "node:fs";
 import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { type Descr, NpyAppendArray, type NpyChunk, NpyLockError } from "../mod.ts";
+import { type Descr, NpyAppendArray, type NpyChunk, NpyLockError, NpyStackWriter } from "../mod.ts";
 
 /** What the crash children append: the dtype, the row shape and row i's values. */
 export type RowKind = "i8" | "record" | "nested";
@@ -175,6 +184,13 @@ async function race(args: Record<string, unknown>): Promise<void> {
   process.exit(0);
 }
 
+/** `Deno.exit(0)` or `process.exit(0)`. */
+function exitNow(): never {
+  const deno = (globalThis as { Deno?: { exit(code: number): never } }).Deno;
+  if (deno !== undefined) deno.exit(0);
+  process.exit(0);
+}
+
 /** Appends rows 0..9 and ends without close(), as `how` says. */
 let kept: NpyAppendArray | undefined; // as a script's top-level writer: never collected
 
@@ -188,11 +204,7 @@ async function exitWithout(args: Record<string, unknown>): Promise<void> {
   await w.append([[10n, 11n], [12n, 13n], [14n, 15n], [16n, 17n], [18n, 19n]]);
   say("appended");
   void kept;
-  if (args.how === "exit") {
-    const deno = (globalThis as { Deno?: { exit(code: number): never } }).Deno;
-    if (deno !== undefined) deno.exit(0);
-    process.exit(0);
-  }
+  if (args.how === "exit") exitNow();
   if (args.how === "throw") {
     setTimeout(() => {
       throw new Error("uncaught, on purpose");
@@ -223,22 +235,78 @@ function collectGarbage(): void {
 }
 
 async function dropped(args: Record<string, unknown>): Promise<void> {
-  (() => {
+  const ref = (() => {
     const w = NpyAppendArray.openSync(args.path as string, {
       bufferSize: (args.bufferSize as number | undefined) ?? 0,
     });
     w.appendSync(BigInt64Array.from({ length: 20 }, (_, i) => BigInt(i)));
+    return new WeakRef(w);
   })();
-  for (let i = 0; i < 5; i++) {
-    collectGarbage();
-    await sleep(20);
+  await sleep(20);
+  if (args.now) {
+    // Collected, and at once (before its finalizer can run) exit or open the file again.
+    for (let i = 0; i < 3; i++) collectGarbage();
+  } else {
+    for (let i = 0; i < 5; i++) {
+      collectGarbage();
+      await sleep(20);
+    }
   }
-  say("collected");
+  say(ref.deref() === undefined ? "collected" : "not collected");
+  if (args.then === "exit") exitNow();
+  if (args.then !== "reopen") return;
+  const again = NpyAppendArray.openSync(args.path as string);
+  again.appendSync(BigInt64Array.from({ length: 4 }, (_, i) => BigInt(20 + i)));
+  again.closeSync();
+  say("reopened");
 }
 
 async function openOnly(args: Record<string, unknown>): Promise<void> {
   NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
   say("open");
+  for (;;) await sleep(1000);
+}
+
+/** Rows `from..to-1` of the stack tasks: `<i8` rows of 2, row i = (2i, 2i + 1). */
+function pairs(from: number, to: number): NpyChunk {
+  const data = BigInt64Array.from({ length: 2 * (to - from) }, (_, i) => BigInt(2 * from + i));
+  return { data, shape: [to - from, 2] };
+}
+
+let keptStack: NpyStackWriter | undefined; // as a script's top-level writer: never collected
+
+/** Appends rows 0..249 to a new stack (shards of 100) and ends without close(). */
+async function stackExit(args: Record<string, unknown>): Promise<void> {
+  const w = keptStack = await NpyStackWriter.open(args.path as string, {
+    descr: "<i8",
+    shape: [2],
+    shardRows: 100,
+    bufferSize: (args.bufferSize as number | undefined) ?? 0,
+  });
+  w.appendSync(pairs(0, 150));
+  await w.append(pairs(150, 240));
+  void w.append(pairs(240, 250)); // not awaited
+  say("appended");
+  void keptStack;
+  if (args.how === "exit") exitNow();
+}
+
+/** Appends `batch`-row chunks to the stack at `path` (resumed, recovered) until killed. */
+async function stackAppend(args: Record<string, unknown>): Promise<void> {
+  const w = await NpyStackWriter.open(args.path as string, {
+    descr: "<i8",
+    shape: [2],
+    shardRows: args.shardRows as number,
+    onRecovery: "truncate",
+  });
+  say(`open ${w.rows}`);
+  const batch = args.batch as number;
+  for (let n = 0; w.rows < (args.maxRows as number); n++) {
+    if (n % 2 === 0) w.appendSync(pairs(w.rows, w.rows + batch));
+    else await w.append(pairs(w.rows, w.rows + batch));
+    say(`ack ${w.rows}`);
+  }
+  say("full");
   for (;;) await sleep(1000);
 }
 
@@ -250,6 +318,8 @@ try {
   else if (args.task === "interval") await appendAndIdle(args);
   else if (args.task === "gc") await dropped(args);
   else if (args.task === "race") await race(args);
+  else if (args.task === "stack-exit") await stackExit(args);
+  else if (args.task === "stack-append") await stackAppend(args);
   else throw new Error(`unknown task ${args.task}`);
 } catch (e) {
   const err = e as Error & { code?: string };

@@ -56,6 +56,17 @@ export function childCommand(runtime: Runtime = RUNTIME): [string, string[]] | u
   return runtime === "deno" ? [bin, ["run", "-A", script]] : [bin, [script]];
 }
 
+/**
+ * How to run the `npy` command with `runtime`: `deno run -A cli.ts`, `bun cli.ts`, or node on
+ * its build (`dist/cli.js`); `undefined` when that runtime (or the build) is not available.
+ */
+export function cliCommand(runtime: Runtime = RUNTIME): [string, string[]] | undefined {
+  const child = childCommand(runtime);
+  const cli = join(ROOT, ...(runtime === "node" ? ["dist", "cli.js"] : ["cli.ts"]));
+  if (child === undefined || !existsSync(cli)) return undefined;
+  return [child[0], runtime === "deno" ? ["run", "-A", cli] : [cli]];
+}
+
 /** A running child: its lines so far, and promises for what it prints and its exit. */
 export class Child {
   readonly process: ChildProcess;

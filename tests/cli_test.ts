@@ -24,6 +24,7 @@ import process from "node:process";
 import { main } from "../cli.ts";
 import { encodeHeader, NpyAppendArray, saveNpySync } from "../mod.ts";
 import { makeTempDir, ROOT, runPython } from "./_util.ts";
+import { cliCommand } from "./_fault_util.ts";
 
 const runtime = (globalThis as { Deno?: unknown }).Deno
   ? "deno"
@@ -564,15 +565,8 @@ test("NumPy loads every file the command wrote and finds the expected arrays", (
 // ---------------------------------------------------------------------------------------
 // As a program
 
-function command(): [string, string[]] {
-  const g = globalThis as { Deno?: { execPath(): string } };
-  if (runtime === "deno") return [g.Deno!.execPath(), ["run", "-A", join(ROOT, "cli.ts")]];
-  if (runtime === "bun") return [process.execPath, [join(ROOT, "cli.ts")]];
-  return [process.execPath, [join(ROOT, "dist", "cli.js")]];
-}
-
 function spawnNpy(args: string[]) {
-  const [cmd, pre] = command();
+  const [cmd, pre] = cliCommand()!;
   return spawnSync(cmd, [...pre, ...args], { encoding: "utf8", timeout: 60_000 });
 }
 

@@ -11,16 +11,20 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
   chmodSync,
+  chownSync,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  rmSync,
+  statSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { main } from "../cli.ts";
 import {
+  encodeHeader,
   ensureAppendable,
   ensureAppendableSync,
   isAppendable,
@@ -174,6 +178,12 @@ test(
       const newFile = join(dir, "new.npy"); // in a directory nobody may not write to
       const inWork = join(dir, "work", "ro.npy"); // read-only, in a directory nobody may write
       saveNpySync(inWork, { data: Float64Array.of(1, 2), shape: [1, 2] });
+      const own = join(dir, "work", "own.npy"); // nobody's own file, made read-only (0444)
+      saveNpySync(own, { data: Float64Array.of(3, 4), shape: [1, 2] });
+      chownSync(own, 65534, 65534);
+      chmodSync(own, 0o444);
+      const ownBefore = readFileSync(own);
+      const inWorkBefore = readFileSync(inWork);
       const modUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "mod.$1");
       const cliUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "cli.$1");
       const script = join(dir, "work", "child.mjs");
@@ -201,6 +211,15 @@ const attempts = [
   ["saveNpySync() over a file in a read-only directory", ${
           JSON.stringify(file)
         }, () => lib.saveNpySync(${JSON.stringify(file)}, [1])],
+  ["saveNpySync() over a read-only file", ${JSON.stringify(inWork)}, () => lib.saveNpySync(${
+          JSON.stringify(inWork)
+        }, [1])],
+  ["saveNpy() over a read-only file of its own (0444)", ${JSON.stringify(own)}, () => lib.saveNpy(${
+          JSON.stringify(own)
+        }, [1])],
+  ["saveNpySync() over a read-only file of its own (0444)", ${
+          JSON.stringify(own)
+        }, () => lib.saveNpySync(${JSON.stringify(own)}, [1])],
 ];
 const out = [];
 for (const [what, path, run] of attempts) {
@@ -216,6 +235,13 @@ const code = await main(["concat", ${JSON.stringify(newFile)}, ${
           JSON.stringify(file)
         }], { stdout: () => {}, stderr: (t) => void (err += t) });
 out.push({ what: "npy concat", code, err });
+for (const target of [${JSON.stringify(inWork)}, ${JSON.stringify(own)}]) {
+  let forced = "";
+  const code = await main(["concat", "--force", target, ${
+          JSON.stringify(file)
+        }], { stdout: () => {}, stderr: (t) => void (forced += t) });
+  out.push({ what: "npy concat --force", code, err: forced });
+}
 console.log(JSON.stringify(out));
 `,
       );
@@ -239,23 +265,90 @@ console.log(JSON.stringify(out));
         "recover() a read-only file": "recover",
         "saveNpy() into a read-only directory": "write",
         "saveNpySync() over a file in a read-only directory": "write",
+        "saveNpySync() over a read-only file": "write",
+        "saveNpy() over a read-only file of its own (0444)": "write",
+        "saveNpySync() over a read-only file of its own (0444)": "write",
       };
-      for (const f of results.slice(0, -1)) {
+      const cli = results.filter((r: { what: string }) => r.what.startsWith("npy "));
+      for (const f of results.filter((r: { what: string }) => !r.what.startsWith("npy "))) {
         checkWorded({ ...f, verb: verbs[f.what] }, f.path, "EACCES");
         assert.match(f.message, /: permission denied \(EACCES\)$/);
       }
-      const cli = results[results.length - 1];
-      assert.equal(cli.code, 1);
+      assert.deepEqual(cli.map((r: { code: number }) => r.code), [1, 1, 1]);
       assert.match(
-        cli.err,
+        cli[0].err,
         /^npy concat: Cannot write ".*new\.npy": permission denied \(EACCES\)\n$/,
       );
+      assert.match(
+        cli[1].err,
+        /^npy concat: Cannot write ".*ro\.npy": permission denied \(EACCES\)\n$/,
+      );
+      assert.match(
+        cli[2].err,
+        /^npy concat: Cannot write ".*own\.npy": permission denied \(EACCES\)\n$/,
+      );
+      // As np.save: a read-only file is refused, not replaced, its mode as it was.
+      assert.deepEqual(readFileSync(inWork), inWorkBefore);
+      assert.deepEqual(readFileSync(own), ownBefore);
+      assert.equal(statSync(own).mode & 0o777, 0o444);
+      assert.deepEqual(readdirSync(join(dir, "work")).filter((n) => n.endsWith(".tmp")), []);
       assert.deepEqual(readFileSync(file), before);
       assert.equal(existsSync(newFile), false);
       assert.deepEqual(readdirSync(dir).sort(), ["cut.npy", "ro.npy", "work"]);
       assert.equal(existsSync(inWork + ".lock"), false); // taken, and released on the error
+      assert.equal(existsSync(own + ".lock"), false);
     } finally {
       cleanup();
     }
   },
 );
+
+test("every replace keeps the replaced file's permission bits: saveNpy, saveNpySync, npy concat --force, the copying repairs, a writer's overwrite", async () => {
+  const { dir, cleanup } = makeTempDir("npy-mode-");
+  try {
+    const a = join(dir, "a.npy");
+    saveNpySync(a, { data: Float64Array.of(1, 2), shape: [1, 2] });
+    const old = encodeHeader({ descr: "<f8", fortranOrder: false, shape: [1, 2] }, {
+      totalLength: 80, // old NumPy: no room to grow, so ensureAppendable copies
+    });
+    const replaces: Array<[string, (path: string) => unknown]> = [
+      ["saveNpy()", (path) => saveNpy(path, [[5, 6]])],
+      ["saveNpySync()", (path) => saveNpySync(path, [[5, 6]])],
+      [
+        "npy concat --force",
+        async (path) => assert.equal((await npy(["concat", "--force", path, a])).code, 0),
+      ],
+      ["ensureAppendableSync()", (path) => {
+        writeFileSync(path, Buffer.concat([old, new Uint8Array(16)]));
+        assert.equal(ensureAppendableSync(path).changed, true);
+      }],
+      ["recover() rewriting the header", (path) => {
+        writeFileSync(path, Buffer.concat([old, new Uint8Array(16 * 10)])); // 10 rows: a digit more
+        return recover(path);
+      }],
+      ["a writer's overwrite", (path) => {
+        const w = NpyAppendArray.openSync(path, { mode: "overwrite" });
+        w.appendSync([[5, 6]]);
+        w.closeSync();
+      }],
+    ];
+    for (const mode of [0o600, 0o640, 0o444]) { // 0444: root may write it, as np.save would
+      for (const [what, replace] of replaces) {
+        const path = join(dir, "m.npy");
+        saveNpySync(path, { data: Float64Array.of(1, 2), shape: [1, 2] });
+        chmodSync(path, mode);
+        await replace(path);
+        const after = statSync(path).mode & 0o777;
+        assert.equal(
+          after.toString(8),
+          mode.toString(8),
+          `${what} over a ${mode.toString(8)} file`,
+        );
+        assert.equal(loadNpySync(path).shape[1], 2, what);
+        rmSync(path);
+      }
+    }
+  } finally {
+    cleanup();
+  }
+});

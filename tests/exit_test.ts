@@ -88,6 +88,61 @@ test(
   },
 );
 
+/**
+ * What NumPy sees in each stack: its listed shards (stack.json) joined, as `<i8` rows of 2,
+ * and whether they are rows 0, 1, … (row i = (2i, 2i + 1)); or the error.
+ */
+function numpyStacks(dirs: string[]): Array<{ shards: number[]; rows: number } | string> {
+  return runPython(
+    `
+out = []
+for d in json.load(sys.stdin):
+    try:
+        shards = json.load(open(d + "/stack.json"))["shards"]
+        a = np.concatenate([np.load(f"{d}/{i}.npy", mmap_mode="r") for i in range(len(shards))])
+        n = a.shape[0]
+        ok = a.dtype == np.dtype("<i8") and a.shape == (n, 2) and (a.reshape(-1) == np.arange(2 * n)).all()
+        sizes = [np.load(f"{d}/{i}.npy", mmap_mode="r").shape[0] for i in range(len(shards))]
+        out.append({"shards": shards, "rows": n} if ok and sizes == shards else f"not the rows listed: {a.dtype} {a.shape} {sizes}")
+    except Exception as ex:
+        out.append(f"{type(ex).__name__}: {ex}")
+print(json.dumps(out))
+`,
+    dirs,
+  );
+}
+
+test(
+  "a stack writer the program ends without close() (end, exit(0), with and without a buffer) lists its last shard and removes its lock, in every runtime",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-stack-exit-");
+    try {
+      const dirs: string[] = [];
+      for (const runtime of available()) {
+        for (const how of ["end", "exit"] as const) {
+          for (const bufferSize of [0, 4096]) {
+            const path = join(dir, `${runtime}-${how}-${bufferSize}`);
+            const label = `${runtime}, ${how}, bufferSize ${bufferSize}`;
+            const child = new Child(runtime, { task: "stack-exit", path, how, bufferSize });
+            assert.equal(await child.exited, 0, `${label}: ${child.stderr}`);
+            assert.ok(child.lines.includes("appended"), `${label}: ${child.lines} ${child.stderr}`);
+            assert.equal(child.stderr, "", label);
+            assert.equal(existsSync(join(path, "stack.lock")), false, `${label}: stack.lock left`);
+            dirs.push(path);
+          }
+        }
+      }
+      const read = numpyStacks(dirs);
+      for (const [i, path] of dirs.entries()) {
+        assert.deepEqual(read[i], { shards: [100, 100, 50], rows: 250 }, path);
+      }
+    } finally {
+      cleanup();
+    }
+  },
+);
+
 test(
   "a writer garbage-collected without close() gets a one-line warning naming its file; one with buffered rows is kept and flushed at exit",
   LIMIT,
@@ -111,12 +166,51 @@ test(
         const buffered = join(dir, `${runtime}-buffered.npy`);
         const again = new Child(runtime, { task: "gc", path: buffered, bufferSize: 1 << 16 });
         assert.equal(await again.exited, 0, again.stderr);
+        assert.ok(again.lines.includes("not collected"), `${runtime}: pinned while dirty`);
         assert.doesNotMatch(again.stderr, /garbage-collected/, `${runtime}: pinned while dirty`);
         assert.equal(existsSync(buffered + ".lock"), false);
         const read = numpyRead([plain, buffered]);
         const rows = { shape: [20], values: Array.from({ length: 20 }, (_, i) => i) };
         assert.deepEqual(read, [rows, rows], runtime);
       }
+    } finally {
+      cleanup();
+    }
+  },
+);
+
+test(
+  "a writer collected just before exit, or before the program opens its file again, is seen at once: one warning naming the file, its lock released, the file opens again",
+  LIMIT,
+  async () => {
+    const { dir, cleanup } = makeTempDir("npy-gc-race-");
+    try {
+      const cases = [
+        { then: "exit", now: true }, // exit before the finalizer could run
+        { then: "reopen", now: true }, // open again before the finalizer could run
+        { then: "reopen", now: false }, // open again after it ran
+      ];
+      const paths: string[] = [];
+      for (const runtime of available()) {
+        for (const { then, now } of cases) {
+          const path = join(dir, `${runtime}-${then}-${now}.npy`);
+          const label = `${runtime}, ${then}${now ? " at once" : " later"}`;
+          const child = new Child(runtime, { task: "gc", path, then, now });
+          assert.equal(await child.exited, 0, `${label}: ${child.stderr}`);
+          assert.equal(child.lines[0], "collected", `${label}: ${child.lines} ${child.stderr}`);
+          if (then === "reopen") assert.equal(child.lines[1], "reopened", label);
+          const warnings = child.stderr.split("\n").filter((l) => l.includes("garbage-collected"));
+          assert.equal(warnings.length, 1, `${label}: ${child.stderr}`);
+          assert.ok(warnings[0].includes(JSON.stringify(path)), `${label}: ${warnings[0]}`);
+          assert.equal(existsSync(path + ".lock"), false, `${label}: the lock file is left`);
+          paths.push(path);
+        }
+      }
+      const rows = (n: number) => ({ shape: [n], values: Array.from({ length: n }, (_, i) => i) });
+      assert.deepEqual(
+        numpyRead(paths),
+        paths.map((p) => rows(p.includes("-exit-") ? 20 : 24)),
+      );
     } finally {
       cleanup();
     }

@@ -11,13 +11,14 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   truncateSync,
   unlinkSync,
   writeFileSync,
 } from "node:fs";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   loadNpySync,
@@ -28,7 +29,10 @@ import {
   parseNpy,
   recover,
   recoverSync,
+  saveNpy,
+  saveNpySync,
 } from "../mod.ts";
+import { main } from "../cli.ts";
 import { makeTempDir } from "./_util.ts";
 import {
   checkPrefixes,
@@ -245,6 +249,111 @@ test(
   },
 );
 
+/** What a full disk must give: `Cannot <verb> "<path>": … (ENOSPC)`, code and cause kept. */
+function checkFull(e: unknown, verb: string, path: string): true {
+  const error = e as Error & { code?: string; cause?: { code?: string } };
+  const quoted = JSON.stringify(path).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  assert.match(error.message, new RegExp(`^Cannot ${verb} ${quoted}.*: .*\\(ENOSPC\\)$`));
+  assert.doesNotMatch(error.message, /\.lock|\.tmp/);
+  assert.equal(error.code, "ENOSPC");
+  assert.equal(error.cause?.code, "ENOSPC");
+  return true;
+}
+
+test(
+  "disk full in saveNpy, npy concat and the lock file: errors worded for the user's file, code and cause kept; no temp or empty lock file left; a dead writer's lock record kept",
+  LIMIT,
+  async () => {
+    const mnt = mkdtempSync(join(tmpdir(), "npy-full2-"));
+    const mounted = tryMount(["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]);
+    const { dir: other, cleanup } = makeTempDir("npy-full2-in-");
+    // On the tmpfs the disk is full for real; without one, the fault layer runs out of space.
+    const layer = new FaultyFileSystem((p) => p.startsWith(mnt));
+    if (!mounted) layer.install();
+    try {
+      const big = join(other, "big.npy");
+      saveNpySync(big, new Float64Array(1 << 18)); // 2 MiB
+      const save = join(mnt, "s.npy");
+      layer.spaceLeft = 1 << 20;
+      await assert.rejects(
+        saveNpy(save, new Float64Array(1 << 18)),
+        (e) => checkFull(e, "write", save),
+      );
+      assert.throws(
+        () => saveNpySync(save, new Float64Array(1 << 18)),
+        (e) => checkFull(e, "write", save),
+      );
+      const out = join(mnt, "c.npy");
+      let err = "";
+      const code = await main(["concat", out, big], {
+        stdout: () => {},
+        stderr: (t) => void (err += t),
+      });
+      assert.equal(code, 1);
+      assert.equal(
+        err,
+        `npy concat: Cannot write ${JSON.stringify(out)}: no space left on the device (ENOSPC)\n`,
+      );
+      assert.deepEqual(readdirSync(mnt), [], "a temp or lock file is left");
+
+      // A dead writer's file there, with a cut append; saveNpy over it fails: its record stays.
+      const dead = join(mnt, "w.npy");
+      layer.spaceLeft = Infinity;
+      const w = NpyAppendArray.openSync(dead, { descr: "<i8", shape: [4] });
+      w.appendSync(rowsFrom(0, 2));
+      w.closeSync();
+      writeFileSync(dead, rowsFrom(2, 1).subarray(0, 3), { flag: "a" });
+      const record = {
+        pid: 2 ** 22 + 7,
+        host: hostname(),
+        runtime: "node 20",
+        time: "x",
+        commit: "header",
+      };
+      writeFileSync(dead + ".lock", JSON.stringify(record));
+      layer.spaceLeft = 1 << 20;
+      await assert.rejects(
+        saveNpy(dead, new Float64Array(1 << 18)),
+        (e) => checkFull(e, "write", dead),
+      );
+      assert.deepEqual(JSON.parse(readFileSync(dead + ".lock", "utf8")), record);
+      assert.deepEqual(recoverSync(dead, { dryRun: true }), {
+        rows: 2,
+        droppedBytes: 24,
+        addedBytes: 0,
+      });
+
+      // Now fill the disk: the lock file is made but its record cannot be written.
+      layer.spaceLeft = 0;
+      if (mounted) {
+        try {
+          writeFileSync(join(mnt, "filler"), new Uint8Array(1 << 20));
+        } catch {
+          // Full.
+        }
+      }
+      const fresh = join(mnt, "n.npy");
+      assert.throws(() => NpyAppendArray.openSync(fresh), (e) => checkFull(e, "open", fresh));
+      assert.throws(() => saveNpySync(fresh, [1, 2]), (e) => checkFull(e, "write", fresh));
+      assert.deepEqual(
+        readdirSync(mnt).filter((n) => !["w.npy", "w.npy.lock", "filler"].includes(n)),
+        [],
+        "an empty lock file or a temp file is left",
+      );
+      console.log(
+        `disk full in saveNpy, concat, the lock: ran on ${
+          mounted ? "a real 1 MiB tmpfs" : "the fault layer"
+        }`,
+      );
+    } finally {
+      layer.uninstall();
+      if (mounted) unmount(mnt);
+      rmSync(mnt, { recursive: true, force: true });
+      cleanup();
+    }
+  },
+);
+
 test(
   "EIO on a data write, a header write or a datasync: 10 faults, typed errors, the file keeps every acknowledged row",
   LIMIT,
@@ -368,6 +477,7 @@ test(
         await assert.rejects(NpyAppendArray.open(path), (e: Error) => {
           assert.ok(e instanceof NpyLockError);
           assert.match(e.message, /lock file ".*p\.npy\.lock" cannot be created.*lock: false/);
+          assert.equal(e.code, "EACCES");
           return true;
         });
         // Without the lock, an existing file can be appended to; a new one cannot be made.
@@ -392,6 +502,7 @@ test(
             await assert.rejects(NpyAppendArray.open(roPath), (e: Error) => {
               assert.ok(e instanceof NpyLockError);
               assert.match(e.message, /EROFS/);
+              assert.equal(e.code, "EROFS");
               return true;
             });
             await assert.rejects(NpyAppendArray.open(roPath, { lock: false }), { code: "EROFS" });
