@@ -29,7 +29,8 @@ import {
   parseTypestr,
 } from "./lib/descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
-import { fileError, isDirectorySync, NpyFile, realPathSync, replaceFile } from "./lib/file.ts";
+import { fileError, isDirectorySync, NpyFile, realPathSync, replaceSteps } from "./lib/file.ts";
+import { copySteps, runSteps } from "./lib/_steps.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
 import { encodeHeader, growthAxis, MAX_HEADER_SIZE, peekHeaderLength } from "./lib/header.ts";
@@ -1480,31 +1481,26 @@ async function runConcat(
   try {
     // Into a temp file renamed over OUT, holding OUT's writer lock: a live writer's file is
     // never replaced under it.
-    await replaceFile(out, { action: `write ${q(out)}` }, async (target) => {
-      await target.write(header, 0);
+    await runSteps(replaceSteps(out, { action: `write ${q(out)}` }, function* (target) {
+      yield { write: target, bytes: header, position: 0 };
       let position = header.length;
       const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
       for (const f of inputs) {
-        const source = await NpyFile.open(f.path, "r");
+        const source = NpyFile.openSync(f.path, "r");
         try {
-          for (let done = 0; done < f.dataBytes;) {
-            io.signal?.throwIfAborted();
-            const chunk = buffer.subarray(0, Math.min(buffer.length, f.dataBytes - done));
-            const n = await source.read(chunk, f.header.headerLength + done);
-            if (n < chunk.length) {
-              throw new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`);
-            }
-            await target.write(chunk, position);
-            position += n;
-            done += n;
-            bar.update(position - header.length, total);
-          }
+          const start = position;
+          yield* copySteps(source, f.header.headerLength, target, start, f.dataBytes, buffer, {
+            signal: io.signal,
+            onProgress: (done) => bar.update(start + done - header.length, total),
+            short: () =>
+              new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`),
+          });
+          position += f.dataBytes;
         } finally {
           source.closeSync();
         }
       }
-      io.signal?.throwIfAborted();
-    });
+    }));
   } finally {
     bar.clear();
   }

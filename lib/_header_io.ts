@@ -104,7 +104,10 @@ function checkPrefix(
  * @throws {NpyFormatError} / {NpyDtypeError} as {@link parseHeader}, and for a header
  *   length past the end of the file or beyond `maxHeaderSize`.
  */
-export function* readHeaderSteps(file: NpyFile, maxHeaderSize: number): Steps<FileHeader> {
+export function* readHeaderSteps(
+  file: NpyFile,
+  maxHeaderSize: number = MAX_HEADER_SIZE,
+): Steps<FileHeader> {
   const size = (yield { size: file })!;
   const prefix = new Uint8Array(Math.min(12, size));
   yield { read: file, into: prefix, position: 0 };

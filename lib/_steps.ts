@@ -80,3 +80,38 @@ export async function runSteps<T>(steps: Steps<T>): Promise<T> {
   }
   return next.value;
 }
+
+/** How {@link copySteps} reports and stops. */
+export interface CopyControl {
+  /** Checked before each block: an abort stops the copy with its reason. */
+  signal?: AbortSignal;
+  /** Called after each block with the bytes copied so far. */
+  onProgress?: (done: number) => void;
+  /** The error for a source that ends `done` bytes into the copy. */
+  short: (done: number) => Error;
+}
+
+/**
+ * Copies `length` bytes from `source` at `from` to `target` at `to`, through `buffer`, as
+ * steps: the copy loop of repairs and `npy concat`.
+ */
+export function* copySteps(
+  source: NpyFile,
+  from: number,
+  target: NpyFile,
+  to: number,
+  length: number,
+  buffer: Uint8Array,
+  control: CopyControl,
+): Steps<void> {
+  for (let done = 0; done < length;) {
+    control.signal?.throwIfAborted();
+    const block = buffer.subarray(0, Math.min(buffer.length, length - done));
+    const n = (yield { read: source, into: block, position: from + done })!;
+    if (n < block.length) throw control.short(done);
+    yield { write: target, bytes: block, position: to + done };
+    done += n;
+    control.onProgress?.(done);
+  }
+  control.signal?.throwIfAborted();
+}

@@ -18,6 +18,7 @@ import * as nodePath from "node:path";
 import { fileURLToPath } from "node:url";
 import { WriterLock } from "./_lock.ts";
 import { denoWriteLayer } from "./_deno_write.ts";
+import type { Steps } from "./_steps.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
@@ -595,40 +596,22 @@ export class Replacement {
 }
 
 /**
- * Replaces `path` atomically with what `fill` writes into the temp file (see
- * {@link Replacement}); when `fill` throws, `path` is untouched.
+ * Replaces `path` atomically with what the steps of `fill` write into the temp file (see
+ * {@link Replacement}), as steps (lib/_steps.ts); when they throw, `path` is untouched.
  * @returns What `fill` returned.
  */
-export function replaceFileSync<T>(
+export function* replaceSteps<T>(
   path: string,
   options: ReplaceOptions,
-  fill: (file: NpyFile) => T,
-): T {
+  fill: (file: NpyFile) => Steps<T>,
+): Steps<T> {
   const replacement = Replacement.beginSync(path, options);
   let result: T;
   try {
-    result = fill(replacement.file);
+    result = yield* fill(replacement.file);
   } catch (e) {
     replacement.abortSync();
     throw fileError(e, options.action, path); // ENOSPC writing the temp file: the user's file
-  }
-  replacement.commitSync();
-  return result;
-}
-
-/** Async twin of {@link replaceFileSync}: `fill` may write asynchronously. */
-export async function replaceFile<T>(
-  path: string,
-  options: ReplaceOptions,
-  fill: (file: NpyFile) => Promise<T>,
-): Promise<T> {
-  const replacement = Replacement.beginSync(path, options);
-  let result: T;
-  try {
-    result = await fill(replacement.file);
-  } catch (e) {
-    replacement.abortSync();
-    throw fileError(e, options.action, path);
   }
   replacement.commitSync();
   return result;

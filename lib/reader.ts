@@ -9,7 +9,7 @@
 
 import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
-import { fileError, NpyFile, replaceFile, replaceFileSync, toPath } from "./file.ts";
+import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -1033,12 +1033,7 @@ export async function saveNpy(
   chunk: NpyChunk,
   options: EncodeNpyOptions = {},
 ): Promise<void> {
-  path = toPath(path);
-  const [header, data] = encodeParts(chunk, options, path);
-  await replaceFile(path, { action: `write ${quote(path)}` }, async (file) => {
-    await file.write(header, 0);
-    await file.write(data, header.length);
-  });
+  await runSteps(saveSteps(path, chunk, options));
 }
 
 /**
@@ -1066,10 +1061,15 @@ export function saveNpySync(
   chunk: NpyChunk,
   options: EncodeNpyOptions = {},
 ): void {
+  runStepsSync(saveSteps(path, chunk, options));
+}
+
+/** saveNpy as steps: the bytes encoded first, then one atomic replace. */
+function* saveSteps(path: string | URL, chunk: NpyChunk, options: EncodeNpyOptions): Steps<void> {
   path = toPath(path);
   const [header, data] = encodeParts(chunk, options, path);
-  replaceFileSync(path, { action: `write ${quote(path)}` }, (file) => {
-    file.writeSync(header, 0);
-    file.writeSync(data, header.length);
+  yield* replaceSteps(path, { action: `write ${quote(path)}` }, function* (file) {
+    yield { write: file, bytes: header, position: 0 };
+    yield { write: file, bytes: data, position: header.length };
   });
 }

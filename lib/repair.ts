@@ -9,7 +9,8 @@
 
 import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
-import { fileError, NpyFile, replaceFile, replaceFileSync, toPath } from "./file.ts";
+import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
+import { copySteps, runSteps, runStepsSync, type Steps } from "./_steps.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   dataByteLength,
@@ -22,8 +23,7 @@ import {
   type FileHeader,
   numberShaped,
   quote,
-  readHeader,
-  readHeaderSync,
+  readHeaderSteps,
   rowBytesOf,
   rowsOf,
   truncatedError,
@@ -324,15 +324,12 @@ export function hasGrowthRoom(npyHeader: NpyHeader): boolean {
   }
 }
 
-async function withHeader<T>(
-  path: string,
-  options: RepairOptions,
-  use: (state: FileHeader) => T,
-): Promise<T> {
+/** Opens `path` read-only and reads its header, as steps; system errors worded. */
+function* headerSteps(path: string, options: RepairOptions): Steps<FileHeader> {
   let file: NpyFile | undefined;
   try {
-    file = await NpyFile.open(path, "r");
-    return use(await readHeader(file, options.maxHeaderSize));
+    file = NpyFile.openSync(path, "r");
+    return yield* readHeaderSteps(file, options.maxHeaderSize);
   } catch (e) {
     throw fileError(e, `read ${quote(path)}`, path);
   } finally {
@@ -340,16 +337,15 @@ async function withHeader<T>(
   }
 }
 
-function withHeaderSync<T>(path: string, options: RepairOptions, use: (s: FileHeader) => T): T {
-  let file: NpyFile | undefined;
-  try {
-    file = NpyFile.openSync(path, "r");
-    return use(readHeaderSync(file, options.maxHeaderSize));
-  } catch (e) {
-    throw fileError(e, `read ${quote(path)}`, path);
-  } finally {
-    file?.closeSync();
-  }
+/** isAppendable and needsRecovery: `ask` of the header of `path`. */
+function* checkSteps(
+  path: string | URL,
+  options: RepairOptions,
+  ask: (path: string, state: FileHeader) => boolean,
+): Steps<boolean> {
+  path = toPath(path);
+  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
+  return ask(path, yield* headerSteps(path, options));
 }
 
 /**
@@ -375,13 +371,11 @@ function withHeaderSync<T>(path: string, options: RepairOptions, use: (s: FileHe
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function isAppendable(
+export function isAppendable(
   path: string | URL,
   options: RepairOptions = {},
 ): Promise<boolean> {
-  path = toPath(path);
-  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
-  return await withHeader(path, options, (s) => hasGrowthRoom(s.header));
+  return runSteps(checkSteps(path, options, (_, s) => hasGrowthRoom(s.header)));
 }
 
 /**
@@ -405,9 +399,7 @@ export async function isAppendable(
  * ```
  */
 export function isAppendableSync(path: string | URL, options: RepairOptions = {}): boolean {
-  path = toPath(path);
-  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
-  return withHeaderSync(path, options, (s) => hasGrowthRoom(s.header));
+  return runStepsSync(checkSteps(path, options, (_, s) => hasGrowthRoom(s.header)));
 }
 
 /** Takes the writer lock for a repair, unless `options.lock` is `false`. */
@@ -461,13 +453,11 @@ function recoveryNeeded(path: string, s: FileHeader): boolean {
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function needsRecovery(
+export function needsRecovery(
   path: string | URL,
   options: RepairOptions = {},
 ): Promise<boolean> {
-  path = toPath(path);
-  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
-  return await withHeader(path, options, (s) => recoveryNeeded(path, s));
+  return runSteps(checkSteps(path, options, recoveryNeeded));
 }
 
 /**
@@ -493,9 +483,7 @@ export async function needsRecovery(
  * ```
  */
 export function needsRecoverySync(path: string | URL, options: RepairOptions = {}): boolean {
-  path = toPath(path);
-  checkOptionKeys(options, REPAIR_OPTIONS, `check ${quote(path)}`);
-  return withHeaderSync(path, options, (s) => recoveryNeeded(path, s));
+  return runStepsSync(checkSteps(path, options, recoveryNeeded));
 }
 
 interface RecoverPlan {
@@ -615,10 +603,15 @@ function planRecover(
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function recover(
+export function recover(
   path: string | URL,
   options: RecoverOptions = {},
 ): Promise<RecoverResult> {
+  return runSteps(recoverSteps(path, options));
+}
+
+/** recover() as steps: the lock, then {@link recoverFileSteps}. */
+function* recoverSteps(path: string | URL, options: RecoverOptions): Steps<RecoverResult> {
   path = toPath(path);
   checkOptionKeys(options, RECOVER_OPTIONS, `recover ${quote(path)}`);
   const action = `recover ${quote(path)}`;
@@ -629,7 +622,7 @@ export async function recover(
     // Our own lock replaced a dead writer's: what it took over tells. Without one (a dry
     // run, lock: false), the lock file as it is.
     const committed = lock !== undefined ? lock.tookOverWriter : hasCommitTrace(path);
-    const result = await recoverFile(path, options, committed);
+    const result = yield* recoverFileSteps(path, options, committed);
     done = true;
     return result;
   } catch (e) {
@@ -639,33 +632,35 @@ export async function recover(
   }
 }
 
-async function recoverFile(
+/**
+ * The recovery of a file whose lock the caller holds, as steps. `committed`: see
+ * {@link planRecover}.
+ */
+function* recoverFileSteps(
   path: string,
   options: RecoverOptions,
   committed: boolean,
-): Promise<RecoverResult> {
+): Steps<RecoverResult> {
   const { zeroFill = false } = options;
-  let file = await NpyFile.open(path, "r");
-  let plan: RecoverPlan;
+  let file = NpyFile.openSync(path, "r");
   try {
-    const state = await readHeader(file, options.maxHeaderSize);
-    plan = planRecover(path, state, zeroFill, committed);
+    const state = yield* readHeaderSteps(file, options.maxHeaderSize);
+    const plan = planRecover(path, state, zeroFill, committed);
     if (plan.noop || options.dryRun) return plan.result;
-    file.closeSync();
     if (plan.fields !== undefined && plan.inPlace === undefined) {
-      file = await NpyFile.open(path, "r");
       const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
-      await rewriteCopy(file, state, plan.fields, keep, { action: `recover ${quote(path)}` });
+      yield* rewriteCopySteps(file, state, plan.fields, keep, { action: `recover ${quote(path)}` });
       return plan.result;
     }
-    file = await NpyFile.open(path, "r+");
+    file.closeSync();
+    file = NpyFile.openSync(path, "r+");
     if (plan.result.addedBytes > 0) {
       file.truncateSync(plan.finalSize);
       file.datasyncSync();
-      if (plan.inPlace) await file.write(plan.inPlace, 0);
+      if (plan.inPlace) yield { write: file, bytes: plan.inPlace, position: 0 };
     } else {
       if (plan.inPlace) {
-        await file.write(plan.inPlace, 0);
+        yield { write: file, bytes: plan.inPlace, position: 0 };
         file.datasyncSync();
       }
       file.truncateSync(plan.finalSize);
@@ -698,24 +693,7 @@ async function recoverFile(
  * ```
  */
 export function recoverSync(path: string | URL, options: RecoverOptions = {}): RecoverResult {
-  path = toPath(path);
-  checkOptionKeys(options, RECOVER_OPTIONS, `recover ${quote(path)}`);
-  const action = `recover ${quote(path)}`;
-  // A dry run writes nothing, the lock file included.
-  const lock = options.dryRun ? undefined : lockFor(path, action, options);
-  let done = false;
-  try {
-    // Our own lock replaced a dead writer's: what it took over tells. Without one (a dry
-    // run, lock: false), the lock file as it is.
-    const committed = lock !== undefined ? lock.tookOverWriter : hasCommitTrace(path);
-    const result = recoverFileSync(path, options, committed);
-    done = true;
-    return result;
-  } catch (e) {
-    throw fileError(e, action, path);
-  } finally {
-    lock?.releaseSync(!done); // failed: put a dead writer's trace back
-  }
+  return runStepsSync(recoverSteps(path, options));
 }
 
 /**
@@ -727,37 +705,7 @@ export function recoverFileSync(
   options: RecoverOptions,
   committed: boolean,
 ): RecoverResult {
-  const { zeroFill = false } = options;
-  let file = NpyFile.openSync(path, "r");
-  let plan: RecoverPlan;
-  try {
-    const state = readHeaderSync(file, options.maxHeaderSize);
-    plan = planRecover(path, state, zeroFill, committed);
-    if (plan.noop || options.dryRun) return plan.result;
-    file.closeSync();
-    if (plan.fields !== undefined && plan.inPlace === undefined) {
-      file = NpyFile.openSync(path, "r");
-      const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
-      rewriteCopySync(file, state, plan.fields, keep, { action: `recover ${quote(path)}` });
-      return plan.result;
-    }
-    file = NpyFile.openSync(path, "r+");
-    if (plan.result.addedBytes > 0) {
-      file.truncateSync(plan.finalSize);
-      file.datasyncSync();
-      if (plan.inPlace) file.writeSync(plan.inPlace, 0);
-    } else {
-      if (plan.inPlace) {
-        file.writeSync(plan.inPlace, 0);
-        file.datasyncSync();
-      }
-      file.truncateSync(plan.finalSize);
-    }
-    file.fsyncSync();
-    return plan.result;
-  } finally {
-    file.closeSync();
-  }
+  return runStepsSync(recoverFileSteps(path, options, committed));
 }
 
 interface CopyOptions {
@@ -777,66 +725,35 @@ function bufferFor(options: { bufferSize?: number }, total: number): Uint8Array 
 }
 
 /**
- * Replaces `src`'s file atomically ({@link replaceFile}; the caller holds the lock) with
+ * Replaces `src`'s file atomically ({@link replaceSteps}; the caller holds the lock) with
  * `header` then `keep` data bytes of `src` (zero-extended to the new shape's size). On any
  * error or abort the temp file is removed and the original is untouched. Closes `src`.
  */
-async function rewriteCopy(
+function* rewriteCopySteps(
   src: NpyFile,
   state: FileHeader,
   fields: HeaderFields,
   keep: number,
   options: CopyOptions,
-): Promise<Uint8Array> {
+): Steps<Uint8Array> {
   const path = src.path;
   const header = encodeHeader(fields, { path });
   const replace = { action: options.action, lock: false };
-  await replaceFile(path, replace, async (out) => {
-    await out.write(header, 0);
-    const buffer = bufferFor(options, keep);
-    for (let done = 0; done < keep;) {
-      options.signal?.throwIfAborted();
-      const n = Math.min(buffer.length, keep - done);
-      const chunk = buffer.subarray(0, n);
-      if (await src.read(chunk, state.header.headerLength + done) < n) {
-        throw truncatedError(path, "copy", keep, done);
-      }
-      await out.write(chunk, header.length + done);
-      done += n;
-      options.onProgress?.({ bytesDone: done, bytesTotal: keep });
-    }
-    options.signal?.throwIfAborted();
-    out.truncateSync(header.length + dataByteLength(fields));
-    src.closeSync();
-  });
-  return header;
-}
-
-function rewriteCopySync(
-  src: NpyFile,
-  state: FileHeader,
-  fields: HeaderFields,
-  keep: number,
-  options: CopyOptions,
-): Uint8Array {
-  const path = src.path;
-  const header = encodeHeader(fields, { path });
-  const replace = { action: options.action, lock: false };
-  replaceFileSync(path, replace, (out) => {
-    out.writeSync(header, 0);
-    const buffer = bufferFor(options, keep);
-    for (let done = 0; done < keep;) {
-      options.signal?.throwIfAborted();
-      const n = Math.min(buffer.length, keep - done);
-      const chunk = buffer.subarray(0, n);
-      if (src.readSync(chunk, state.header.headerLength + done) < n) {
-        throw truncatedError(path, "copy", keep, done);
-      }
-      out.writeSync(chunk, header.length + done);
-      done += n;
-      options.onProgress?.({ bytesDone: done, bytesTotal: keep });
-    }
-    options.signal?.throwIfAborted();
+  yield* replaceSteps(path, replace, function* (out) {
+    yield { write: out, bytes: header, position: 0 };
+    yield* copySteps(
+      src,
+      state.header.headerLength,
+      out,
+      header.length,
+      keep,
+      bufferFor(options, keep),
+      {
+        signal: options.signal,
+        onProgress: (done) => options.onProgress?.({ bytesDone: done, bytesTotal: keep }),
+        short: (done) => truncatedError(path, "copy", keep, done),
+      },
+    );
     out.truncateSync(header.length + dataByteLength(fields));
     src.closeSync();
   });
@@ -845,11 +762,11 @@ function rewriteCopySync(
 
 /**
  * Moves `length` bytes from `from` to `to` inside one file, in chunks ordered so that no
- * byte is overwritten before it is read (from the end when moving towards the end).
- * `step(moved)` runs after each chunk and may throw to stop; the bytes moved so far are
- * reported through `progress.moved` so the caller can undo them.
+ * byte is overwritten before it is read (from the end when moving towards the end), as
+ * steps. `step(moved)` runs after each chunk and may throw to stop; the bytes moved so far
+ * are reported through `progress.moved` so the caller can undo them.
  */
-function shiftSync(
+function* shiftSteps(
   file: NpyFile,
   from: number,
   to: number,
@@ -857,35 +774,14 @@ function shiftSync(
   buffer: Uint8Array,
   progress: { moved: number },
   step: (moved: number) => void,
-): void {
+): Steps<void> {
   const backward = to > from;
   while (progress.moved < length) {
     const n = Math.min(buffer.length, length - progress.moved);
     const offset = backward ? length - progress.moved - n : progress.moved;
     const chunk = buffer.subarray(0, n);
-    file.readSync(chunk, from + offset);
-    file.writeSync(chunk, to + offset);
-    progress.moved += n;
-    step(progress.moved);
-  }
-}
-
-async function shift(
-  file: NpyFile,
-  from: number,
-  to: number,
-  length: number,
-  buffer: Uint8Array,
-  progress: { moved: number },
-  step: (moved: number) => void,
-): Promise<void> {
-  const backward = to > from;
-  while (progress.moved < length) {
-    const n = Math.min(buffer.length, length - progress.moved);
-    const offset = backward ? length - progress.moved - n : progress.moved;
-    const chunk = buffer.subarray(0, n);
-    await file.read(chunk, from + offset);
-    await file.write(chunk, to + offset);
+    yield { read: file, into: chunk, position: from + offset };
+    yield { write: file, bytes: chunk, position: to + offset };
     progress.moved += n;
     step(progress.moved);
   }
@@ -975,17 +871,25 @@ function planEnsure(path: string, state: FileHeader): EnsurePlan {
  * rmSync(dir, { recursive: true });
  * ```
  */
-export async function ensureAppendable(
+export function ensureAppendable(
   path: string | URL,
   options: EnsureAppendableOptions = {},
 ): Promise<EnsureAppendableResult> {
+  return runSteps(ensureSteps(path, options));
+}
+
+/** ensureAppendable() as steps: the lock, then the copy or the shift in place. */
+function* ensureSteps(
+  path: string | URL,
+  options: EnsureAppendableOptions,
+): Steps<EnsureAppendableResult> {
   path = toPath(path);
   checkOptionKeys(options, ENSURE_OPTIONS, `make ${quote(path)} appendable`);
   const action = `make ${quote(path)} appendable`;
   const lock = lockFor(path, action, options);
   let done = false;
   try {
-    const result = await ensureAppendableFile(path, options);
+    const result = yield* ensureFileSteps(path, options);
     done = true;
     return result;
   } catch (e) {
@@ -995,17 +899,17 @@ export async function ensureAppendable(
   }
 }
 
-async function ensureAppendableFile(
+function* ensureFileSteps(
   path: string,
   options: EnsureAppendableOptions,
-): Promise<EnsureAppendableResult> {
-  const file = await NpyFile.open(path, options.inPlace ? "r+" : "r");
+): Steps<EnsureAppendableResult> {
+  const file = NpyFile.openSync(path, options.inPlace ? "r+" : "r");
   try {
-    const plan = planEnsure(path, await readHeader(file, options.maxHeaderSize));
+    const plan = planEnsure(path, yield* readHeaderSteps(file, options.maxHeaderSize));
     if (!plan.result.changed) return plan.result;
     options.signal?.throwIfAborted();
     if (!options.inPlace) {
-      await rewriteCopy(file, plan.state, plan.fields, plan.state.dataBytes, {
+      yield* rewriteCopySteps(file, plan.state, plan.fields, plan.state.dataBytes, {
         ...options,
         action: `make ${quote(path)} appendable`,
       });
@@ -1014,14 +918,14 @@ async function ensureAppendableFile(
     const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
     if (to > from) file.truncateSync(to + length);
     try {
-      await shift(file, from, to, length, buffer, progress, step);
+      yield* shiftSteps(file, from, to, length, buffer, progress, step);
     } catch (e) {
       const undo = undoOf(from, to, length, progress.moved);
-      await shift(file, undo.from, undo.to, undo.length, buffer, { moved: 0 }, () => {});
+      yield* shiftSteps(file, undo.from, undo.to, undo.length, buffer, { moved: 0 }, () => {});
       file.truncateSync(plan.state.size);
       throw e;
     }
-    await file.write(header, 0);
+    yield { write: file, bytes: header, position: 0 };
     if (to < from) file.truncateSync(to + length);
     file.fsyncSync();
     return plan.result;
@@ -1063,55 +967,7 @@ export function ensureAppendableSync(
   path: string | URL,
   options: EnsureAppendableOptions = {},
 ): EnsureAppendableResult {
-  path = toPath(path);
-  checkOptionKeys(options, ENSURE_OPTIONS, `make ${quote(path)} appendable`);
-  const action = `make ${quote(path)} appendable`;
-  const lock = lockFor(path, action, options);
-  let done = false;
-  try {
-    const result = ensureAppendableFileSync(path, options);
-    done = true;
-    return result;
-  } catch (e) {
-    throw fileError(e, action, path);
-  } finally {
-    lock?.releaseSync(!done); // failed (a file to recover first): keep a dead writer's trace
-  }
-}
-
-function ensureAppendableFileSync(
-  path: string,
-  options: EnsureAppendableOptions,
-): EnsureAppendableResult {
-  const file = NpyFile.openSync(path, options.inPlace ? "r+" : "r");
-  try {
-    const plan = planEnsure(path, readHeaderSync(file, options.maxHeaderSize));
-    if (!plan.result.changed) return plan.result;
-    options.signal?.throwIfAborted();
-    if (!options.inPlace) {
-      rewriteCopySync(file, plan.state, plan.fields, plan.state.dataBytes, {
-        ...options,
-        action: `make ${quote(path)} appendable`,
-      });
-      return plan.result;
-    }
-    const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
-    if (to > from) file.truncateSync(to + length);
-    try {
-      shiftSync(file, from, to, length, buffer, progress, step);
-    } catch (e) {
-      const undo = undoOf(from, to, length, progress.moved);
-      shiftSync(file, undo.from, undo.to, undo.length, buffer, { moved: 0 }, () => {});
-      file.truncateSync(plan.state.size);
-      throw e;
-    }
-    file.writeSync(header, 0);
-    if (to < from) file.truncateSync(to + length);
-    file.fsyncSync();
-    return plan.result;
-  } finally {
-    file.closeSync();
-  }
+  return runStepsSync(ensureSteps(path, options));
 }
 
 function prepareShift(path: string, plan: EnsurePlan, options: EnsureAppendableOptions) {

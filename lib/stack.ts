@@ -38,7 +38,7 @@ import {
   readTextSync,
   realPathSync,
   removeSync,
-  replaceFileSync,
+  replaceSteps,
   toPath,
 } from "./file.ts";
 import { numberShaped, type NumberShapedHeader, rowRange } from "./_header_io.ts";
@@ -66,6 +66,7 @@ import {
   sizeOf,
 } from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
+import { runStepsSync } from "./_steps.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
 /**
@@ -491,7 +492,9 @@ function publishListing(layout: Omit<StackLayout, "unlisted" | "source">): void 
   const action = `list the shards of the stack ${q(layout.dir)}`;
   // The stack's lock covers these files: no lock file of their own.
   const write = (name: string, bytes: Uint8Array) =>
-    replaceFileSync(join(layout.dir, name), { action, lock: false }, (f) => f.writeSync(bytes, 0));
+    runStepsSync(replaceSteps(join(layout.dir, name), { action, lock: false }, function* (f) {
+      yield { write: f, bytes, position: 0 };
+    }));
   if (layout.shardRows.length > 0) write(INFO, infoBytes(layout));
   write(STACK_JSON, new TextEncoder().encode(stackJsonText(layout)));
 }
@@ -656,7 +659,7 @@ type ShardStep =
   | { flush: NpyAppendArray }
   | { close: NpyAppendArray };
 
-function runStepsSync(steps: Iterable<ShardStep>): void {
+function runShardStepsSync(steps: Iterable<ShardStep>): void {
   for (const step of steps) {
     if ("append" in step) step.append.appendSync(step.chunk);
     else if ("flush" in step) step.flush.flushSync();
@@ -664,7 +667,7 @@ function runStepsSync(steps: Iterable<ShardStep>): void {
   }
 }
 
-async function runSteps(steps: Iterable<ShardStep>): Promise<void> {
+async function runShardSteps(steps: Iterable<ShardStep>): Promise<void> {
   for (const step of steps) {
     if ("append" in step) await step.append.append(step.chunk);
     else if ("flush" in step) await step.flush.flush();
@@ -1111,7 +1114,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #runSync(steps: Iterable<ShardStep>): void {
     try {
-      runStepsSync(steps);
+      runShardStepsSync(steps);
     } catch (e) {
       this.#failed ??= e;
       throw e;
@@ -1136,7 +1139,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       return Promise.reject(e);
     }
     this.#rows += prepared.rows;
-    return this.#enqueue(() => runSteps(this.#steps(prepared.bytes, prepared.rows)));
+    return this.#enqueue(() => runShardSteps(this.#steps(prepared.bytes, prepared.rows)));
   }
 
   /**
@@ -1185,7 +1188,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    */
   flush(): Promise<void> {
     if (this.#closed) return this.#queue ?? RESOLVED;
-    return this.#enqueue(() => runSteps(this.#flushSteps()));
+    return this.#enqueue(() => runShardSteps(this.#flushSteps()));
   }
 
   /** Sync twin of {@link NpyStackWriter.flush}. */
@@ -1209,7 +1212,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#closed = true;
     return this.#enqueue(async () => {
       try {
-        await runSteps(this.#closeSteps());
+        await runShardSteps(this.#closeSteps());
       } finally {
         this.#release();
       }
@@ -1245,7 +1248,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
         const header = shardHeader(writer.dir, writer.#shardRows.length, writer.#registry);
         writer.#currentRows = rowsOfHeader(header);
       }
-      runStepsSync(writer.#closeSteps());
+      runShardStepsSync(writer.#closeSteps());
     } finally {
       writer.#release();
     }
