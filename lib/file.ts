@@ -390,12 +390,7 @@ export function writableModeSync(path: string): number | undefined {
 
 /** The whole file at `path` as utf-8 text; `undefined` when it does not exist. */
 export function readTextSync(path: string): string | undefined {
-  try {
-    return fs.readFileSync(path, "utf8");
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return undefined;
-    throw e;
-  }
+  return unlessMissing(() => fs.readFileSync(path, "utf8"), "ENOENT");
 }
 
 /** The canonical absolute path of `path` (symlinks resolved); `undefined` when it fails. */
@@ -619,13 +614,7 @@ export function* replaceSteps<T>(
 
 /** Whether anything (a file, a directory, a dangling link) is at `path`. */
 export function existsSync(path: string): boolean {
-  try {
-    fs.lstatSync(path);
-    return true;
-  } catch (e) {
-    if (isErrno(e, "ENOENT", "ENOTDIR")) return false;
-    throw e;
-  }
+  return unlessMissing(() => fs.lstatSync(path), "ENOENT", "ENOTDIR") !== undefined;
 }
 
 /**
@@ -654,24 +643,24 @@ export function makeDirSync(path: string): void {
   fs.mkdirSync(path, { recursive: true });
 }
 
-/** The names in directory `path`; `undefined` when it does not exist. */
-export function listDirSync(path: string): string[] | undefined {
+/** `look()`, or `undefined` when what it looks at is not there (one of `codes`). */
+function unlessMissing<T>(look: () => T, ...codes: string[]): T | undefined {
   try {
-    return fs.readdirSync(path);
+    return look();
   } catch (e) {
-    if (isErrno(e, "ENOENT")) return undefined;
+    if (isErrno(e, ...codes)) return undefined;
     throw e;
   }
 }
 
+/** The names in directory `path`; `undefined` when it does not exist. */
+export function listDirSync(path: string): string[] | undefined {
+  return unlessMissing(() => fs.readdirSync(path), "ENOENT");
+}
+
 /** Whether `path` is a directory (symlinks followed); `false` when it does not exist. */
 export function isDirectorySync(path: string): boolean {
-  try {
-    return fs.statSync(path).isDirectory();
-  } catch (e) {
-    if (isErrno(e, "ENOENT", "ENOTDIR")) return false;
-    throw e;
-  }
+  return unlessMissing(() => fs.statSync(path).isDirectory(), "ENOENT", "ENOTDIR") ?? false;
 }
 
 /** Creates `to` as a hard link to `from` (no data copied); fails if `to` exists. */
@@ -681,12 +670,7 @@ export function linkSync(from: string, to: string): void {
 
 /** The whole file at `path` as bytes; `undefined` when it does not exist. */
 export function readBytesSync(path: string): Uint8Array | undefined {
-  try {
-    return fs.readFileSync(path);
-  } catch (e) {
-    if (isErrno(e, "ENOENT")) return undefined;
-    throw e;
-  }
+  return unlessMissing(() => fs.readFileSync(path), "ENOENT");
 }
 
 /** The size in bytes of the file at `path`. */
