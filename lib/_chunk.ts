@@ -321,28 +321,37 @@ export function flattenNested(
     return { shape, values: chunk };
   }
   const values = new Array<unknown>(sizeOf(shape));
-  let k = 0;
-  const walk = (v: unknown, depth: number, path: number[]): void => {
-    if (depth === nd) {
-      if (isDim(v)) throw ragged(path, v.length);
-      values[k++] = v;
+  let k = 0; // values filled: also the flat index where the subtree being walked starts
+  // The innermost level is a tight loop: a number, bigint, boolean or string is a leaf
+  // without asking (only objects may be arrays); the path of an error is worked out from k.
+  const walk = (v: unknown, depth: number): void => {
+    if (!isDim(v) || v.length !== shape[depth]) throw ragged(depth, isDim(v) ? v.length : -1);
+    if (depth === nd - 1) {
+      for (let i = 0; i < v.length; i++) {
+        const x = v[i];
+        if (typeof x === "object" && x !== null && isDim(x)) throw ragged(nd, x.length);
+        values[k++] = x;
+      }
       return;
     }
-    if (!isDim(v) || v.length !== shape[depth]) throw ragged(path, isDim(v) ? v.length : -1);
-    for (let i = 0; i < v.length; i++) {
-      path.push(i);
-      walk(v[i], depth + 1, path);
-      path.pop();
-    }
+    for (let i = 0; i < v.length; i++) walk(v[i], depth + 1);
   };
-  const ragged = (path: number[], length: number): NpyShapeError =>
-    new NpyShapeError(
-      `Cannot append to ${where}: the nested array is ragged: the item at [${path.join("][")}] is ${
+  const ragged = (depth: number, length: number): NpyShapeError => {
+    const path: number[] = []; // the index of values[k] in shape, cut to `depth` levels
+    for (let d = nd - 1, rest = k; d >= 0; d--) {
+      path.unshift(rest % shape[d]);
+      rest = Math.floor(rest / shape[d]);
+    }
+    return new NpyShapeError(
+      `Cannot append to ${where}: the nested array is ragged: the item at [${
+        path.slice(0, depth).join("][")
+      }] is ${
         length < 0 ? "not an array" : `an array of ${length}`
       } where the first items give the shape ${shapeText(shape)}`,
       { actual: shape },
     );
-  walk(chunk, 0, []);
+  };
+  walk(chunk, 0);
   return { shape, values };
 }
 
