@@ -21,6 +21,7 @@ import {
   describeValue,
   Float16ArrayCtor,
   type Float16ArrayLike,
+  HOST_LITTLE_ENDIAN,
   numpyName,
   swapInPlace,
   swappedCopy,
@@ -343,9 +344,19 @@ class NumericCodec implements NumericDtype {
     if (this.#big) {
       const d = dst as BigArray;
       const [min, max] = this.#bigRange!;
+      // A safe-integer number (the common case: timestamps, counters) fits every 64-bit type
+      // but for negatives into u8; its two 32-bit halves are stored without a BigInt.
+      const words = new Int32Array(d.buffer, (d as BigInt64Array).byteOffset, n * 2);
+      const low = HOST_LITTLE_ENDIAN ? 0 : 1;
+      const signed = this.kind === "i";
       for (let i = 0; i < n; i++) {
         const v = values[i];
-        d[i] = typeof v === "bigint" && v >= min && v <= max ? v : this.#weakBig(v, i, casting);
+        if (typeof v === "number" && Number.isSafeInteger(v) && (signed || v >= 0)) {
+          words[2 * i + low] = v | 0; // ToInt32: v modulo 2^32
+          words[2 * i + 1 - low] = Math.floor(v / 4294967296) | 0;
+        } else {
+          d[i] = typeof v === "bigint" && v >= min && v <= max ? v : this.#weakBig(v, i, casting);
+        }
       }
       return;
     }
