@@ -45,7 +45,14 @@ test("headerRewriter(rows) equals encodeHeader for the same rows, in the file's 
         }
         const options = { version: first[6] as NpyVersion, totalLength: first.length };
         const rewrite = headerRewriter(fields(0), options);
-        assert.ok(rewrite.fastRows >= 0, "NumPy's growth room holds a template");
+        // NumPy's growth room holds a template, unless even one row is too big for NumPy.
+        let oneRow = true;
+        try {
+          encodeHeader(fields(1), options);
+        } catch {
+          oneRow = false;
+        }
+        assert.ok(!oneRow || rewrite.fastRows >= 0, "a template for a growing header");
         for (const rows of counts) {
           let expected: Uint8Array | Error;
           try {
