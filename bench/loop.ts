@@ -82,7 +82,7 @@ async function large(dir: string): Promise<LoopOutput["large"]> {
           mode: "overwrite",
           descr: "<f4",
           shape: [16],
-          sync: "none",
+          durability: "none",
         });
         for (let done = 0; done < TOTAL; done += CHUNK) await w.append(chunk);
         await w.close();
@@ -119,7 +119,7 @@ async function visibility(dir: string): Promise<LoopOutput["visibility"]> {
     bufferSize: 1 << 20,
     rewriteHeaderOnAppend: false,
     flushInterval: FLUSH_INTERVAL,
-    sync: "none",
+    durability: "none",
   });
   const reader = await NpyReader.open(path);
   const row = new Float32Array(16);

@@ -153,7 +153,7 @@ async function zeroCopy(dir: string): Promise<MemoryOutput["zeroCopy"]> {
     mode: "overwrite",
     descr: "<f4",
     shape: [0, 16],
-    sync: "none",
+    durability: "none",
   });
   const writer = await measure(async () => {
     for (let i = 0; i < appends / 2; i++) await w!.append(chunk);
@@ -177,7 +177,7 @@ async function zeroCopy(dir: string): Promise<MemoryOutput["zeroCopy"]> {
     mode: "overwrite",
     descr: "<f4",
     shape: [0, 16],
-    sync: "none",
+    durability: "none",
   });
   const control = await measure(async () => {
     for (let i = 0; i < appends; i++) await w!.append(chunk.slice());
@@ -221,7 +221,7 @@ async function flat(dir: string): Promise<MemoryOutput["flat"]> {
       mode: "overwrite",
       descr: "<f4",
       shape: [0, 16],
-      sync: "none",
+      durability: "none",
     });
     for (let i = 0; i < appends; i++) {
       await w.append(chunk);

@@ -230,7 +230,7 @@ if (anySuite) {
       `trial per request), so all of them see the same machine load; ratios are paired per ` +
       `trial (median [min–max] of trial-i ratios). MB = 10^6 bytes. Buffered contenders: ` +
       `\`rewriteHeaderOnAppend: false, bufferSize: ${anySuite.bufferSize}\`. Writers use ` +
-      `\`sync: "none"\` (no fdatasync, like the raw loop); files are in the OS temp dir ` +
+      `\`durability: "none"\` (no fdatasync, like the raw loop); files are in the OS temp dir ` +
       `(ext4 on a virtio disk, page cache).`,
   );
 }

@@ -237,7 +237,7 @@ function writerContender(
     async: spec.async,
     before() {
       if (touchMe !== undefined) touch(touchMe);
-      w = NpyAppendArray.openSync(path, { ...spec.options, mode: "overwrite", sync: "none" });
+      w = NpyAppendArray.openSync(path, { ...spec.options, mode: "overwrite", durability: "none" });
     },
     call,
     after(ops: number) {
@@ -256,7 +256,7 @@ async function precheck(
   expected: Uint8Array,
   rowBytes: number,
 ): Promise<void> {
-  const options = { ...spec.options, mode: "overwrite", sync: "none" } as const;
+  const options = { ...spec.options, mode: "overwrite", durability: "none" } as const;
   if (spec.async) {
     const w = await NpyAppendArray.open(path, options);
     for (let i = 0; i < 3; i++) await w.append(chunk);
@@ -562,7 +562,7 @@ async function readGroups(): Promise<void> {
       mode: "overwrite",
       descr: "<f4",
       shape: [0, 16],
-      sync: "none",
+      durability: "none",
     });
     for (let r = 0; r < READ_ROWS; r += 65536) {
       w.appendSync(block.subarray(0, 16 * Math.min(65536, READ_ROWS - r)));

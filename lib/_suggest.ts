@@ -64,6 +64,9 @@ const PYTHON_NAMES: Readonly<Record<string, string>> = {
   inplace: "inPlace",
 };
 
+// Options renamed before the first release, and their names now.
+const RENAMED: Readonly<Record<string, string>> = { sync: "durability" };
+
 /**
  * Refuses an options object with a key the API does not know, so that a misspelt or renamed
  * option fails loudly instead of silently running with its default.
@@ -90,6 +93,13 @@ export function checkOptionKeys(
       throw new TypeError(
         `Cannot ${action}: unknown option ${JSON.stringify(key)}: that is the Python ` +
           `package's name; here it is ${python}`,
+      );
+    }
+    const renamed = RENAMED[key];
+    if (renamed !== undefined && Object.hasOwn(known, renamed)) {
+      throw new TypeError(
+        `Cannot ${action}: unknown option ${JSON.stringify(key)}: it is now ` +
+          `${JSON.stringify(renamed)} (the same values)`,
       );
     }
     const guess = closest(key, Object.keys(known));

@@ -518,7 +518,7 @@ function stackCommitted(dir: string, lock: WriterLock | undefined): boolean {
  */
 function adoptUnlistedSync(
   layout: StackLayout,
-  how: "error" | "truncate" | "zerofill",
+  how: "error" | "truncate" | "zeroFill",
   registry: DtypeRegistry,
   committed: boolean,
 ): number[] {
@@ -547,7 +547,7 @@ function adoptUnlistedSync(
           { path, expectedBytes: r.rows * r.rowBytes, actualBytes: r.availableRows * r.rowBytes },
         );
       }
-      recoverFileSync(path, { zeroFill: how === "zerofill" }, committed);
+      recoverFileSync(path, { zeroFill: how === "zeroFill" }, committed);
     }
     const header = shardHeader(layout.dir, index, registry);
     checkShard(layout, index, header);
@@ -594,7 +594,7 @@ export interface NpyStackWriterOptions extends
     | "registry"
     | "casting"
     | "rewriteHeaderOnAppend"
-    | "sync"
+    | "durability"
     | "bufferSize"
     | "maxHeaderSize"
     | "flushInterval"
@@ -646,11 +646,11 @@ export interface NpyStackWriterOptions extends
   /**
    * In mode `"append"`, what to do with a shard a crashed writer left open (present but not
    * listed): it is adopted when its data matches its header; otherwise `"error"` throws
-   * `NpyRecoveryError`, `"truncate"` keeps its complete rows, `"zerofill"` completes a
+   * `NpyRecoveryError`, `"truncate"` keeps its complete rows, `"zeroFill"` completes a
    * partial last row with zeros.
    * @default {"error"}
    */
-  onRecovery?: "error" | "truncate" | "zerofill";
+  onRecovery?: "error" | "truncate" | "zeroFill";
 }
 
 /** One shard-level I/O step of the writer's algorithm, run sync or async by a driver. */
@@ -1065,7 +1065,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       registry: this.#registry,
       casting: options.casting,
       rewriteHeaderOnAppend: options.rewriteHeaderOnAppend,
-      sync: options.sync,
+      durability: options.durability,
       bufferSize: options.bufferSize,
       maxHeaderSize: options.maxHeaderSize,
       flushInterval: options.flushInterval,
@@ -1292,7 +1292,7 @@ const WRITER_OPTIONS = {
   registry: true,
   casting: true,
   rewriteHeaderOnAppend: true,
-  sync: true,
+  durability: true,
   bufferSize: true,
   maxHeaderSize: true,
   flushInterval: true,
@@ -1331,8 +1331,8 @@ function checkOptions(dir: string, options: NpyStackWriterOptions): void {
   if (shardBytes !== undefined && !(Number.isSafeInteger(shardBytes) && shardBytes >= 1)) {
     bad("shardBytes", shardBytes, "a positive integer");
   }
-  if (onRecovery !== undefined && !["error", "truncate", "zerofill"].includes(onRecovery)) {
-    bad("onRecovery", onRecovery, `"error", "truncate" or "zerofill"`);
+  if (onRecovery !== undefined && !["error", "truncate", "zeroFill"].includes(onRecovery)) {
+    bad("onRecovery", onRecovery, `"error", "truncate" or "zeroFill"`);
   }
   if (
     shape !== undefined &&
@@ -2042,7 +2042,7 @@ export function recoverStackSync(
   let done = false;
   try {
     const layout = requireLayout(dir, registry, "recover the stack");
-    const how = options.zeroFill ? "zerofill" : "truncate";
+    const how = options.zeroFill ? "zeroFill" : "truncate";
     const adopted = adoptUnlistedSync(layout, how, registry, stackCommitted(dir, lock));
     if (adopted.length > 0) publishListing(layout);
     done = true;

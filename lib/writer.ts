@@ -65,7 +65,7 @@ import {
  *   mode: "create", // fail if the file exists
  *   descr: "<f4",
  *   shape: [3], // rows of 3: the file exists, with shape (0, 3), right after open
- *   sync: "append", // fdatasync around every header rewrite
+ *   durability: "append", // fdatasync around every header rewrite
  *   bufferSize: 1 << 16, // coalesce small appends into 64 KiB writes
  * };
  * const w = await NpyAppendArray.open(join(dir, "a.npy"), options);
@@ -129,12 +129,13 @@ export interface NpyAppendArrayOptions {
    */
   rewriteHeaderOnAppend?: boolean;
   /**
-   * When to `fdatasync`: `"none"` never; `"close"` once when closing; `"append"` around
+   * How durable appends are, by when they `fdatasync`: `"none"` never; `"close"` once when
+   * closing; `"append"` around
    * every header write (the data is synced before the header that claims it, then the
    * header), which makes every acknowledged append survive a power loss.
    * @default {"close"}
    */
-  sync?: "none" | "close" | "append";
+  durability?: "none" | "close" | "append";
   /**
    * Coalesce appends smaller than this many bytes into one buffer written when full (and at
    * `flush`/`close`); 0 writes every append at once. Buffered rows reach the file, and its
@@ -155,12 +156,12 @@ export interface NpyAppendArrayOptions {
    * What to do when an existing file's data does not match its header (a crash or a cut
    * copy): `"error"` throws {@link NpyRecoveryError}; `"truncate"` rolls a file this
    * library's writer left (its lock file is there) back to the rows its header claims,
-   * else keeps the whole rows found and drops a partial last row; `"zerofill"` does the
+   * else keeps the whole rows found and drops a partial last row; `"zeroFill"` does the
    * same but completes a partial last row of another tool's file with zeros. Both rewrite
    * the header to the rows kept (see `recover`).
    * @default {"error"}
    */
-  onRecovery?: "error" | "truncate" | "zerofill";
+  onRecovery?: "error" | "truncate" | "zeroFill";
   /**
    * Refuse existing headers longer than this many characters, as `numpy.load` does.
    * @default {10_000}
@@ -250,7 +251,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   readonly #registry: DtypeRegistry;
   readonly #encode: EncodeOptions;
   readonly #rewriteOnAppend: boolean;
-  readonly #sync: "none" | "close" | "append";
+  readonly #durability: "none" | "close" | "append";
   #fortran: boolean;
   // A new file, or one replacing the old ("overwrite"), is written as a temp file beside the
   // path and given its name once it holds a valid header: the path never holds an empty or
@@ -317,7 +318,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#encode = { casting: options.casting ?? "same_kind" };
     this.#rewriteOnAppend = options.rewriteHeaderOnAppend ?? true;
     this.#flushInterval = options.flushInterval;
-    this.#sync = options.sync ?? "close";
+    this.#durability = options.durability ?? "close";
     this.#fortran = fortran;
     const bufferSize = options.bufferSize ?? 0;
     if (bufferSize > 0) this.#buffer = new Uint8Array(bufferSize);
@@ -327,7 +328,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * Opens `path` for appending (see {@link NpyAppendArrayOptions} for the modes).
    *
    * @param path The `.npy` file.
-   * @param options Mode, declared dtype and shape, sync policy, buffering, locking….
+   * @param options Mode, declared dtype and shape, durability, buffering, locking….
    * @returns The writer; close it (or use `using`) to release the file.
    * @throws {NpyLockError} When another writer holds the file.
    * @throws {NpyFormatError} When an existing file is not a `.npy` file.
@@ -411,7 +412,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    * Async twin of {@link NpyAppendArray.openSync}.
    *
    * @param path The `.npy` file.
-   * @param options Mode, declared dtype and shape, sync policy, buffering, locking….
+   * @param options Mode, declared dtype and shape, durability, buffering, locking….
    * @returns The writer; close it (or use `await using`) to release the file.
    */
   static open(path: string | URL, options: NpyAppendArrayOptions = {}): Promise<NpyAppendArray> {
@@ -512,7 +513,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Writes buffered rows and, if it is behind, the header (with `sync: "append"`, synced).
+   * Writes buffered rows and, if it is behind, the header (with `durability: "append"`, synced).
    * @returns A promise settled when the file shows every row appended so far.
    */
   flush(): Promise<void> {
@@ -529,7 +530,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   }
 
   /**
-   * Flushes, syncs (unless `sync: "none"`), closes the file and releases the lock.
+   * Flushes, syncs (unless `durability: "none"`), closes the file and releases the lock.
    * Idempotent; later appends throw.
    * @returns A promise settled when the file is closed.
    */
@@ -537,7 +538,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (this.#closed) return this.#queue ?? RESOLVED;
     this.#closed = true;
     // fdatasync at close may take long (all the dirty pages): off the event loop.
-    const syncs = this.#sync !== "none" && this.#headerLength > 0;
+    const syncs = this.#durability !== "none" && this.#headerLength > 0;
     if (!syncs && this.#runsNow(this.#bufferLength)) return settle(() => this.#closeNow());
     return this.#enqueue(async () => {
       let finished = false;
@@ -583,7 +584,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         throw new NpyRecoveryError(
           `Cannot open ${this.#where} for appending: its data is ${actual} bytes but the ` +
             `header claims ${state.dataBytes} (a crash or a cut copy); pass ` +
-            `{ onRecovery: "truncate" } or "zerofill", or call recover() first`,
+            `{ onRecovery: "truncate" } or "zeroFill", or call recover() first`,
           { path: this.path, expectedBytes: state.dataBytes, actualBytes: actual },
         );
       }
@@ -593,7 +594,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
         ? this.#lock.tookOverWriter
         : hasCommitTrace(this.path);
       recoverFileSync(this.path, {
-        zeroFill: how === "zerofill",
+        zeroFill: how === "zeroFill",
         maxHeaderSize: options.maxHeaderSize,
       }, committed);
       // recover() may have replaced the file (rewritten beside it and renamed): reopen.
@@ -753,7 +754,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   /** The temp file holds a valid header: give it the path's name. */
   #publish(): void {
     const temp = this.#temp!;
-    if (this.#sync === "append") this.#file.datasyncSync();
+    if (this.#durability === "append") this.#file.datasyncSync();
     try {
       publishSync(temp, this.#target, this.#make === "replace");
     } catch (e) {
@@ -768,8 +769,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       );
     }
     this.#temp = undefined;
-    // With sync "append" a power loss must not lose a new file's name either.
-    if (this.#sync === "append") fsyncDirSync(this.#target);
+    // With durability "append" a power loss must not lose a new file's name either.
+    if (this.#durability === "append") fsyncDirSync(this.#target);
   }
 
   /** Header bytes for `rows`; throws {@link NpyHeaderSpaceError} when they do not fit. */
@@ -1139,7 +1140,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
 
   /** Whether a commit writing `bytes` may run on the main thread, at once. */
   #runsNow(bytes: number): boolean {
-    return this.#queue === undefined && this.#sync !== "append" && bytes <= SMALL_IO;
+    return this.#queue === undefined && this.#durability !== "append" && bytes <= SMALL_IO;
   }
 
   *#dataSteps(bytes: Uint8Array, rows: number): Steps<void> {
@@ -1161,12 +1162,12 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     return force || this.#rewriteOnAppend || this.#rowsInHeader < 0;
   }
 
-  /** After data: the header when due, synced before and after with `sync: "append"`. */
+  /** After data: the header when due, synced before and after with `durability: "append"`. */
   *#headerSteps(force: boolean): Steps<void> {
     if (!this.#headerDue(force)) return;
-    if (this.#sync === "append") yield { datasync: this.#file };
+    if (this.#durability === "append") yield { datasync: this.#file };
     this.#writeHeader();
-    if (this.#sync === "append") yield { datasync: this.#file };
+    if (this.#durability === "append") yield { datasync: this.#file };
   }
 
   /** The buffer, then the header when due. */
@@ -1186,11 +1187,11 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#updatePin();
   }
 
-  /** close(): what flush() writes, then the data synced (unless `sync: "none"`). */
+  /** close(): what flush() writes, then the data synced (unless `durability: "none"`). */
   *#finishSteps(): Steps<void> {
     if (this.#failed !== undefined) return;
     yield* this.#flushSteps();
-    if (this.#sync !== "none" && this.#headerLength > 0) yield { datasync: this.#file };
+    if (this.#durability !== "none" && this.#headerLength > 0) yield { datasync: this.#file };
   }
 
   /** Closes the file and releases the lock; `finished`: #finishSteps ran already. */
@@ -1267,7 +1268,7 @@ const WRITER_OPTIONS = {
   registry: true,
   casting: true,
   rewriteHeaderOnAppend: true,
-  sync: true,
+  durability: true,
   bufferSize: true,
   lock: true,
   onRecovery: true,
@@ -1292,15 +1293,15 @@ function checkOptions(where: string, options: NpyAppendArrayOptions): void {
       `Cannot open ${where}: options.${name} is ${JSON.stringify(value)} (expected ${expected})`,
     );
   };
-  const { mode, sync, onRecovery, bufferSize, casting } = options;
+  const { mode, durability, onRecovery, bufferSize, casting } = options;
   if (mode !== undefined && !["append", "create", "overwrite"].includes(mode)) {
     bad("mode", mode, `"append", "create" or "overwrite"`);
   }
-  if (sync !== undefined && !["none", "close", "append"].includes(sync)) {
-    bad("sync", sync, `"none", "close" or "append"`);
+  if (durability !== undefined && !["none", "close", "append"].includes(durability)) {
+    bad("durability", durability, `"none", "close" or "append"`);
   }
-  if (onRecovery !== undefined && !["error", "truncate", "zerofill"].includes(onRecovery)) {
-    bad("onRecovery", onRecovery, `"error", "truncate" or "zerofill"`);
+  if (onRecovery !== undefined && !["error", "truncate", "zeroFill"].includes(onRecovery)) {
+    bad("onRecovery", onRecovery, `"error", "truncate" or "zeroFill"`);
   }
   if (
     bufferSize !== undefined && !(Number.isSafeInteger(bufferSize) && bufferSize >= 0)

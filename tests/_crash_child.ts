@@ -2,7 +2,7 @@
  * A child process for the crash and concurrency tests (run by deno or bun on this file, by
  * node on its build in dist/tests). One JSON argument says what to do:
  *
- * - `{ task: "append", path, kind, sync, api, maxChunk, maxRows, seed, pauseEvery?, batch?,
+ * - `{ task: "append", path, kind, durability, api, maxChunk, maxRows, seed, pauseEvery?, batch?,
  *   bufferSize?, flushEvery? }`: opens `path` (mode "append", onRecovery "truncate", so a
  *   file left by a killed child is resumed and its lock taken over), prints `open <rows>`,
  *   then appends rows with known content (row i is {@link rowValues}) in chunks of
@@ -113,7 +113,7 @@ async function append(args: Record<string, unknown>): Promise<void> {
   const bufferSize = (args.bufferSize as number | undefined) ?? 0;
   const w = NpyAppendArray.openSync(args.path as string, {
     ...declared,
-    sync: args.sync as "none" | "close" | "append",
+    durability: args.durability as "none" | "close" | "append",
     onRecovery: "truncate",
     bufferSize,
   });

@@ -128,13 +128,18 @@ test("10 000 concurrent un-awaited appends on one writer land in call order", LI
   const checks: PrefixCheck[] = [];
   try {
     const cases = [
-      { sync: "append", bufferSize: 0 },
-      { sync: "none", bufferSize: 0 },
-      { sync: "close", bufferSize: 4096 },
+      { durability: "append", bufferSize: 0 },
+      { durability: "none", bufferSize: 0 },
+      { durability: "close", bufferSize: 4096 },
     ] as const;
-    for (const { sync, bufferSize } of cases) {
-      const path = join(dir, `many-${sync}.npy`);
-      const w = await NpyAppendArray.open(path, { descr: "<i8", shape: [4], sync, bufferSize });
+    for (const { durability, bufferSize } of cases) {
+      const path = join(dir, `many-${durability}.npy`);
+      const w = await NpyAppendArray.open(path, {
+        descr: "<i8",
+        shape: [4],
+        durability,
+        bufferSize,
+      });
       const pending: Promise<void>[] = [];
       const rand = seeded(7);
       let rows = 0;
@@ -160,7 +165,7 @@ test("10 000 concurrent un-awaited appends on one writer land in call order", LI
       const data = a.data as BigInt64Array;
       for (let i = 0; i < rows; i++) {
         if (data[4 * i + 3] !== BigInt(4 * i) || data[4 * i] !== BigInt(i)) {
-          assert.fail(`${sync}: row ${i} out of order`);
+          assert.fail(`${durability}: row ${i} out of order`);
         }
       }
       checks.push({ path, kind: "i8", atLeast: rows });
@@ -184,7 +189,7 @@ test(
         task: "append",
         path,
         kind: "i8",
-        sync: "none",
+        durability: "none",
         api: "async",
         maxChunk: 32,
         maxRows: 1_000_000,

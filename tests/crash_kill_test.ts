@@ -87,7 +87,7 @@ async function chain(
       task: "append",
       path,
       kind,
-      sync,
+      durability: sync,
       api,
       maxChunk: 16,
       maxRows: 400_000,

@@ -85,7 +85,7 @@ test("append(), flush() and close() of large data let timers run before they set
       descr: "<f4",
       shape: [16],
       bufferSize: 64 << 20,
-      sync: "none",
+      durability: "none",
     });
     const piece = BIG_ROWS / 2; // 32 MiB
     assert.equal(await runsAtOnce(() => b.append(rows(0, piece))), true, "buffered");

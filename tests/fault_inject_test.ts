@@ -97,7 +97,11 @@ test(
           const layer = new FaultyFileSystem((p) => p === path);
           const acks: Array<{ at: number; rows: number }> = [];
           await withLayer(layer, async () => {
-            const w = await NpyAppendArray.open(path, { descr: "<i8", shape: [4], sync });
+            const w = await NpyAppendArray.open(path, {
+              descr: "<i8",
+              shape: [4],
+              durability: sync,
+            });
             for (let n = 0; n < POWER_APPENDS; n++) {
               const chunk = rowsFrom(w.rows, 1 + Math.floor(rand() * 8));
               if (api === "sync") w.appendSync(chunk);
@@ -177,8 +181,8 @@ test(
 );
 
 /** Appends until the disk is full; returns the rows acknowledged and the error. */
-async function fillDisk(path: string, sync: "none" | "append"): Promise<[number, unknown]> {
-  const w = await NpyAppendArray.open(path, { descr: "<i8", shape: [4], sync });
+async function fillDisk(path: string, durability: "none" | "append"): Promise<[number, unknown]> {
+  const w = await NpyAppendArray.open(path, { descr: "<i8", shape: [4], durability });
   let error: unknown;
   let acked = 0;
   for (let n = 0; n < 100_000; n++) {
@@ -379,7 +383,11 @@ test(
             };
             let acked = 0;
             await withLayer(layer, async () => {
-              const w = await NpyAppendArray.open(path, { descr: "<i8", shape: [4], sync });
+              const w = await NpyAppendArray.open(path, {
+                descr: "<i8",
+                shape: [4],
+                durability: sync,
+              });
               for (let n = 0; n < 5; n++) {
                 await w.append(rowsFrom(w.rows, 3));
                 acked = w.rows;
@@ -617,7 +625,7 @@ test(
         task: "append",
         path: other,
         kind: "i8",
-        sync: "none",
+        durability: "none",
         api: "sync",
         maxChunk: 4,
         maxRows: 10,

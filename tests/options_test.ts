@@ -96,6 +96,10 @@ test("NpyAppendArray.open/openSync refuse an unknown option before touching the 
       /unknown option "rewrite_header_on_append": .*Python.* here it is rewriteHeaderOnAppend/,
     );
     assert.throws(
+      () => NpyAppendArray.openSync(old, { sync: "append" } as Record<string, unknown>),
+      /unknown option "sync": it is now "durability" \(the same values\)/,
+    );
+    assert.throws(
       () => NpyAppendArray.openSync(old, { delete_if_exists: true } as Record<string, unknown>),
       (err: unknown) => {
         assert.ok(err instanceof TypeError);
@@ -113,7 +117,7 @@ test("NpyAppendArray.open/openSync refuse an unknown option before touching the 
       fortranOrder: false,
       casting: "same_kind",
       rewriteHeaderOnAppend: true,
-      sync: "none",
+      durability: "none",
       bufferSize: 0,
       lock: true,
       onRecovery: "error",

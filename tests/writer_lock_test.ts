@@ -167,7 +167,7 @@ test("a writer killed mid-stream leaves a file NumPy loads, holding a prefix of 
     const path = join(dir, "killed.npy");
     const code = `
 import { NpyAppendArray } from ${JSON.stringify(writerModuleUrl())};
-const w = NpyAppendArray.openSync(${JSON.stringify(path)}, { sync: "none", shape: [4] });
+const w = NpyAppendArray.openSync(${JSON.stringify(path)}, { durability: "none", shape: [4] });
 const row = new Float64Array(4);
 for (let i = 0; ; i++) {
   row.fill(i);

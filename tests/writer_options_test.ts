@@ -200,11 +200,11 @@ test(
 );
 
 test(
-  'un-awaited appends land in call order, never interleaved (also with sync: "append")',
+  'un-awaited appends land in call order, never interleaved (also with durability: "append")',
   withDir(async (dir) => {
     for (const sync of ["none", "append"] as const) {
       const path = join(dir, `order-${sync}.npy`);
-      const w = await NpyAppendArray.open(path, { sync, descr: "<f8", shape: [3] });
+      const w = await NpyAppendArray.open(path, { durability: sync, descr: "<f8", shape: [3] });
       const pending: Promise<void>[] = [];
       const n = sync === "append" ? 40 : 2000;
       for (let i = 0; i < n; i++) {
@@ -275,7 +275,7 @@ test(
     const p2 = join(dir, "buf2.npy");
     const w2 = NpyAppendArray.openSync(p2, {
       bufferSize: 40,
-      sync: "append",
+      durability: "append",
       rewriteHeaderOnAppend: false,
     });
     for (let i = 0; i < 10; i++) w2.appendSync([[i, i]]);
@@ -293,7 +293,7 @@ test(
   withDir(async (dir) => {
     for (const sync of ["none", "close", "append"] as const) {
       const path = join(dir, `${sync}.npy`);
-      const w = await NpyAppendArray.open(path, { sync });
+      const w = await NpyAppendArray.open(path, { durability: sync });
       await w.append(Float32Array.of(1, 2));
       w.appendSync(Float32Array.of(3));
       await w.flush();
@@ -301,12 +301,12 @@ test(
       await w.close();
       assert.deepEqual(headerShape(path), [3]);
     }
-    assert.throws(() => NpyAppendArray.openSync(join(dir, "s.npy"), { sync: "x" as "none" }));
+    assert.throws(() => NpyAppendArray.openSync(join(dir, "s.npy"), { durability: "x" as "none" }));
   }),
 );
 
 test(
-  'onRecovery: "error" refuses a file whose data does not match; "truncate" and "zerofill" fix it',
+  'onRecovery: "error" refuses a file whose data does not match; "truncate" and "zeroFill" fix it',
   withDir((dir) => {
     const make = (name: string) => {
       const path = join(dir, name);
@@ -333,7 +333,7 @@ test(
     w.appendSync([[8, 9]]);
     w.closeSync();
     const b = make("b.npy");
-    w = NpyAppendArray.openSync(b, { onRecovery: "zerofill" });
+    w = NpyAppendArray.openSync(b, { onRecovery: "zeroFill" });
     assert.deepEqual(w.shape, [4, 2]);
     w.closeSync();
     checkWithNumpy([
@@ -419,8 +419,8 @@ test(
     const header = encodeHeader({ descr: "|u1", fortranOrder: false, shape: [4100, MiB] });
     writeFileSync(path, header);
     truncateSync(path, header.length + 4100 * MiB); // sparse: no disk used
-    // (sync: "none": an fdatasync of a fresh 4 GiB sparse file can take seconds)
-    const w = NpyAppendArray.openSync(path, { sync: "none" });
+    // (durability: "none": an fdatasync of a fresh 4 GiB sparse file can take seconds)
+    const w = NpyAppendArray.openSync(path, { durability: "none" });
     w.appendSync(new Uint8Array(MiB).fill(7));
     w.closeSync();
     const size = header.length + 4101 * MiB;
