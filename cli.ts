@@ -28,7 +28,13 @@ import {
   normalizeDescr,
   parseTypestr,
 } from "./lib/descr.ts";
-import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./lib/errors.ts";
+import {
+  NpyDtypeError,
+  NpyFormatError,
+  NpyRecoveryError,
+  NpyShapeError,
+  quote,
+} from "./lib/errors.ts";
 import { fileError, isDirectorySync, NpyFile, realPathSync, replaceSteps } from "./lib/file.ts";
 import { copySteps, runSteps } from "./lib/_steps.ts";
 import { WriterLock } from "./lib/_lock.ts";
@@ -524,7 +530,7 @@ function errorLine(e: unknown): string {
   // A header over the limit: the command's way to raise it is the flag, not the option.
   for (let c: unknown = e; c instanceof Error; c = c.cause) {
     if (c instanceof NpyFormatError && c.maxHeaderSize !== undefined) {
-      return `Cannot read the header of ${q(c.path ?? "")}: it is longer than ` +
+      return `Cannot read the header of ${quote(c.path ?? "")}: it is longer than ` +
         `--max-header-size ${c.maxHeaderSize} allows (NumPy's limit too); pass a larger ` +
         `--max-header-size only for files you trust`;
     }
@@ -533,7 +539,7 @@ function errorLine(e: unknown): string {
   const verb = syscall === "rename" || syscall === "open" || syscall === "read"
     ? syscall
     : "access";
-  const where = typeof path === "string" ? `${verb} ${q(path)}` : verb;
+  const where = typeof path === "string" ? `${verb} ${quote(path)}` : verb;
   const worded = fileError(e, where, path ?? "") as Error;
   return worded.message.replace(/\s*\n\s*/g, " ");
 }
@@ -596,10 +602,6 @@ function rowShapeOf(header: NumberShapedHeader): number[] {
   return fortranOrder ? shape.slice(0, -1) : shape.slice(1);
 }
 
-function q(path: string): string {
-  return JSON.stringify(path);
-}
-
 /** `1 file`, `3 files`. */
 function plural(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
@@ -607,7 +609,7 @@ function plural(n: number, noun: string): string {
 
 /** `"b.npy"`, `"b.npy" and "c.npy"`, …; past three, `"b.npy" and 3 other files`. */
 function namesText(paths: readonly string[]): string {
-  const names = paths.map(q);
+  const names = paths.map(quote);
   if (names.length > 3) return `${names[0]} and ${plural(names.length - 1, "other file")}`;
   return names.length === 1 ? names[0] : `${names.slice(0, -1).join(", ")} and ${names.at(-1)}`;
 }
@@ -718,14 +720,14 @@ async function runInfo(paths: string[], values: Values, io: Io): Promise<number>
           ? "yes"
           : axis < 0
           ? "no: a 0-d array cannot grow"
-          : `no: the header has no room to grow (npy ensure-appendable ${q(path)})`,
+          : `no: the header has no room to grow (npy ensure-appendable ${quote(path)})`,
       ],
       [
         "needs recovery",
         recovery
           ? `yes: ${recoveryText(f)}; ${
             kept === undefined ? "only --zero-fill recovers it" : `recover keeps ${kept} rows`
-          } (npy recover ${q(path)})`
+          } (npy recover ${quote(path)})`
           : "no",
       ],
     ];
@@ -756,7 +758,7 @@ async function rawHeader(
     await file.read(prefix, 0);
     const length = peekHeaderLength(prefix, { path, maxHeaderSize });
     // Called once parseHeader has read this header: it is bounded, but check again.
-    if (length > 12 + 4 * maxHeaderSize) throw new FileError(`Cannot read ${q(path)}`);
+    if (length > 12 + 4 * maxHeaderSize) throw new FileError(`Cannot read ${quote(path)}`);
     const bytes = new Uint8Array(length);
     await file.read(bytes, 0);
     const version = bytes[6];
@@ -773,7 +775,7 @@ async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> 
   await using r = await NpyStackReader.open(dir).catch((e) => {
     if ((e as { code?: string }).code !== "ENOTSTACK") throw e;
     throw new FileError(
-      `Cannot read ${q(dir)}: is a directory, neither a .npy file nor a stack (no ` +
+      `Cannot read ${quote(dir)}: is a directory, neither a .npy file nor a stack (no ` +
         `stack.json, info or 0.npy)`,
     );
   });
@@ -837,7 +839,7 @@ async function runStack(
   const result = await mergeStacks(out, dirs, { move: values.move === true });
   if (!quiet) {
     await io.out(
-      `merged ${dirs.length} stacks into ${q(out)}: ${result.rows} rows in ` +
+      `merged ${dirs.length} stacks into ${quote(out)}: ${result.rows} rows in ` +
         `${result.shardRows.length} shards (${
           values.move ? "moved" : "hard-linked"
         }, no data copied)\n`,
@@ -884,7 +886,7 @@ async function runHeadTail(
   const printer = printerFor(h.descr);
   if (needsRecovery(f) && f.actualBytes < f.dataBytes) {
     io.err(
-      `npy ${which}: warning: ${q(path)} needs recovery (${recoveryText(f)}); showing only ` +
+      `npy ${which}: warning: ${quote(path)} needs recovery (${recoveryText(f)}); showing only ` +
         `its ${f.availableRows} complete rows\n`,
     );
   }
@@ -1155,28 +1157,28 @@ function hex(bytes: Uint8Array): string {
 
 /** Python's `repr(bytes)`; `allHex` escapes every byte, as NumPy prints `np.void`. */
 function pyBytes(bytes: Uint8Array, allHex = false): string {
-  const quote = !allHex && bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
+  const mark = !allHex && bytes.includes(0x27) && !bytes.includes(0x22) ? '"' : "'";
   let s = "";
   for (const b of bytes) {
     if (allHex) s += `\\x${b.toString(16).padStart(2, "0").toUpperCase()}`;
     else if (b === 0x5c) s += "\\\\";
-    else if (b === quote.charCodeAt(0)) s += `\\${quote}`;
+    else if (b === mark.charCodeAt(0)) s += `\\${mark}`;
     else if (b === 0x09) s += "\\t";
     else if (b === 0x0a) s += "\\n";
     else if (b === 0x0d) s += "\\r";
     else if (b >= 0x20 && b < 0x7f) s += String.fromCharCode(b);
     else s += `\\x${b.toString(16).padStart(2, "0")}`;
   }
-  return `b${quote}${s}${quote}`;
+  return `b${mark}${s}${mark}`;
 }
 
 /** Python's `repr(str)` for code points (control characters escaped). */
 function pyStr(points: number[]): string {
-  const quote = points.includes(0x27) && !points.includes(0x22) ? '"' : "'";
+  const mark = points.includes(0x27) && !points.includes(0x22) ? '"' : "'";
   let s = "";
   for (const c of points) {
     if (c === 0x5c) s += "\\\\";
-    else if (c === quote.charCodeAt(0)) s += `\\${quote}`;
+    else if (c === mark.charCodeAt(0)) s += `\\${mark}`;
     else if (c === 0x09) s += "\\t";
     else if (c === 0x0a) s += "\\n";
     else if (c === 0x0d) s += "\\r";
@@ -1185,7 +1187,7 @@ function pyStr(points: number[]): string {
       s += `\\U${c.toString(16).padStart(8, "0")}`;
     } else s += String.fromCodePoint(c);
   }
-  return `${quote}${s}${quote}`;
+  return `${mark}${s}${mark}`;
 }
 
 const NAT = -(2n ** 63n);
@@ -1302,13 +1304,13 @@ async function runRecover(
   const dryRun = values["dry-run"] === true;
   // The lock first: a live writer's file may look cut (rows written, header not yet), and
   // must not be recovered under it. A dry run writes nothing and needs no lock.
-  const lock = dryRun ? undefined : WriterLock.acquireSync(path, `recover ${q(path)}`);
+  const lock = dryRun ? undefined : WriterLock.acquireSync(path, `recover ${quote(path)}`);
   let settled = false; // the file needs no recovery, or got it
   try {
     const f = await inspect(path, io.maxHeaderSize);
     if (!needsRecovery(f)) {
       settled = true;
-      if (!quiet) await io.out(`${q(path)} needs no recovery: ${f.rows} rows\n`);
+      if (!quiet) await io.out(`${quote(path)} needs no recovery: ${f.rows} rows\n`);
       return EXIT_OK;
     }
     const done = await recover(path, {
@@ -1319,10 +1321,10 @@ async function runRecover(
     });
     settled = true;
     if (dryRun) {
-      await io.out(`would recover ${q(path)}: ${planText(f.rows, done)} (dry run)\n`);
+      await io.out(`would recover ${quote(path)}: ${planText(f.rows, done)} (dry run)\n`);
       return EXIT_OK;
     }
-    if (!quiet) await io.out(`recovered ${q(path)}: ${planText(f.rows, done)}\n`);
+    if (!quiet) await io.out(`recovered ${quote(path)}: ${planText(f.rows, done)}\n`);
     return EXIT_OK;
   } finally {
     // Failed: a dead writer's lock record taken over goes back (the trace recover needs).
@@ -1349,8 +1351,8 @@ async function runEnsureAppendable(
   } catch (e) {
     if (!(e instanceof NpyRecoveryError)) throw e;
     throw new FileError(
-      `Cannot make ${q(path)} appendable: the data is ${e.actualBytes} bytes but the header ` +
-        `claims ${e.expectedBytes}; run npy recover ${q(path)} first`,
+      `Cannot make ${quote(path)} appendable: the data is ${e.actualBytes} bytes but the header ` +
+        `claims ${e.expectedBytes}; run npy recover ${quote(path)} first`,
       { cause: e },
     );
   } finally {
@@ -1359,9 +1361,9 @@ async function runEnsureAppendable(
   if (!quiet) {
     await io.out(
       result.changed
-        ? `made ${q(path)} appendable: header ${result.previousHeaderLength} -> ` +
+        ? `made ${quote(path)} appendable: header ${result.previousHeaderLength} -> ` +
           `${result.headerLength} bytes${inPlace ? " (data shifted in place)" : ""}\n`
-        : `${q(path)} is already appendable\n`,
+        : `${quote(path)} is already appendable\n`,
     );
   }
   return EXIT_OK;
@@ -1375,20 +1377,20 @@ function checkJoinable(action: string, base: Facts, inputs: Facts[]): void {
   for (const f of [base, ...inputs]) {
     if (needsRecovery(f)) {
       throw new FileError(
-        `Cannot ${action} ${q(f.path)}: it needs recovery (${recoveryText(f)}); run ` +
-          `npy recover ${q(f.path)} first`,
+        `Cannot ${action} ${quote(f.path)}: it needs recovery (${recoveryText(f)}); run ` +
+          `npy recover ${quote(f.path)} first`,
       );
     }
     if (f.header.shape.length === 0) {
       throw new FileError(
-        `Cannot ${action} ${q(f.path)}: a 0-d array has no axis to join along`,
+        `Cannot ${action} ${quote(f.path)}: a 0-d array has no axis to join along`,
       );
     }
   }
   const h = base.header;
   for (const f of inputs) {
     const g = f.header;
-    const against = `${q(f.path)} and ${q(base.path)}`;
+    const against = `${quote(f.path)} and ${quote(base.path)}`;
     // Compared canonically: '<i1' and '|i1', 'f4' and '<f4' are one dtype, the same bytes.
     if (!descrEquals(normalizeDescr(g.descr), normalizeDescr(h.descr))) {
       throw new FileError(
@@ -1434,7 +1436,7 @@ async function expandStacks(paths: string[]): Promise<{ files: string[]; text: s
     stacks++;
     await using r = await NpyStackReader.open(path);
     if (r.shardPaths.length === 0) {
-      throw new FileError(`Cannot concatenate the stack ${q(path)}: it has no shards`);
+      throw new FileError(`Cannot concatenate the stack ${quote(path)}: it has no shards`);
     }
     out.push(...r.shardPaths);
   }
@@ -1468,7 +1470,7 @@ async function runConcat(
   const base = inputs[0];
   checkJoinable("concatenate", base, inputs.slice(1));
   if (values.force !== true && await exists(out)) {
-    throw new FileError(`Cannot write ${q(out)}: the file exists (pass --force to replace it)`);
+    throw new FileError(`Cannot write ${quote(out)}: the file exists (pass --force to replace it)`);
   }
   const h = base.header;
   const rows = inputs.reduce((n, f) => n + f.rows, 0);
@@ -1481,7 +1483,7 @@ async function runConcat(
   try {
     // Into a temp file renamed over OUT, holding OUT's writer lock: a live writer's file is
     // never replaced under it.
-    await runSteps(replaceSteps(out, { action: `write ${q(out)}` }, function* (target) {
+    await runSteps(replaceSteps(out, { action: `write ${quote(out)}` }, function* (target) {
       yield { write: target, bytes: header, position: 0 };
       let position = header.length;
       const buffer = new Uint8Array(Math.max(1, Math.min(BLOCK_BYTES, total)));
@@ -1493,7 +1495,7 @@ async function runConcat(
             signal: io.signal,
             onProgress: (done) => bar.update(start + done - header.length, total),
             short: () =>
-              new FileError(`Cannot concatenate ${q(f.path)}: the file shrank while read`),
+              new FileError(`Cannot concatenate ${quote(f.path)}: the file shrank while read`),
           });
           position += f.dataBytes;
         } finally {
@@ -1506,7 +1508,7 @@ async function runConcat(
   }
   if (!quiet) {
     await io.out(
-      `wrote ${q(out)}: ${rows} rows from ${given.text}, shape ${tupleText(shape)}, ` +
+      `wrote ${quote(out)}: ${rows} rows from ${given.text}, shape ${tupleText(shape)}, ` +
         `${formatDescr(h.descr)}, ${bytesText(header.length + total)}\n`,
     );
   }
@@ -1522,7 +1524,7 @@ async function runAppend(
   // The lock first, so that a live writer's file is reported as held, not checked. It is a
   // writer's lock, marked as such: the rows are committed block by block by NpyAppendArray,
   // its header the commit record, so a kill rolls the file back to the last whole block.
-  const lock = WriterLock.acquireSync(out, `open ${q(out)} for appending`, true);
+  const lock = WriterLock.acquireSync(out, `open ${quote(out)} for appending`, true);
   const state = { settled: false };
   try {
     return await appendLocked(out, ins, io, quiet, state);
@@ -1545,14 +1547,14 @@ async function appendLocked(
   checkJoinable("append", target, inputs);
   if (!hasGrowthRoom(target.header)) {
     throw new FileError(
-      `Cannot append to ${q(out)}: its header has no room to grow; run ` +
-        `npy ensure-appendable ${q(out)} first`,
+      `Cannot append to ${quote(out)}: its header has no room to grow; run ` +
+        `npy ensure-appendable ${quote(out)} first`,
     );
   }
   const self = realPathSync(out) ?? resolvePath(out);
   for (const f of inputs) {
     if ((realPathSync(f.path) ?? resolvePath(f.path)) === self) {
-      throw new FileError(`Cannot append ${q(f.path)} to itself`);
+      throw new FileError(`Cannot append ${quote(f.path)} to itself`);
     }
   }
   const h = target.header;
@@ -1582,7 +1584,7 @@ async function appendLocked(
           const block = bytes <= buffer.length ? buffer.subarray(0, bytes) : new Uint8Array(bytes);
           const n = await source.read(block, f.header.headerLength + s * f.rowBytes);
           if (n < bytes) {
-            throw new FileError(`Cannot append ${q(f.path)}: the file shrank while read`);
+            throw new FileError(`Cannot append ${quote(f.path)}: the file shrank while read`);
           }
           await writer.append({
             data: new DataView(block.buffer, block.byteOffset, block.byteLength),
@@ -1602,7 +1604,7 @@ async function appendLocked(
   } catch (e) {
     await writer.close().catch(() => {});
     if (isAbort(e, io.signal) && appended > 0) {
-      io.err(`npy append: ${appended} rows were appended to ${q(out)} before the interrupt\n`);
+      io.err(`npy append: ${appended} rows were appended to ${quote(out)} before the interrupt\n`);
     }
     throw e;
   } finally {
@@ -1610,7 +1612,7 @@ async function appendLocked(
   }
   if (!quiet) {
     await io.out(
-      `appended ${plural(appended, "row")} from ${namesText(ins)} to ${q(out)}: now ` +
+      `appended ${plural(appended, "row")} from ${namesText(ins)} to ${quote(out)}: now ` +
         `${target.rows + appended} rows, shape ${tupleText(writer.shape ?? [])}\n`,
     );
   }

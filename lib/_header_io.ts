@@ -6,7 +6,7 @@
  * @module
  */
 
-import { NpyFormatError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { NpyFormatError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
 import type { NpyFile } from "./file.ts";
 import {
   dataByteLength,
@@ -68,10 +68,7 @@ export function rowsOf(header: NumberShapedHeader): number {
   return fortranOrder ? shape[shape.length - 1] : shape[0];
 }
 
-/** `"the header of "x.npy""` style naming for messages. */
-export function quote(path: string): string {
-  return JSON.stringify(path);
-}
+export { quote };
 
 function checkPrefix(
   prefix: Uint8Array,

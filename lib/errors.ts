@@ -318,3 +318,8 @@ export class NpyLockError extends Error {
     this.code = options.code;
   }
 }
+
+/** A path as messages name it, quoted: `Cannot append to "out.npy": …`. Internal. */
+export function quote(path: string): string {
+  return JSON.stringify(path);
+}

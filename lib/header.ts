@@ -15,7 +15,13 @@ import {
   MAX_DIMS,
   normalizeDescr,
 } from "./descr.ts";
-import { NpyDtypeError, NpyFormatError, NpyHeaderSpaceError, NpyShapeError } from "./errors.ts";
+import {
+  NpyDtypeError,
+  NpyFormatError,
+  NpyHeaderSpaceError,
+  NpyShapeError,
+  quote,
+} from "./errors.ts";
 import { parsePyLiteral, PyLiteralError, pyReprIntTuple, PyTuple } from "./_pyliteral.ts";
 
 /**
@@ -201,7 +207,7 @@ export interface EncodeHeaderOptions {
 const KEYS = ["descr", "fortran_order", "shape"] as const;
 
 function where(path: string | undefined): string {
-  return path === undefined ? "the .npy header" : `the header of ${JSON.stringify(path)}`;
+  return path === undefined ? "the .npy header" : `the header of ${quote(path)}`;
 }
 
 /** The bytes before the header text: magic, version, and the header length field. */

@@ -26,7 +26,7 @@ import {
   parseDescr,
   type SubarrayDescr,
 } from "./descr.ts";
-import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { NpyDtypeError, NpyFormatError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
 import {
   fileSizeSync,
   isDirectorySync,
@@ -130,10 +130,6 @@ const RESOLVED: Promise<void> = Promise.resolve();
 /** Shard files a reader keeps open at most (stacks may have thousands of shards). */
 const OPEN_SHARDS = 16;
 
-function q(path: string): string {
-  return JSON.stringify(path);
-}
-
 function shardPath(dir: string, index: number): string {
   return join(dir, `${index}.npy`);
 }
@@ -178,7 +174,9 @@ function shardHeader(dir: string, index: number, registry: DtypeRegistry): Numbe
   const header = numberShaped(r.header, r.path); // the reader refused other shapes already
   if (header.shape.length === 0) {
     throw new NpyShapeError(
-      `Cannot read the stack ${q(dir)}: its shard ${q(r.path)} holds a 0-d array, which has ` +
+      `Cannot read the stack ${quote(dir)}: its shard ${
+        quote(r.path)
+      } holds a 0-d array, which has ` +
         `no axis to stack along`,
       { path: r.path, actual: [] },
     );
@@ -193,7 +191,7 @@ function checkShard(
   rows?: number,
 ): void {
   const path = shardPath(layout.dir, index);
-  const where = `Cannot read the stack ${q(layout.dir)}: its shard ${q(path)}`;
+  const where = `Cannot read the stack ${quote(layout.dir)}: its shard ${quote(path)}`;
   if (!descrEquals(header.descr, layout.descr)) {
     throw new NpyDtypeError(
       `${where} has descr ${descrText(header.descr)}, not the stack's ${descrText(layout.descr)}`,
@@ -226,7 +224,7 @@ function checkShard(
 function parseStackJson(dir: string, text: string): Omit<StackLayout, "unlisted" | "source"> {
   const path = join(dir, STACK_JSON);
   const bad = (what: string, cause?: unknown): never => {
-    throw new NpyFormatError(`Cannot read the stack ${q(dir)}: ${q(path)} ${what}`, {
+    throw new NpyFormatError(`Cannot read the stack ${quote(dir)}: ${quote(path)} ${what}`, {
       path,
       cause,
     });
@@ -324,7 +322,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
     layout.shardRows.forEach((rows, i) => {
       if (!present.has(i)) {
         throw new NpyFormatError(
-          `Cannot read the stack ${q(dir)}: its shard ${q(shardPath(dir, i))}, listed in ` +
+          `Cannot read the stack ${quote(dir)}: its shard ${quote(shardPath(dir, i))}, listed in ` +
             `${STACK_JSON}, is missing`,
           { path: shardPath(dir, i) },
         );
@@ -336,7 +334,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   if (indices.length === 0) {
     if (names.includes(INFO)) {
       throw new NpyFormatError(
-        `Cannot read the stack ${q(dir)}: it has an info file but no shard 0.npy`,
+        `Cannot read the stack ${quote(dir)}: it has an info file but no shard 0.npy`,
         { path: join(dir, INFO) },
       );
     }
@@ -344,7 +342,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   }
   if (!names.includes(INFO)) {
     throw new NpyFormatError(
-      `Cannot read the stack ${q(dir)}: it holds shards but no ${STACK_JSON} or info file, ` +
+      `Cannot read the stack ${quote(dir)}: it holds shards but no ${STACK_JSON} or info file, ` +
         `so it is not a stack (a stack's writer writes ${STACK_JSON} before its first shard)`,
       { path: dir },
     );
@@ -354,7 +352,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   let count = 0;
   while (count < indices.length && indices[count] === count) count++;
   if (count === 0) {
-    throw new NpyFormatError(`Cannot read the stack ${q(dir)}: it has no shard 0.npy`, {
+    throw new NpyFormatError(`Cannot read the stack ${quote(dir)}: it has no shard 0.npy`, {
       path: shardPath(dir, 0),
     });
   }
@@ -373,7 +371,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
     const expected = stackAxis(layout.rowShape, layout.fortranOrder);
     if (axis !== undefined && axis !== expected) {
       throw new NpyShapeError(
-        `Cannot read the stack ${q(dir)}: its info stacks shards along axis ${axis}; only ` +
+        `Cannot read the stack ${quote(dir)}: its info stacks shards along axis ${axis}; only ` +
           `stacks along the shards' growth axis (${expected} here) can be read as rows`,
         { path: join(dir, INFO) },
       );
@@ -393,7 +391,7 @@ function requireLayout(dir: string, registry: DtypeRegistry, action: string): St
     const missing = listDirSync(dir) === undefined;
     throw Object.assign(
       new Error(
-        `Cannot ${action} ${q(dir)}: ${
+        `Cannot ${action} ${quote(dir)}: ${
           missing ? "no such directory" : `it holds no stack (no ${STACK_JSON}, info or 0.npy)`
         }`,
       ),
@@ -489,7 +487,7 @@ function stackJsonText(layout: Omit<StackLayout, "unlisted" | "source">): string
  * `stack.json`, each atomically (temp file, fsync, rename, directory fsync).
  */
 function publishListing(layout: Omit<StackLayout, "unlisted" | "source">): void {
-  const action = `list the shards of the stack ${q(layout.dir)}`;
+  const action = `list the shards of the stack ${quote(layout.dir)}`;
   // The stack's lock covers these files: no lock file of their own.
   const write = (name: string, bytes: Uint8Array) =>
     runStepsSync(replaceSteps(join(layout.dir, name), { action, lock: false }, function* (f) {
@@ -526,7 +524,9 @@ function adoptUnlistedSync(
   for (const index of layout.unlisted) {
     if (index !== layout.shardRows.length) {
       throw new NpyFormatError(
-        `Cannot complete the stack ${q(layout.dir)}: shard ${q(shardPath(layout.dir, index))} ` +
+        `Cannot complete the stack ${quote(layout.dir)}: shard ${
+          quote(shardPath(layout.dir, index))
+        } ` +
           `follows a gap (no ${layout.shardRows.length}.npy)`,
         { path: shardPath(layout.dir, index) },
       );
@@ -541,8 +541,10 @@ function adoptUnlistedSync(
       if (how === "error") {
         using r = NpyReader.openSync(path, { registry, allowTruncated: true });
         throw new NpyRecoveryError(
-          `Cannot complete the stack ${q(layout.dir)}: its last shard ${q(path)} (left open ` +
-            `by a writer that stopped) needs recovery; recoverStack(${q(layout.dir)}) or ` +
+          `Cannot complete the stack ${quote(layout.dir)}: its last shard ${
+            quote(path)
+          } (left open ` +
+            `by a writer that stopped) needs recovery; recoverStack(${quote(layout.dir)}) or ` +
             `onRecovery "truncate" adopts its complete rows`,
           { path, expectedBytes: r.rows * r.rowBytes, actualBytes: r.availableRows * r.rowBytes },
         );
@@ -738,7 +740,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
-    this.#named = { where: `the stack ${q(dir)}`, noun: "stack", path: dir };
+    this.#named = { where: `the stack ${quote(dir)}`, noun: "stack", path: dir };
     this.#lock = lock;
     this.#options = options;
     this.#registry = options.registry ?? defaultRegistry;
@@ -764,7 +766,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     const registry = options.registry ?? defaultRegistry;
     if (options.descr !== undefined) resolveDescr(registry, options.descr, dir);
     makeDirSync(dir);
-    const lock = lockStack(dir, `open the stack ${q(dir)} for writing`, options.lock, true);
+    const lock = lockStack(dir, `open the stack ${quote(dir)} for writing`, options.lock, true);
     try {
       const writer = new NpyStackWriter(dir, lock, options);
       writer.#start(mode, registry);
@@ -802,7 +804,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     if (occupied && mode === "create") {
       throw Object.assign(
         new Error(
-          `Cannot create the stack ${q(dir)}: it holds a stack already (mode "create"); use ` +
+          `Cannot create the stack ${quote(dir)}: it holds a stack already (mode "create"); use ` +
             `mode "append" to add to it or "overwrite" to replace it`,
         ),
         { code: "EEXIST", path: dir },
@@ -834,7 +836,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #checkDeclared(layout: StackLayout): void {
     const { descr, shape, fortranOrder } = this.#options;
-    const where = `Cannot append to the stack ${q(this.dir)}`;
+    const where = `Cannot append to the stack ${quote(this.dir)}`;
     if (descr !== undefined && !descrEquals(this.#resolve(descr).descr, layout.descr)) {
       throw new NpyDtypeError(
         `${where}: descr ${descrText(descr)} does not match the stack's ` +
@@ -929,10 +931,10 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #checkOpen(): void {
     if (this.#closed) {
-      throw new Error(`Cannot append to the stack ${q(this.dir)}: the writer is closed`);
+      throw new Error(`Cannot append to the stack ${quote(this.dir)}: the writer is closed`);
     }
     if (this.#failed !== undefined) {
-      throw new Error(`Cannot append to the stack ${q(this.dir)}: an earlier write failed`, {
+      throw new Error(`Cannot append to the stack ${quote(this.dir)}: an earlier write failed`, {
         cause: this.#failed,
       });
     }
@@ -941,7 +943,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   #checkIdle(action: string): void {
     if (this.#queue !== undefined) {
       throw new Error(
-        `Cannot ${action} the stack ${q(this.dir)}: async operations on this writer are ` +
+        `Cannot ${action} the stack ${quote(this.dir)}: async operations on this writer are ` +
           `still pending; await them first`,
       );
     }
@@ -963,7 +965,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #encodeChunk(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     const dtype = this.#dtype;
-    const where = `Cannot append to the stack ${q(this.dir)}`;
+    const where = `Cannot append to the stack ${quote(this.dir)}`;
     // Fast path: a TypedArray the dtype views as is, whole rows.
     if (dtype !== undefined && this.#rowShape !== undefined && this.#rowBytes > 0) {
       if (isTypedArray(chunk)) {
@@ -1270,7 +1272,7 @@ function resolveDescr(registry: DtypeRegistry, descr: Descr, dir: string): Dtype
     return registry.resolve(descr);
   } catch (e) {
     if (e instanceof NpyDtypeError) {
-      throw new NpyDtypeError(`Cannot write the stack ${q(dir)}: ${e.message}`, {
+      throw new NpyDtypeError(`Cannot write the stack ${quote(dir)}: ${e.message}`, {
         path: dir,
         descr,
         cause: e,
@@ -1314,10 +1316,10 @@ const RECOVER_OPTIONS = {
 } as const satisfies OptionKeys<RecoverStackOptions>;
 
 function checkOptions(dir: string, options: NpyStackWriterOptions): void {
-  checkOptionKeys(options, WRITER_OPTIONS, `open the stack ${q(dir)}`);
+  checkOptionKeys(options, WRITER_OPTIONS, `open the stack ${quote(dir)}`);
   const bad = (name: string, value: unknown, expected: string): never => {
     throw new TypeError(
-      `Cannot open the stack ${q(dir)}: options.${name} is ${JSON.stringify(value)}; ` +
+      `Cannot open the stack ${quote(dir)}: options.${name} is ${JSON.stringify(value)}; ` +
         `expected ${expected}`,
     );
   };
@@ -1444,7 +1446,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    */
   static openSync(dir: string | URL, options: NpyStackReaderOptions = {}): NpyStackReader {
     dir = toPath(dir);
-    checkOptionKeys(options, READER_OPTIONS, `read the stack ${q(dir)}`);
+    checkOptionKeys(options, READER_OPTIONS, `read the stack ${quote(dir)}`);
     const registry = options.registry ?? defaultRegistry;
     return new NpyStackReader(requireLayout(dir, registry, "read the stack"), options);
   }
@@ -1530,7 +1532,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
    * {@link NpyReader.read} takes them.
    */
   #range(start: number | undefined, end: number | undefined): [number, number] {
-    return rowRange(start, end, this.rows, `the stack ${q(this.dir)}`);
+    return rowRange(start, end, this.rows, `the stack ${quote(this.dir)}`);
   }
 
   /** The pieces of rows `[start, end)`: shard index and the rows in it. */
@@ -1606,7 +1608,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
   }
 
   #ranges(options: Pick<NpyChunksOptions, "rows" | "start" | "end">): Array<[number, number]> {
-    checkOptionKeys(options, CHUNKS_OPTIONS, `read chunks of the stack ${q(this.dir)}`);
+    checkOptionKeys(options, CHUNKS_OPTIONS, `read chunks of the stack ${quote(this.dir)}`);
     const [start, end] = this.#range(options.start, options.end);
     const step = options.rows;
     const out: Array<[number, number]> = [];
@@ -1620,7 +1622,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
     }
     if (!Number.isSafeInteger(step) || step < 1) {
       throw new RangeError(
-        `Cannot read chunks of the stack ${q(this.dir)}: rows must be a positive integer, ` +
+        `Cannot read chunks of the stack ${quote(this.dir)}: rows must be a positive integer, ` +
           `not ${step}`,
       );
     }
@@ -1810,7 +1812,7 @@ export function mergeStacksSync(
 ): MergeStacksResult {
   outDir = toPath(outDir);
   const inputs = dirs.map(toPath);
-  const action = `merge into ${q(outDir)}`;
+  const action = `merge into ${quote(outDir)}`;
   checkOptionKeys(options, MERGE_OPTIONS, action);
   const registry = options.registry ?? defaultRegistry;
   if (inputs.length === 0) throw new RangeError(`Cannot ${action}: no input stacks given`);
@@ -1824,31 +1826,31 @@ export function mergeStacksSync(
     for (const dir of inputs) {
       const real = realPathSync(dir) ?? dir;
       if (seen.has(real)) {
-        throw new Error(`Cannot ${action}: the stack ${q(dir)} is given twice`);
+        throw new Error(`Cannot ${action}: the stack ${quote(dir)} is given twice`);
       }
       if (real === outReal) {
         throw new Error(`Cannot ${action}: it is one of the inputs; merge into a new directory`);
       }
       seen.set(real, dir);
       if (listDirSync(dir) === undefined) requireLayout(dir, registry, `${action} from the stack`);
-      const lock = lockStack(dir, `${action} from the stack ${q(dir)}`, options.lock);
+      const lock = lockStack(dir, `${action} from the stack ${quote(dir)}`, options.lock);
       if (lock) locks.push(lock);
       layouts.push(requireLayout(dir, registry, `${action} from the stack`));
     }
     const base = layouts[0];
     for (const layout of layouts) {
-      const against = `Cannot ${action}: the stack ${q(layout.dir)}`;
+      const against = `Cannot ${action}: the stack ${quote(layout.dir)}`;
       if (layout.unlisted.length > 0) {
         const path = shardPath(layout.dir, layout.unlisted[0]);
         throw new NpyRecoveryError(
-          `${against} has a shard ${q(path)} that no listing holds (its writer is running ` +
-            `or crashed); close the writer or run recoverStack(${q(layout.dir)}) first`,
+          `${against} has a shard ${quote(path)} that no listing holds (its writer is running ` +
+            `or crashed); close the writer or run recoverStack(${quote(layout.dir)}) first`,
           { path, expectedBytes: 0, actualBytes: 0 },
         );
       }
       if (!descrEquals(layout.descr, base.descr)) {
         throw new NpyDtypeError(
-          `${against} has descr ${descrText(layout.descr)}, but ${q(base.dir)} has ` +
+          `${against} has descr ${descrText(layout.descr)}, but ${quote(base.dir)} has ` +
             descrText(base.descr),
           { path: layout.dir, descr: layout.descr },
         );
@@ -1857,7 +1859,7 @@ export function mergeStacksSync(
         const text = (l: StackLayout) =>
           `rows of shape ${shapeText(l.rowShape)}${l.fortranOrder ? " (Fortran order)" : ""}`;
         throw new NpyShapeError(
-          `${against} has ${text(layout)}, but ${q(base.dir)} has ${text(base)}`,
+          `${against} has ${text(layout)}, but ${quote(base.dir)} has ${text(base)}`,
           { path: layout.dir, expected: base.rowShape, actual: layout.rowShape },
         );
       }
@@ -2035,10 +2037,10 @@ export function recoverStackSync(
   options: RecoverStackOptions = {},
 ): RecoverStackResult {
   dir = toPath(dir);
-  checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${q(dir)}`);
+  checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${quote(dir)}`);
   const registry = options.registry ?? defaultRegistry;
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");
-  const lock = lockStack(dir, `recover the stack ${q(dir)}`, options.lock);
+  const lock = lockStack(dir, `recover the stack ${quote(dir)}`, options.lock);
   let done = false;
   try {
     const layout = requireLayout(dir, registry, "recover the stack");

@@ -7,7 +7,13 @@
  */
 
 import { type Descr, descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import {
+  NpyDtypeError,
+  NpyHeaderSpaceError,
+  NpyRecoveryError,
+  NpyShapeError,
+  quote,
+} from "./errors.ts";
 import {
   createError,
   existsSync,
@@ -189,10 +195,6 @@ function settle(op: () => void): Promise<void> {
   }
 }
 function noop(): void {}
-
-function quote(path: string): string {
-  return JSON.stringify(path);
-}
 
 function errnoCode(e: unknown): string | undefined {
   return (e as { code?: string } | null)?.code;
