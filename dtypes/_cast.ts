@@ -9,6 +9,7 @@
  * @module
  */
 
+import { descrEquals } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype } from "../lib/registry.ts";
 import {
@@ -90,7 +91,7 @@ export function castLevel(from: Dtype, to: Dtype): number {
     return UNSAFE;
   }
   // Dtypes of a plugin outside NumPy's type strings: only themselves.
-  return JSON.stringify(from.descr) === JSON.stringify(to.descr) ? NO : NEVER;
+  return descrEquals(from.descr, to.descr) ? NO : NEVER;
 }
 
 function simpleLevel(a: Simple, b: Simple): number {
@@ -178,7 +179,7 @@ export function castBytes(
   casting: Casting,
   count: number = from.itemsize === 0 ? 0 : bytes.length / from.itemsize,
 ): Uint8Array {
-  if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
+  if (descrEquals(from.descr, to.descr)) return bytes;
   const level = castLevel(from, to);
   const rule = CASTINGS.indexOf(casting);
   if (rule < 0) {
@@ -230,7 +231,7 @@ function notConverted(a: Simple, b: Simple): string | undefined {
 }
 
 function convert(bytes: Uint8Array, n: number, from: Dtype, to: Dtype): Uint8Array {
-  if (JSON.stringify(from.descr) === JSON.stringify(to.descr)) return bytes;
+  if (descrEquals(from.descr, to.descr)) return bytes;
   const a = simple(from), b = simple(to);
   if (a !== undefined && b !== undefined) return convertSimple(bytes, n, a, b);
   const fa = recordFields(from), fb = recordFields(to);
