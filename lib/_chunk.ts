@@ -10,7 +10,7 @@
 
 import { type Descr, formatDescr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
-import type { NpyArrayLike } from "./reader.ts";
+import type { NpyArrayLike } from "./npy.ts";
 import type { Casting, Dtype, EncodeOptions } from "./registry.ts";
 import {
   type AnyTypedArray as TypedArray,

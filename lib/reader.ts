@@ -7,25 +7,15 @@
  * @module
  */
 
-import { type Descr, descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import type { Descr } from "./descr.ts";
+import { NpyDtypeError } from "./errors.ts";
 import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
-import {
-  dataByteLength,
-  encodeHeader,
-  type HeaderFields,
-  MAX_HEADER_SIZE,
-  type NpyHeader,
-  type NpyVersion,
-  parseHeader,
-} from "./header.ts";
-import type { Casting, DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
+import { MAX_HEADER_SIZE, type NpyHeader } from "./header.ts";
+import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
-import { chunkBytes, flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
-  numberShaped,
   quote,
   readHeader,
   readHeaderSteps,
@@ -36,92 +26,14 @@ import {
   truncatedError,
 } from "./_header_io.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
-
-/**
- * An array read from a `.npy` file: the header's facts and the decoded data.
- *
- * @typeParam T The decoded data, e.g. `Float32Array` for `"<f4"`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type NpyArray, parseNpy } from "@npy/append-array";
- *
- * const bytes = encodeNpy(new Float32Array([1, 2, 3, 4, 5, 6]), { shape: [2, 3] });
- * const a = parseNpy(bytes) as NpyArray<Float32Array>;
- * assert.equal(a.descr, "<f4");
- * assert.deepEqual(a.shape, [2, 3]);
- * assert.equal(a.fortranOrder, false);
- * assert.deepEqual([...a.data], [1, 2, 3, 4, 5, 6]);
- * ```
- */
-export interface NpyArray<T = unknown> {
-  /** The dtype, as the file's header writes it. */
-  readonly descr: Descr;
-  /** The shape of this array (of the rows read, for a range). */
-  readonly shape: readonly number[];
-  /** `true`: `data` is in column-major order, as the file stores it. */
-  readonly fortranOrder: boolean;
-  /** The elements in the file's order, decoded by the dtype registry. */
-  readonly data: T;
-}
-
-/**
- * Options of {@link NpyReader.open}, {@link loadNpy} and {@link parseNpy}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
- * import { tmpdir } from "node:os";
- * import { join } from "node:path";
- * import {
- *   NpyReader,
- *   type NpyReaderOptions,
- *   NpyRecoveryError,
- *   saveNpySync,
- * } from "@npy/append-array";
- *
- * const dir = mkdtempSync(join(tmpdir(), "npy-"));
- * const path = join(dir, "cut.npy");
- * saveNpySync(path, { data: new Int32Array(8), shape: [4, 2] });
- * truncateSync(path, 128 + 20); // two whole rows of 8 bytes, then half a row
- * assert.throws(() => NpyReader.openSync(path), NpyRecoveryError);
- * const options: NpyReaderOptions = { allowTruncated: true };
- * {
- *   using r = NpyReader.openSync(path, options);
- *   assert.equal(r.rows, 4);
- *   assert.equal(r.availableRows, 2);
- *   assert.deepEqual(r.readSync(0, 2).shape, [2, 2]);
- * }
- * rmSync(dir, { recursive: true });
- * ```
- */
-export interface NpyReaderOptions {
-  /**
-   * Where the codec for the file's descr comes from.
-   * @default {defaultRegistry}
-   */
-  registry?: DtypeRegistry;
-  /**
-   * How record dtypes are decoded: `"objects"` or `"columns"` (see {@link DecodeOptions}).
-   * @default {"objects"}
-   */
-  layout?: DecodeOptions["layout"];
-  /**
-   * Refuse header texts longer than this many characters, as `numpy.load` does.
-   * @default {10_000}
-   */
-  maxHeaderSize?: number;
-  /**
-   * Open a file whose data is shorter than its header claims instead of throwing
-   * {@link NpyRecoveryError}; rows that are fully present can then be read
-   * ({@link NpyReader.availableRows}), and reading past them throws. Ignored by
-   * {@link loadNpy} and {@link parseNpy}, which always need the whole array.
-   * @default {false}
-   */
-  allowTruncated?: boolean;
-}
+import {
+  type EncodeNpyOptions,
+  encodeParts,
+  type NpyArray,
+  type NpyChunk,
+  type NpyReaderOptions,
+  READER_OPTIONS,
+} from "./npy.ts";
 
 /**
  * Options of {@link NpyReader.read} and {@link NpyReader.readSync} (and of `chunks`): how this
@@ -212,12 +124,6 @@ export interface NpyChunksOptions extends NpyReadOptions {
 
 const CHUNK_BYTES = 16 << 20;
 
-const READER_OPTIONS = {
-  registry: true,
-  layout: true,
-  maxHeaderSize: true,
-  allowTruncated: true,
-} as const satisfies OptionKeys<NpyReaderOptions>;
 const READ_OPTIONS = { layout: true } as const satisfies OptionKeys<NpyReadOptions>;
 const CHUNKS_OPTIONS = {
   ...READ_OPTIONS,
@@ -718,286 +624,6 @@ export function loadNpySync(path: string | URL, options: NpyReaderOptions = {}):
   path = toPath(path);
   using r = NpyReader.openSync(path, { ...options, allowTruncated: false });
   return r.readSync();
-}
-
-/**
- * Parses the bytes of a whole `.npy` file, with no file system. Bytes after the data are
- * ignored, as NumPy does. The data may be decoded as a view of `bytes` (no copy) when the
- * dtype allows it.
- *
- * @param bytes The file's bytes.
- * @param options `registry`, `layout`, `maxHeaderSize`.
- * @returns The array.
- * @throws {NpyFormatError} When the bytes are not a valid `.npy` file.
- * @throws {NpyDtypeError} When no registered dtype handles the descr.
- * @throws {NpyRecoveryError} When the data is shorter than the header claims.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, parseNpy } from "@npy/append-array";
- *
- * const bytes = encodeNpy(new Float64Array([1, 2, 3, 4]), { shape: [2, 2] });
- * const a = parseNpy(bytes);
- * assert.deepEqual(a.shape, [2, 2]);
- * assert.deepEqual([...(a.data as Float64Array)], [1, 2, 3, 4]);
- * ```
- */
-export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
-  checkOptionKeys(options, READER_OPTIONS, "parse the .npy bytes");
-  const { maxHeaderSize, layout } = options;
-  const header = numberShaped(parseHeader(bytes, { maxHeaderSize }));
-  const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);
-  const dataBytes = dataByteLength(header);
-  const actual = bytes.length - header.headerLength;
-  if (actual < dataBytes) {
-    throw new NpyRecoveryError(
-      `Cannot parse the .npy bytes: the data is ${actual} bytes but the header claims ` +
-        `${dataBytes}`,
-      { expectedBytes: dataBytes, actualBytes: actual },
-    );
-  }
-  return {
-    descr: header.descr,
-    shape: header.shape,
-    fortranOrder: header.fortranOrder,
-    data: dtype.decode(
-      bytes.subarray(header.headerLength, header.headerLength + dataBytes),
-      { layout, count: header.shape.reduce((a, b) => a * b, 1) },
-    ),
-  };
-}
-
-/**
- * A chunk, as {@link NpyAppendArray.append} and {@link encodeNpy} take it: an ndarray-like
- * `{ data, shape, descr?, fortranOrder? }` whose `data` holds the elements flat in the
- * file's order (column-major when `fortranOrder`); a TypedArray (or a `DataView` of raw
- * bytes); a nested JS array of numbers, bigints, booleans, strings, `Date`s, `[re, im]`
- * pairs or records; a record as a plain object (`{ t: 1n, x: [1, 2] }`, one row of a
- * record file); or a single number, bigint, boolean, string or `Date`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type NpyChunk, parseNpy } from "@npy/append-array";
- *
- * const expected = encodeNpy(Float64Array.of(1, 2, 3));
- * const same: NpyChunk[] = [[1, 2, 3], { data: [1, 2, 3], shape: [3] }, Float32Array.of(1, 2, 3)];
- * for (const chunk of same) assert.deepEqual(encodeNpy(chunk, { descr: "<f8" }), expected);
- * // A single value is a 0-d array.
- * assert.deepEqual(parseNpy(encodeNpy(7, { descr: "<i4" })).shape, []);
- * ```
- */
-export type NpyChunk =
-  | NpyArrayLike
-  | NpyArray
-  | ArrayBufferView
-  | readonly unknown[]
-  | { readonly [field: string]: unknown }
-  | number
-  | bigint
-  | boolean
-  | string
-  | Date;
-
-/**
- * An array with its shape: `data` holds the elements flat, in the file's order.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
- *
- * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
- * const m: NpyArrayLike = {
- *   data: [1, 4, 2, 5, 3, 6],
- *   shape: [2, 3],
- *   descr: "<i2",
- *   fortranOrder: true,
- * };
- * const a = parseNpy(encodeNpy(m));
- * assert.equal(a.fortranOrder, true);
- * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
- * ```
- */
-export interface NpyArrayLike {
-  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
-  readonly data: ArrayBufferView | ArrayLike<unknown>;
-  /** The full shape. */
-  readonly shape: readonly number[];
-  /**
-   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
-   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
-   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
-   * position), if NumPy's `can_cast` allows it under the casting rule.
-   */
-  readonly descr?: Descr;
-  /**
-   * Whether `data` is column-major.
-   * @default {false}
-   */
-  readonly fortranOrder?: boolean;
-}
-
-/**
- * Options of {@link encodeNpy} and {@link saveNpy}.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type EncodeNpyOptions, NpyDtypeError, parseHeader } from "@npy/append-array";
- *
- * const options: EncodeNpyOptions = { descr: ">i4", shape: [2, 2], version: 2 };
- * const bytes = encodeNpy([1, 2, 3, 4], options);
- * const header = parseHeader(bytes);
- * assert.equal(header.version, 2);
- * assert.deepEqual(header.shape, [2, 2]);
- * assert.deepEqual(bytes.subarray(-4), Uint8Array.of(0, 0, 0, 4)); // big-endian
- * // float64 -> int32 is not a "same_kind" cast.
- * assert.throws(() => encodeNpy(Float64Array.of(1.5), { descr: "<i4" }), NpyDtypeError);
- * ```
- */
-export interface EncodeNpyOptions {
-  /**
-   * The dtype to write. Otherwise the chunk's own `descr`, else the native-endian descr of
-   * a TypedArray (`Float32Array` → `"<f4"`). A chunk's own, different `descr` is cast to
-   * this one as NumPy's `astype` does, under `casting`.
-   * @default {inferred}
-   */
-  descr?: Descr;
-  /**
-   * The array's shape. Otherwise the chunk's own `shape`, else 1-D.
-   * @default {[number of elements]}
-   */
-  shape?: readonly number[];
-  /**
-   * Whether the data is column-major. Otherwise the chunk's own `fortranOrder`, else false.
-   * @default {false}
-   */
-  fortranOrder?: boolean;
-  /**
-   * Where the codec for the descr comes from.
-   * @default {defaultRegistry}
-   */
-  registry?: DtypeRegistry;
-  /**
-   * How strictly typed inputs must match the descr (NumPy's casting rules).
-   * @default {"same_kind"}
-   */
-  casting?: Casting;
-  /**
-   * Format version to write.
-   * @default {the oldest that can hold the header, as NumPy chooses}
-   */
-  version?: NpyVersion;
-}
-
-/**
- * Internal: a chunk's header fields and data bytes (a view of the chunk when possible),
- * before any header is encoded. `flat`: the chunk gave no shape (a TypedArray), so
- * `fields.shape` is its element count.
- */
-export function encodeChunk(
-  chunk: NpyChunk,
-  options: EncodeNpyOptions,
-  path?: string,
-): {
-  fields: HeaderFields & { readonly shape: readonly number[] };
-  flat: boolean;
-  data: Uint8Array;
-} {
-  const where = path === undefined ? "the array" : quote(path);
-  const registry = options.registry ?? defaultRegistry;
-  const casting = options.casting;
-  let parts = splitChunk(chunk, where);
-  let descr = options.descr ?? parts?.descr;
-  if (parts === undefined) {
-    // Nested JS arrays, or a single value (a 0-d array).
-    descr ??= inferDescr(chunk, where);
-    const dtype = registry.resolve(descr);
-    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
-    parts = { shape, values, fortran: false, descr, raw: false, own: false, flat: false };
-  }
-  if (descr === undefined) {
-    throw new NpyDtypeError(
-      `Cannot encode ${where}: no descr given and none can be inferred from the values ` +
-        `(pass { descr })`,
-      { path },
-    );
-  }
-  const dtype = registry.resolve(descr);
-  // A chunk with a descr of its own holds elements of that dtype, cast to options.descr.
-  let source = parts.own && parts.descr !== undefined ? registry.resolve(parts.descr) : dtype;
-  if (descrEquals(source.descr, dtype.descr)) source = dtype;
-  const rawBytes = parts.raw ? (parts.values as Uint8Array).length : 0;
-  const count = parts.raw
-    ? Math.floor(rawBytes / (source.itemsize || 1))
-    : source.count(parts.values, { casting });
-  const shape = options.shape ?? (parts.flat ? [count] : parts.shape);
-  const fortranOrder = options.fortranOrder ?? parts.fortran;
-  const fields = { descr: dtype.descr, fortranOrder, shape: [...shape] };
-  const elements = sizeOf(shape);
-  if (elements !== count || (parts.raw && rawBytes !== elements * source.itemsize)) {
-    throw new NpyShapeError(
-      `Cannot encode ${where}: the shape ${shapeText(shape)} holds ${elements} elements ` +
-        `but the data has ${count}`,
-      { path, expected: shape, actual: [count] },
-    );
-  }
-  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting });
-  return { fields, flat: parts.flat && options.shape === undefined, data };
-}
-
-/** The header and data bytes of a chunk (the data a view of the chunk when possible). */
-const ENCODE_OPTIONS = {
-  descr: true,
-  shape: true,
-  fortranOrder: true,
-  registry: true,
-  casting: true,
-  version: true,
-} as const satisfies OptionKeys<EncodeNpyOptions>;
-
-function encodeParts(
-  chunk: NpyChunk,
-  options: EncodeNpyOptions,
-  path?: string,
-): [header: Uint8Array, data: Uint8Array] {
-  checkOptionKeys(
-    options,
-    ENCODE_OPTIONS,
-    path === undefined ? "encode the array" : `write ${quote(path)}`,
-  );
-  const { fields, data } = encodeChunk(chunk, options, path);
-  return [encodeHeader(fields, { version: options.version, path }), data];
-}
-
-/**
- * The bytes `np.save` writes for an array: NumPy's exact header (growth room, 64-byte
- * alignment), then the data.
- *
- * @param chunk An ndarray-like `{ data, shape, descr?, fortranOrder? }` or flat values.
- * @param options `descr`, `shape`, `fortranOrder`, `registry`, `casting`, `version`.
- * @returns The file's bytes.
- * @throws {NpyDtypeError} When the descr is unknown or the values cannot be cast to it.
- * @throws {NpyShapeError} When the shape does not match the number of elements.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, parseHeader } from "@npy/append-array";
- *
- * const bytes = encodeNpy({ data: new Int16Array([1, 2, 3, 4, 5, 6]), shape: [2, 3] });
- * assert.equal(bytes.length, 128 + 12);
- * assert.deepEqual(parseHeader(bytes).shape, [2, 3]);
- * ```
- */
-export function encodeNpy(chunk: NpyChunk, options: EncodeNpyOptions = {}): Uint8Array {
-  const [header, data] = encodeParts(chunk, options);
-  const out = new Uint8Array(header.length + data.length);
-  out.set(header);
-  out.set(data, header.length);
-  return out;
 }
 
 /**

@@ -42,13 +42,8 @@ import {
   toPath,
 } from "./file.ts";
 import { numberShaped, type NumberShapedHeader, rowRange } from "./_header_io.ts";
-import {
-  encodeChunk,
-  type NpyArray,
-  type NpyChunk,
-  type NpyChunksOptions,
-  NpyReader,
-} from "./reader.ts";
+import { encodeChunk, type NpyArray, type NpyChunk } from "./npy.ts";
+import { type NpyChunksOptions, NpyReader } from "./reader.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
 import { needsRecoverySync, recoverFileSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";

@@ -33,7 +33,7 @@ import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
-import type { NpyArrayLike, NpyChunk } from "./reader.ts";
+import type { NpyArrayLike, NpyChunk } from "./npy.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";

@@ -191,7 +191,17 @@ await check("lint", bin("deno"), ["lint"]);
 await check("check", bin("deno"), [
   "check",
   "--doc",
-  ...existing(["mod.ts", "cli.ts", "cli", "lib", "dtypes", "tests", "examples", "bench"]),
+  ...existing([
+    "mod.ts",
+    "core.ts",
+    "cli.ts",
+    "cli",
+    "lib",
+    "dtypes",
+    "tests",
+    "examples",
+    "bench",
+  ]),
 ]);
 await check("doc-lint", bin("deno"), ["doc", "--lint", ...denoExports]);
 // Every exported symbol of the deno.json exports has a runnable @example.

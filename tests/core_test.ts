@@ -1,0 +1,105 @@
+/**
+ * The `./core` entry point works on bytes alone: its whole import graph (followed from the
+ * source, every `import`/`export … from`) holds no `node:` module and nothing outside this
+ * package, it exports a subset of the main entry point, and it runs in a Web Worker where
+ * the runtime has one.
+ */
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import * as core from "../core.ts";
+import * as main from "../mod.ts";
+import { ROOT } from "./_util.ts";
+
+/** Every module `entry` reaches, and every specifier that is not a relative path. */
+function importGraph(entry: string): { modules: string[]; outside: string[] } {
+  const seen = new Set<string>();
+  const outside = new Set<string>();
+  const pending = [entry];
+  while (pending.length > 0) {
+    const file = pending.pop()!;
+    if (seen.has(file)) continue;
+    seen.add(file);
+    const text = readFileSync(file, "utf8");
+    // `import … from "x"`, `import "x"`, `export … from "x"` and `import("x")`; not
+    // `import type` / `export type`, which the runtime never loads (verbatimModuleSyntax).
+    const specifiers = text.matchAll(
+      /(?:^|\n)\s*(?:import|export)\s(?!type\s)[^;]*?from\s*["']([^"']+)["']|(?:^|\n)\s*import\s*["']([^"']+)["']|\bimport\(\s*["']([^"']+)["']\s*\)/g,
+    );
+    for (const m of specifiers) {
+      const spec = m[1] ?? m[2] ?? m[3]!;
+      if (spec.startsWith(".")) pending.push(resolve(dirname(file), spec));
+      else outside.add(`${relative(ROOT, file)}: ${spec}`);
+    }
+  }
+  return { modules: [...seen].map((f) => relative(ROOT, f)).sort(), outside: [...outside] };
+}
+
+test("./core imports no node: module and nothing outside the package", () => {
+  const { modules, outside } = importGraph(join(ROOT, "core.ts"));
+  assert.deepEqual(outside, [], "specifiers that are not this package's files");
+  for (const expected of ["lib/header.ts", "lib/npy.ts", "lib/registry.ts", "dtypes/mod.ts"]) {
+    assert.ok(modules.includes(expected), `${expected} is in the graph`);
+  }
+  for (const io of ["lib/file.ts", "lib/writer.ts", "lib/reader.ts", "lib/_lock.ts"]) {
+    assert.ok(!modules.includes(io), `${io} (file system) is not`);
+  }
+  // The check itself sees node: imports where there are some.
+  assert.ok(importGraph(join(ROOT, "mod.ts")).outside.some((s) => s.endsWith(": node:fs")));
+});
+
+test("./core exports a subset of the main entry point, the same values", () => {
+  const names = Object.keys(core);
+  assert.ok(names.length >= 30, `${names.length} names`);
+  for (const name of names) {
+    assert.equal(
+      (main as Record<string, unknown>)[name],
+      (core as Record<string, unknown>)[name],
+      name,
+    );
+  }
+  for (const io of ["NpyAppendArray", "NpyReader", "saveNpy", "recover", "NpyStackWriter"]) {
+    assert.ok(!names.includes(io), `${io} is not in ./core`);
+  }
+});
+
+test("./core runs in a Web Worker: encodeNpy, parseNpy and a header round trip", async () => {
+  // The Web Worker API, typed here (Node's types have none).
+  interface WebWorker {
+    onmessage: ((e: { data: unknown }) => void) | null;
+    onerror: ((e: { message: string; preventDefault?(): void }) => void) | null;
+    terminate(): void;
+  }
+  const Worker = (globalThis as { Worker?: new (url: string, o?: object) => WebWorker }).Worker;
+  if (Worker === undefined) {
+    // Node 20 has no Web Worker: the import graph test above covers it there.
+    console.log("./core worker test: this runtime has no global Worker");
+    return;
+  }
+  const coreUrl = pathToFileURL(join(ROOT, "core.ts")).href;
+  const source = `
+    import { encodeNpy, encodeHeader, parseHeader, parseNpy } from ${JSON.stringify(coreUrl)};
+    const bytes = encodeNpy({ data: Int16Array.of(1, 2, 3, 4, 5, 6), shape: [2, 3] });
+    const back = parseNpy(bytes);
+    const header = parseHeader(encodeHeader({ descr: "<f8", fortranOrder: false, shape: [5] }));
+    postMessage({ shape: back.shape, data: [...back.data], headerShape: header.shape });
+  `;
+  const url = URL.createObjectURL(new Blob([source], { type: "text/javascript" }));
+  const worker = new Worker(url, { type: "module" });
+  try {
+    const message = await new Promise<unknown>((resolve, reject) => {
+      worker.onmessage = (e) => resolve(e.data);
+      worker.onerror = (e) => {
+        e.preventDefault?.();
+        reject(new Error(e.message));
+      };
+      setTimeout(() => reject(new Error("no answer from the worker in 30 s")), 30_000);
+    });
+    assert.deepEqual(message, { shape: [2, 3], data: [1, 2, 3, 4, 5, 6], headerShape: [5] });
+  } finally {
+    worker.terminate();
+    URL.revokeObjectURL(url);
+  }
+});
