@@ -1099,10 +1099,20 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   *#journalSteps(begin: boolean): Generator<ShardStep, void, undefined> {
     if (this.#current !== undefined) yield { flush: this.#current };
     if (begin) this.#journal = { shard: this.#shardRows.length, rows: this.#currentRows };
-    this.#lock?.writeJournalSync(begin ? this.#journal : undefined, this.#options.sync !== "none");
+    this.#writeJournal(begin ? this.#journal : undefined);
     if (begin) return;
     this.#journal = undefined;
     this.#publish();
+  }
+
+  /**
+   * Writes the journal in the lock record (`undefined`: clears it). Written, it is synced with
+   * `sync: "append"` (a power loss then keeps it); cleared, unless `sync: "none"` (it must not
+   * come back after a power loss and undo an append a `close()` synced).
+   */
+  #writeJournal(journal: StackJournal | undefined): void {
+    const sync = this.#options.sync ?? "close";
+    this.#lock?.writeJournalSync(journal, journal ? sync === "append" : sync !== "none");
   }
 
   /**
@@ -1122,7 +1132,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#shardRows.length = journal.shard;
     if (journal.rows > 0) this.#shardRows.push(journal.rows);
     this.#currentRows = 0;
-    this.#lock?.writeJournalSync(undefined, this.#options.sync !== "none");
+    this.#writeJournal(undefined);
     this.#journal = undefined;
     this.#pin();
   }
