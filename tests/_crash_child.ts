@@ -268,12 +268,12 @@ async function dropped(args: Record<string, unknown>): Promise<void> {
 }
 
 async function openOnly(args: Record<string, unknown>): Promise<void> {
-  NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
+  // Held, so the collector never takes it (and its lock) while the parent waits to kill it.
+  kept = NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
   say("open");
   for (;;) await sleep(1000);
 }
 
-/** Rows `from..to-1` of the stack tasks: `<i8` rows of 2, row i = (2i, 2i + 1). */
 let keptStack: NpyStackWriter | undefined; // as a script's top-level writer: never collected
 
 /** Appends rows 0..249 to a new stack (shards of 100) and ends without close(). */
