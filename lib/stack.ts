@@ -1132,6 +1132,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#shardRows.length = journal.shard;
     if (journal.rows > 0) this.#shardRows.push(journal.rows);
     this.#currentRows = 0;
+    this.#rows = this.#shardRows.reduce((a, b) => a + b, 0); // later appends are refused
     this.#writeJournal(undefined);
     this.#journal = undefined;
     this.#pin();

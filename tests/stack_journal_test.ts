@@ -89,14 +89,14 @@ const SCENARIOS: Scenario[] = [
  * with `inject` called before each of its file operations (the shards' included: the layer is
  * installed before the writer opens any); then the writer appends K rows more (unless the
  * append failed; with `queued` and the async API, behind it without waiting) and closes.
- * @returns Whether the append threw, and the rows the writer acknowledged.
+ * @returns Whether the append threw, the rows the writer acknowledged, and its `rows` then.
  */
 async function cutAppend(
   path: string,
   s: Scenario,
   inject: FaultyFileSystem["inject"],
   queued = false,
-): Promise<{ threw: boolean; acked: number }> {
+): Promise<{ threw: boolean; acked: number; rows: number }> {
   const layer = new FaultyFileSystem((p) => p.startsWith(path + sep));
   let active = false;
   layer.inject = (op) => active ? inject(op) : undefined;
@@ -133,7 +133,7 @@ async function cutAppend(
       else acked += s.rows + (after.status === "fulfilled" ? K : 0);
     }
     w.closeSync();
-    return { threw, acked };
+    return { threw, acked, rows: w.rows };
   } finally {
     layer.uninstall();
   }
@@ -269,7 +269,7 @@ test(
         for (let at = 0; at < count; at++) {
           const stack = join(dir, `${s.name}-eio-${at}`);
           let n = 0, lockWrites = 0, cleared = false; // the journal cleared before the fault
-          const { threw, acked } = await cutAppend(stack, s, (op) => {
+          const { threw, acked, rows: told } = await cutAppend(stack, s, (op) => {
             if (n++ === at) {
               cleared = lockWrites === 2 && !op.path.endsWith("stack.lock"); // and synced
               return "EIO";
@@ -283,6 +283,7 @@ test(
           assert.deepEqual(r.unlistedShards, [], stack);
           // Once the journal is cleared the append is complete: failing to list it is no cut.
           const want = threw ? (cleared ? s.before + s.rows : s.before) : acked;
+          if (threw && !cleared) assert.equal(told, s.before, `${stack}: the writer's rows`);
           assert.ok(r.rows === want, `${stack}: fault at operation ${at}: ${r.rows} rows`);
           stacks.push(stack);
           rows.push(r.rows);
