@@ -44,6 +44,7 @@ import { type NumberShapedHeader, readHeader, rowBytesOf, rowsOf } from "./lib/_
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";
 import { NpyAppendArray } from "./lib/writer.ts";
 import { mergeStacks, NpyStackReader } from "./lib/stack.ts";
+import { cutAppendSync } from "./lib/_stack_journal.ts";
 import { defaultRegistry } from "./dtypes/mod.ts";
 import { bytesText, ProgressBar } from "./cli/progress.ts";
 import { floatToHalfBits, halfBitsToFloat } from "./dtypes/_half.ts";
@@ -783,6 +784,9 @@ async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> 
   const itemsize = defaultRegistry.resolve(r.descr).itemsize;
   const rowBytes = r.rowShape.reduce((a, b) => a * b, 1) * itemsize;
   const dataBytes = r.rows * rowBytes;
+  // A writer stopped in an append across shards: recoverStack undoes it, not adopts it.
+  const cut = cutAppendSync(dir, shards.length, r.unlistedShards);
+  const open = r.unlistedShards.map((i) => `${i}.npy`).join(", ");
   const json = {
     path: dir,
     stack: r.source,
@@ -797,6 +801,7 @@ async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> 
     rowBytes,
     dataBytes,
     unlistedShards: r.unlistedShards,
+    cutAppend: cut?.journal ?? null,
   };
   const min = shards.length ? Math.min(...shards) : 0;
   const max = shards.length ? Math.max(...shards) : 0;
@@ -816,14 +821,23 @@ async function stackInfo(dir: string): Promise<{ json: unknown; text: string }> 
       "open shards",
       r.unlistedShards.length === 0
         ? "none"
-        : `${r.unlistedShards.map((i) => `${i}.npy`).join(", ")}: not listed yet (a writer is ` +
-          `running, or crashed: recoverStack adopts its rows)`,
+        : cut === undefined
+        ? `${open}: not listed yet (a writer is running, or crashed: recoverStack adopts their ` +
+          `rows)`
+        : `${open}: not listed yet, in an append across shards stack.lock records (if its ` +
+          `writer is gone, recoverStack rolls it back: ${undoText(cut)})`,
     ],
   ];
   return {
     json,
     text: dir + "\n" + lines.map(([k, v]) => `  ${k.padEnd(15)} ${v}\n`).join(""),
   };
+}
+
+/** What undoing a cut append does: `2.npy to 8 rows, 3.npy removed`. */
+function undoText({ journal, removed }: NonNullable<ReturnType<typeof cutAppendSync>>): string {
+  const kept = journal.rows > 0 ? [`${journal.shard}.npy to ${journal.rows} rows`] : [];
+  return [...kept, ...removed.map((i) => `${i}.npy removed`)].join(", ");
 }
 
 // -----------------------------------------------------------------------------------------

@@ -15,7 +15,9 @@
  * `"commit": "header"` (its header is the commit record, so bytes past the rows the header
  * claims are an append a crash cut), and whoever takes such a lock over keeps the mark in its
  * own record, and puts the dead writer's record back if it gives up without repairing the
- * file (`releaseSync(true)`). See {@link hasCommitTrace}.
+ * file (`releaseSync(true)`). See {@link hasCommitTrace}. A stack writer also keeps a journal in
+ * its record while an append crosses shards ({@link WriterLock.writeJournalSync}, read by
+ * lib/_stack_journal.ts); a takeover keeps that too, until the taker has undone the append.
  *
  * Taking over is done under a second, short-lived exclusive file, `<path>.lock.takeover`:
  * of two processes that both found the same dead writer's lock, only the one holding it
@@ -36,6 +38,8 @@ interface LockRecord extends NpyLockHolder {
   readonly token: string;
   /** Set by this library's writer: the file's header is its commit record. */
   readonly commit?: "header";
+  /** A stack writer's journal of an append across shards (opaque here). */
+  readonly journal?: unknown;
 }
 
 /** `"deno 2.1.0"`, `"bun 1.2.0"` or `"node 22.1.0"`. */
@@ -150,30 +154,68 @@ function heldError(
   );
 }
 
+/** The record in `<path>.lock`; `undefined` when there is none (or it cannot be read). */
+function readRecord(path: string): LockRecord | undefined {
+  let text: string | undefined;
+  try {
+    text = readTextSync(path + ".lock");
+  } catch {
+    return undefined; // unreadable (a directory, no permission): no trace
+  }
+  return text === undefined ? undefined : parseRecord(text);
+}
+
 /**
  * Whether `<path>.lock` holds a record of this library's writer (live or dead), or of a
  * process that took such a lock over: then the file's header is its commit record.
  */
 export function hasCommitTrace(path: string): boolean {
-  let text: string | undefined;
+  return readRecord(path)?.commit === "header";
+}
+
+/** The journal in `<path>.lock`'s record, as it is (see {@link WriterLock.writeJournalSync}). */
+export function lockJournal(path: string): unknown {
+  return readRecord(path)?.journal;
+}
+
+/**
+ * Writes `text` over the start of the lock file in one write, padded with spaces (JSON allows
+ * them) to at least `length` bytes, so no byte of a longer record before it is left; `sync`:
+ * `fdatasync` it. The file always holds a whole record: a write this small, at offset 0, lands
+ * whole or not at all when the process dies.
+ * @returns The file's text now.
+ */
+function writeOverSync(lockPath: string, text: string, length: number, sync = false): string {
+  const encoded = new TextEncoder().encode(text);
+  const bytes = new Uint8Array(Math.max(length, encoded.length)).fill(0x20);
+  bytes.set(encoded);
+  const file = NpyFile.openSync(lockPath, "r+");
   try {
-    text = readTextSync(path + ".lock");
-  } catch {
-    return false; // unreadable (a directory, no permission): no trace
+    file.writeSync(bytes, 0);
+    if (sync) file.datasyncSync();
+  } finally {
+    file.closeSync();
   }
-  return text !== undefined && parseRecord(text)?.commit === "header";
+  return new TextDecoder().decode(bytes);
 }
 
 /** A held lock. */
 export class WriterLock {
   readonly #lockPath: string;
-  readonly #text: string;
+  #text: string; // the lock file's text, as readTextSync returns it
+  #record: LockRecord;
   readonly #inherited: string | undefined;
   #held = true;
 
-  private constructor(lockPath: string, text: string, inherited: string | undefined) {
+  private constructor(
+    lockPath: string,
+    text: string,
+    record: LockRecord,
+    inherited: string | undefined,
+  ) {
     this.#lockPath = lockPath;
     this.#text = text;
+    this.#record = record;
     this.#inherited = inherited;
   }
 
@@ -185,6 +227,38 @@ export class WriterLock {
   /** Whether the lock taken over was a (dead) writer's: its header is the commit record. */
   get tookOverWriter(): boolean {
     return this.#inherited !== undefined;
+  }
+
+  /** The journal in our record: a dead writer's taken over, until replaced. */
+  get journal(): unknown {
+    return this.#record.journal;
+  }
+
+  /**
+   * Puts `journal` in our record (`undefined`: removes it), rewriting the lock file in place
+   * (see {@link writeOverSync}); `sync`: `fdatasync` it before returning.
+   */
+  writeJournalSync(journal: unknown, sync: boolean): void {
+    const { journal: _old, ...rest } = this.#record;
+    const record: LockRecord = journal === undefined ? rest : { ...rest, journal };
+    const length = new TextEncoder().encode(this.#text).length;
+    try {
+      this.#now(writeOverSync(this.#lockPath, JSON.stringify(record), length, sync), record);
+    } catch (e) {
+      // Written or not (a failed sync), the file is ours: what it holds is our record now.
+      const text = readTextSync(this.#lockPath);
+      const now = text === undefined ? undefined : parseRecord(text);
+      if (now !== undefined) this.#now(text!, now);
+      throw e;
+    }
+  }
+
+  /** The lock file holds `text`, our `record`. */
+  #now(text: string, record: LockRecord): void {
+    HELD.delete(this.#text);
+    HELD.add(text);
+    this.#text = text;
+    this.#record = record;
   }
 
   /**
@@ -203,6 +277,7 @@ export class WriterLock {
       token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
     };
     let inherited: string | undefined; // a dead writer's record taken over
+    let journal: unknown; // and the journal in it
     let unreadable = 0, busy = 0;
     for (let attempt = 0; attempt < 400; attempt++) {
       let file: NpyFile;
@@ -251,13 +326,16 @@ export class WriterLock {
           sleepSync(2);
           continue;
         }
-        if (holder?.commit === "header") inherited = existing;
+        if (holder?.commit === "header") [inherited, journal] = [existing, holder.journal];
         unreadable = 0;
         continue;
       }
-      const text = JSON.stringify(
-        commit || inherited !== undefined ? { ...record, commit: "header" } : record,
-      );
+      const mine: LockRecord = inherited !== undefined
+        ? { ...record, commit: "header", journal }
+        : commit
+        ? { ...record, commit: "header" }
+        : record;
+      const text = JSON.stringify(mine);
       try {
         file.writeSync(new TextEncoder().encode(text), 0);
       } catch (e) {
@@ -278,12 +356,21 @@ export class WriterLock {
       }
       file.closeSync();
       HELD.add(text);
-      return new WriterLock(lockPath, text, inherited);
+      return new WriterLock(lockPath, text, mine, inherited);
     }
     throw new NpyLockError(
       `Cannot ${action}: the lock file "${lockPath}" keeps changing hands`,
       { path, lockPath },
     );
+  }
+
+  /**
+   * Stops holding the lock but leaves the lock file as it is: its journal is the trace
+   * recovery needs once this process has ended. Idempotent.
+   */
+  leaveSync(): void {
+    this.#held = false;
+    HELD.delete(this.#text);
   }
 
   /**
@@ -297,16 +384,9 @@ export class WriterLock {
     HELD.delete(this.#text);
     if (readTextSync(this.#lockPath) !== this.#text) return;
     if (restore && this.#inherited !== undefined) {
-      // One write over ours, never an empty or cut lock file: the record padded with spaces
-      // (JSON allows them) to at least our record's length, so nothing of ours is left.
-      const text = this.#inherited.padEnd(this.#text.length);
+      // One write over ours, never an empty or cut lock file.
       try {
-        const file = NpyFile.openSync(this.#lockPath, "r+");
-        try {
-          file.writeSync(new TextEncoder().encode(text), 0);
-        } finally {
-          file.closeSync();
-        }
+        writeOverSync(this.#lockPath, this.#inherited, new TextEncoder().encode(this.#text).length);
       } catch {
         // Ours stays: it carries the mark too (taken over from the dead writer).
       }

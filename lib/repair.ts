@@ -504,20 +504,25 @@ interface RecoverPlan {
  * library's writer (its lock file says so), whose header is the commit record: bytes past
  * the rows it claims are an append a crash cut, rolled back whole. Otherwise (other tools,
  * or a header claiming more than the file holds) the rows are inferred from the size.
+ * `commitRows`: the rows of the last commit when they are not the header's (a stack shard an
+ * append across shards was cut in, see lib/_stack_journal.ts).
  */
 function planRecover(
   path: string,
   s: FileHeader,
   zeroFill: boolean,
   committed: boolean,
+  commitRows?: number,
 ): RecoverPlan {
   const { header, size } = s;
   const dataLength = size - header.headerLength;
   const rowBytes = rowBytesOf(header);
   const oldRows = rowsOf(header);
+  const commitBytes = commitRows === undefined ? s.dataBytes : commitRows * rowBytes;
   let rows = oldRows, keep: number, added = 0;
-  if (committed && dataLength >= s.dataBytes) {
-    keep = s.dataBytes; // back to the last commit: never part of an append
+  if (committed && dataLength >= commitBytes) {
+    keep = commitBytes; // back to the last commit: never part of an append
+    rows = commitRows ?? oldRows;
   } else if (header.shape.length === 0 || rowBytes === 0) {
     // No rows to infer: the data must be exactly what the header says.
     keep = Math.min(dataLength, s.dataBytes);
@@ -640,12 +645,13 @@ function* recoverFileSteps(
   path: string,
   options: RecoverOptions,
   committed: boolean,
+  commitRows?: number,
 ): Steps<RecoverResult> {
   const { zeroFill = false } = options;
   let file = NpyFile.openSync(path, "r");
   try {
     const state = yield* readHeaderSteps(file, options.maxHeaderSize);
-    const plan = planRecover(path, state, zeroFill, committed);
+    const plan = planRecover(path, state, zeroFill, committed, commitRows);
     if (plan.noop || options.dryRun) return plan.result;
     if (plan.fields !== undefined && plan.inPlace === undefined) {
       const keep = plan.finalSize - plan.result.addedBytes - state.header.headerLength;
@@ -698,14 +704,15 @@ export function recoverSync(path: string | URL, options: RecoverOptions = {}): R
 
 /**
  * Internal: {@link recoverSync} without the lock, for a caller that holds it (the writer's
- * `onRecovery`). `committed`: see {@link planRecover}.
+ * `onRecovery`). `committed`, `commitRows`: see {@link planRecover}.
  */
 export function recoverFileSync(
   path: string,
   options: RecoverOptions,
   committed: boolean,
+  commitRows?: number,
 ): RecoverResult {
-  return runStepsSync(recoverFileSteps(path, options, committed));
+  return runStepsSync(recoverFileSteps(path, options, committed, commitRows));
 }
 
 interface CopyOptions {

@@ -5,13 +5,15 @@
  *
  * - {@link NpyStackWriter} appends rows, rolling over to a new shard every `shardRows` rows
  *   (or `shardBytes`); each shard is an ordinary appendable `.npy` written by
- *   `NpyAppendArray`. `info` and `stack.json` are replaced atomically each time a shard
- *   closes, and list closed shards only: a reader always sees complete shards.
+ *   `NpyAppendArray`. `info` and `stack.json` are replaced atomically each time an append
+ *   closes a shard, and list closed shards only: a reader always sees complete shards. An
+ *   append across shards is all or nothing (lib/_stack_journal.ts).
  * - {@link NpyStackReader} reads rows across shards, from our stacks and from stacks Dask's
  *   `to_npy_stack` wrote (the facts come from the shards' headers; nothing is unpickled).
  * - {@link mergeStacks} joins stacks of separate producers by hard-linking (or renaming)
  *   their shards: no data is copied.
- * - {@link recoverStack} adopts the shard a crashed writer left open.
+ * - {@link recoverStack} adopts the shard a crashed writer left open, an append across
+ *   shards it cut undone.
  *
  * @module
  */
@@ -49,6 +51,13 @@ import { needsRecoverySync, recoverFileSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
+import {
+  leftJournal,
+  LOCK_NAME,
+  shardPath,
+  type StackJournal,
+  undoAppendSync,
+} from "./_stack_journal.ts";
 import { pin, track, untrack } from "./_exit.ts";
 import {
   appendError,
@@ -119,14 +128,15 @@ export const DEFAULT_SHARD_BYTES: number = 1 << 30;
 
 const INFO = "info";
 const STACK_JSON = "stack.json";
-const LOCK_NAME = "stack"; // the lock file is dir/stack.lock
 const SHARD_NAME = /^(0|[1-9][0-9]{0,15})\.npy$/;
 const RESOLVED: Promise<void> = Promise.resolve();
 /** Shard files a reader keeps open at most (stacks may have thousands of shards). */
 const OPEN_SHARDS = 16;
 
-function shardPath(dir: string, index: number): string {
-  return join(dir, `${index}.npy`);
+/** The indices of the shard files among `names`, in order. */
+function shardIndices(names: readonly string[]): number[] {
+  return names.map((n) => SHARD_NAME.exec(n)).filter((m) => m !== null)
+    .map((m) => Number(m![1])).sort((a, b) => a - b);
 }
 
 function sameShape(a: readonly number[], b: readonly number[]): boolean {
@@ -303,8 +313,7 @@ export function scanInfoAxis(bytes: Uint8Array): number | undefined {
 function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | undefined {
   const names = listDirSync(dir);
   if (names === undefined) return undefined;
-  const indices = names.map((n) => SHARD_NAME.exec(n)).filter((m) => m !== null)
-    .map((m) => Number(m![1])).sort((a, b) => a - b);
+  const indices = shardIndices(names);
   const json = readTextSync(join(dir, STACK_JSON));
   if (json !== undefined) {
     const listed = parseStackJson(dir, json);
@@ -500,21 +509,33 @@ function lockStack(dir: string, action: string, lock: boolean | undefined, commi
   return lock === false ? undefined : WriterLock.acquireSync(join(dir, LOCK_NAME), action, commit);
 }
 
-/** Whether the stack's writer left its trace: the lock taken over, or the lock file as it is. */
-function stackCommitted(dir: string, lock: WriterLock | undefined): boolean {
-  return lock !== undefined ? lock.tookOverWriter : hasCommitTrace(join(dir, LOCK_NAME));
-}
-
 /**
- * Adopts the unlisted shards of `layout` (recovering them as `how` says); returns them.
- * `committed`: see {@link stackCommitted}.
+ * Adopts the unlisted shards of `layout` (recovering them as `how` says), once an append
+ * across shards the writer left cut is undone (lib/_stack_journal.ts); returns them. The
+ * writer's trace (its commit mark, its journal) is in the lock taken over, else (`lock`
+ * undefined) in the lock file as it is.
  */
 function adoptUnlistedSync(
   layout: StackLayout,
   how: "error" | "truncate" | "zeroFill",
   registry: DtypeRegistry,
-  committed: boolean,
+  lock: WriterLock | undefined,
 ): number[] {
+  const trace = join(layout.dir, LOCK_NAME);
+  const committed = lock !== undefined ? lock.tookOverWriter : hasCommitTrace(trace);
+  const journal = leftJournal(lock, trace);
+  const { dir, shardRows, unlisted } = layout;
+  const left = undoAppendSync(dir, journal, shardRows.length, unlisted, how === "error");
+  if (left !== undefined && how === "error") {
+    const path = shardPath(dir, journal!.shard);
+    throw new NpyRecoveryError(
+      `Cannot complete the stack ${quote(dir)}: its writer stopped in an append across shards, ` +
+        `from ${quote(path)} on (${LOCK_NAME}.lock records it); recoverStack(${quote(dir)}) or ` +
+        `onRecovery "truncate" rolls the append back`,
+      { path, expectedBytes: 0, actualBytes: 0 },
+    );
+  }
+  if (left !== undefined) layout.unlisted = left;
   const adopted: number[] = [];
   for (const index of layout.unlisted) {
     if (index !== layout.shardRows.length) {
@@ -624,8 +645,8 @@ export interface NpyStackWriterOptions extends
    */
   fortranOrder?: boolean;
   /**
-   * Rows per shard: a shard is closed (and listed in `info`) when it holds this many. Takes
-   * precedence over `shardBytes`.
+   * Rows per shard: a shard is closed (and listed in `info` once the append that filled it
+   * is complete) when it holds this many. Takes precedence over `shardBytes`.
    * @default {undefined}
    */
   shardRows?: number;
@@ -644,7 +665,8 @@ export interface NpyStackWriterOptions extends
    * In mode `"append"`, what to do with a shard a crashed writer left open (present but not
    * listed): it is adopted when its data matches its header; otherwise `"error"` throws
    * `NpyRecoveryError`, `"truncate"` keeps its complete rows, `"zeroFill"` completes a
-   * partial last row with zeros.
+   * partial last row with zeros. An append across shards the crash cut (`stack.lock` keeps
+   * its journal) is undone whole, except with `"error"`, which throws instead.
    * @default {"error"}
    */
   onRecovery?: "error" | "truncate" | "zeroFill";
@@ -678,10 +700,14 @@ async function runShardSteps(steps: Iterable<ShardStep>): Promise<void> {
  * so on; a chunk that crosses a shard boundary is split. Each shard is an ordinary `.npy`
  * written by `NpyAppendArray` (appendable, `np.load(mmap_mode="r")` opens it alone).
  *
- * Each time a shard closes, `dir/info` (Dask's pickle) and `dir/stack.json` are replaced
- * atomically, listing closed shards only. A crash leaves every closed shard listed and the
- * open shard on disk but unlisted: Dask loads the closed ones; {@link recoverStack} (or
- * reopening with mode `"append"`) adopts the open one's acknowledged rows.
+ * Each time an append closes a shard, `dir/info` (Dask's pickle) and `dir/stack.json` are
+ * replaced atomically, listing closed shards only. An append is all or nothing across a
+ * crash, one that crosses shards too: it is journaled in `dir/stack.lock`, and the shards it
+ * fills are listed only once it is complete. A crash leaves the shards closed before it
+ * listed, the others on disk but unlisted: Dask loads the listed ones; {@link recoverStack}
+ * (or reopening with mode `"append"`) undoes a cut append across shards and adopts the open
+ * shard's acknowledged rows. An append that fails part-way across shards is undone by the
+ * writer itself, and so is one in flight when the process exits.
  *
  * Chunks are what `NpyAppendArray.append` takes. Appends not awaited land in call order.
  *
@@ -722,6 +748,8 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   #perShard = 0; // rows per shard, once the row size is known
 
   #shardRows: number[] = []; // closed shards
+  #listed = 0; // how many of them info and stack.json list
+  #journal: StackJournal | undefined; // of the append across shards under way
   #current: NpyAppendArray | undefined;
   #currentRows = 0;
   #rows = 0; // rows accepted (written or queued)
@@ -765,6 +793,8 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     try {
       const writer = new NpyStackWriter(dir, lock, options);
       writer.#start(mode, registry);
+      // A dead writer's journal taken over is undone now (or stale): never to be applied again.
+      if (lock?.journal !== undefined) lock.writeJournalSync(undefined, true);
       writer.#exitToken = track(writer, dir, lock, NpyStackWriter.#atExit);
       return writer;
     } catch (e) {
@@ -812,9 +842,10 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
         layout,
         options.onRecovery ?? "error",
         registry,
-        stackCommitted(dir, this.#lock),
+        this.#lock,
       );
       this.#shardRows = layout.shardRows;
+      this.#listed = layout.shardRows.length;
       this.#fortran = layout.fortranOrder;
       this.#rows = layout.shardRows.reduce((a, b) => a + b, 0);
       this.#fix(layout.descr, layout.rowShape);
@@ -884,6 +915,14 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #publish(): void {
     publishListing(this.#layout());
+    this.#listed = this.#shardRows.length;
+    this.#pin();
+  }
+
+  /** Held while rows are in no listing (lib/_exit.ts): it is closed at exit. */
+  #pin(): void {
+    const held = this.#current !== undefined || this.#listed < this.#shardRows.length;
+    pin(this, held || this.#journal !== undefined);
   }
 
   /** The stack's dtype; `undefined` until declared or fixed by the first chunk. */
@@ -928,6 +967,10 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     if (this.#closed) {
       throw new Error(`Cannot append to the stack ${quote(this.dir)}: the writer is closed`);
     }
+    this.#checkFailed();
+  }
+
+  #checkFailed(): void {
     if (this.#failed !== undefined) {
       throw new Error(`Cannot append to the stack ${quote(this.dir)}: an earlier write failed`, {
         cause: this.#failed,
@@ -1025,9 +1068,16 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     return { bytes, rows };
   }
 
-  /** The writer's algorithm for one prepared chunk: split at shard boundaries. */
+  /**
+   * The writer's algorithm for one prepared chunk: split at shard boundaries. An append
+   * across shards is journaled (lib/_stack_journal.ts), and the shards it fills are listed
+   * once it is complete.
+   */
   *#steps(bytes: Uint8Array, rows: number): Generator<ShardStep, void, undefined> {
+    this.#checkFailed(); // an append queued behind one that failed (and was undone) is not written
     const rowBytes = this.#rowBytes;
+    const across = this.#currentRows + rows > this.#perShard;
+    if (across) yield* this.#journalSteps(true);
     let offset = 0;
     for (let left = rows; left > 0;) {
       const shard = this.#current ?? this.#openShard();
@@ -1037,8 +1087,58 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       this.#currentRows += n;
       offset += n * rowBytes;
       left -= n;
-      if (this.#currentRows >= this.#perShard) yield* this.#closeShard();
+      if (this.#currentRows >= this.#perShard) yield* this.#closeShard(!across);
     }
+    if (across) yield* this.#journalSteps(false);
+  }
+
+  /**
+   * `begin`: the open shard committed as it is, then the journal written. Else, at the end:
+   * the last shard committed, the journal cleared, then the shards closed listed.
+   */
+  *#journalSteps(begin: boolean): Generator<ShardStep, void, undefined> {
+    if (this.#current !== undefined) yield { flush: this.#current };
+    if (begin) this.#journal = { shard: this.#shardRows.length, rows: this.#currentRows };
+    this.#writeJournal(begin ? this.#journal : undefined);
+    if (begin) return;
+    this.#journal = undefined;
+    this.#publish();
+  }
+
+  /**
+   * Writes the journal in the lock record (`undefined`: clears it). Written, it is synced with
+   * `durability: "append"` (a power loss then keeps it); cleared, unless `durability: "none"` (it must not
+   * come back after a power loss and undo an append a `close()` synced).
+   */
+  #writeJournal(journal: StackJournal | undefined): void {
+    const durability = this.#options.durability ?? "close";
+    this.#lock?.writeJournalSync(
+      journal,
+      journal ? durability === "append" : durability !== "none",
+    );
+  }
+
+  /**
+   * Undoes the append across shards under way (it failed, or the process ends), as recovery
+   * would: shard k back to the rows it had, closed, and the shards after it removed.
+   */
+  #undo(): void {
+    const journal = this.#journal!;
+    try {
+      this.#current?.closeSync();
+    } catch {
+      // Its rows are undone below.
+    }
+    this.#current = undefined;
+    const unlisted = shardIndices(listDirSync(this.dir) ?? []).filter((i) => i >= this.#listed);
+    undoAppendSync(this.dir, journal, this.#listed, unlisted, false);
+    this.#shardRows.length = journal.shard;
+    if (journal.rows > 0) this.#shardRows.push(journal.rows);
+    this.#currentRows = 0;
+    this.#rows = this.#shardRows.reduce((a, b) => a + b, 0); // later appends are refused
+    this.#writeJournal(undefined);
+    this.#journal = undefined;
+    this.#pin();
   }
 
   #rawChunk(bytes: Uint8Array, rows: number): NpyChunk {
@@ -1070,26 +1170,29 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     });
     this.#current = shard;
     this.#currentRows = 0;
-    pin(this, true); // held while a shard is open and unlisted: closed at exit (lib/_exit.ts)
+    this.#pin();
     return shard;
   }
 
-  *#closeShard(): Generator<ShardStep, void, undefined> {
+  /** Closes the open shard; `publish`: lists it now. */
+  *#closeShard(publish = true): Generator<ShardStep, void, undefined> {
     const shard = this.#current!;
     yield { close: shard };
     this.#current = undefined;
     this.#shardRows.push(this.#currentRows);
     this.#currentRows = 0;
-    this.#publish();
-    pin(this, false);
+    if (publish) this.#publish();
+    else this.#pin();
   }
 
   *#closeSteps(): Generator<ShardStep, void, undefined> {
+    if (this.#journal !== undefined) this.#undo(); // a failed append across shards
     // An empty stack still gets shard 0 (with 0 rows): Dask refuses an empty chunk list.
     if (this.#current === undefined && this.#shardRows.length === 0 && this.#rowShape) {
       this.#openShard();
     }
     if (this.#current !== undefined) yield* this.#closeShard();
+    else if (this.#listed < this.#shardRows.length) this.#publish();
   }
 
   #enqueue(task: () => Promise<void>): Promise<void> {
@@ -1098,7 +1201,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       try {
         await task();
       } catch (e) {
-        this.#failed ??= e;
+        this.#fail(e);
         throw e;
       } finally {
         if (--this.#pending === 0) this.#queue = undefined;
@@ -1113,8 +1216,18 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     try {
       runShardStepsSync(steps);
     } catch (e) {
-      this.#failed ??= e;
+      this.#fail(e);
       throw e;
+    }
+  }
+
+  /** Later appends are refused; an append across shards cut by the failure is undone. */
+  #fail(e: unknown): void {
+    this.#failed ??= e;
+    try {
+      if (this.#journal !== undefined) this.#undo();
+    } catch {
+      // The journal stays: close() tries again, and else recovery undoes it.
     }
   }
 
@@ -1230,18 +1343,20 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   #release(): void {
     if (this.#exitToken !== undefined) untrack(this.#exitToken, this);
-    this.#lock?.releaseSync();
+    // An append across shards not undone: the lock file, with its journal, stays for recovery.
+    if (this.#journal === undefined) this.#lock?.releaseSync();
+    else this.#lock?.leaveSync();
   }
 
   /**
    * At process exit (lib/_exit.ts): the open shard, closed already (writers close newest
    * first), is listed with the rows its header claims (appends still queued are not
-   * written); then the stack closes as close() does.
+   * written; one across shards under way is undone); then the stack closes as close() does.
    */
   static #atExit(writer: NpyStackWriter): void {
     writer.#closed = true;
     try {
-      if (writer.#current !== undefined) {
+      if (writer.#journal === undefined && writer.#current !== undefined) {
         const header = shardHeader(writer.dir, writer.#shardRows.length, writer.#registry);
         writer.#currentRows = rowsOfHeader(header);
       }
@@ -1974,9 +2089,11 @@ export interface RecoverStackResult {
 }
 
 /**
- * Completes a stack whose writer stopped (a crash, a kill): the shard it left open is
- * recovered as `recover` does (its complete rows kept, a partial last row dropped or
- * zero-filled) and listed in `info` and `stack.json`, so Dask sees its rows too. Also
+ * Completes a stack whose writer stopped (a crash, a kill): an append across shards it was
+ * making (journaled in `stack.lock`) is undone, the shard it started in cut back to the
+ * rows it had and the shards after it removed; then the shard left open is recovered as
+ * `recover` does (its complete rows kept, a partial last row dropped or zero-filled) and
+ * listed in `info` and `stack.json`, so Dask sees its rows too. Also
  * adopts the shards of a writer that crashed before its first shard closed (no listing
  * yet). A stack with nothing to adopt is left unchanged.
  *
@@ -2040,7 +2157,7 @@ export function recoverStackSync(
   try {
     const layout = requireLayout(dir, registry, "recover the stack");
     const how = options.zeroFill ? "zeroFill" : "truncate";
-    const adopted = adoptUnlistedSync(layout, how, registry, stackCommitted(dir, lock));
+    const adopted = adoptUnlistedSync(layout, how, registry, lock);
     if (adopted.length > 0) publishListing(layout);
     done = true;
     return {

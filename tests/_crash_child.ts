@@ -31,6 +31,11 @@
  *   (resumed, a killed writer's open shard recovered with onRecovery "truncate"), prints
  *   `open <rows>`, appends `batch` rows at a time (row i = (2i, 2i + 1)) and prints
  *   `ack <rows>` after each; past `maxRows` it idles until killed.
+ * - `{ task: "stack-cut", path, batch, shardRows, rows, stopAt: { kind, name, nth } }`: appends
+ *   `rows` rows to a new stack in `path` in batches of `batch` (row i = (2i, 2i + 1)), prints
+ *   `open <rows>`, then appends one batch more and stops in it, at the `nth` file operation of
+ *   `kind` on the file `name` (its temp files included; see `FileOp`): prints `stopped` and
+ *   sleeps there until killed; with `exit`, exits there instead (`process.exit(0)`).
  * - `{ task: "race", path }`: prints `ready`, reads a time (ms) from stdin, spins until the
  *   clock reads it, tries to open `path` for writing and prints `won <pid>` (then appends
  *   its pid as a row, waits for a line on stdin, and closes) or `lost <holder pid>` on an
@@ -44,6 +49,7 @@ import process from "node:process";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { type Descr, NpyAppendArray, type NpyChunk, NpyLockError, NpyStackWriter } from "../mod.ts";
+import { FaultyFileSystem, type FileOp, pairRows } from "./_fault_util.ts";
 
 /** What the crash children append: the dtype, the row shape and row i's values. */
 export type RowKind = "i8" | "record" | "nested";
@@ -262,15 +268,10 @@ async function dropped(args: Record<string, unknown>): Promise<void> {
 }
 
 async function openOnly(args: Record<string, unknown>): Promise<void> {
-  NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
+  // Held, so the collector never takes it (and its lock) while the parent waits to kill it.
+  kept = NpyAppendArray.openSync(args.path as string, { mode: args.mode as "append" });
   say("open");
   for (;;) await sleep(1000);
-}
-
-/** Rows `from..to-1` of the stack tasks: `<i8` rows of 2, row i = (2i, 2i + 1). */
-function pairs(from: number, to: number): NpyChunk {
-  const data = BigInt64Array.from({ length: 2 * (to - from) }, (_, i) => BigInt(2 * from + i));
-  return { data, shape: [to - from, 2] };
 }
 
 let keptStack: NpyStackWriter | undefined; // as a script's top-level writer: never collected
@@ -283,9 +284,9 @@ async function stackExit(args: Record<string, unknown>): Promise<void> {
     shardRows: 100,
     bufferSize: (args.bufferSize as number | undefined) ?? 0,
   });
-  w.appendSync(pairs(0, 150));
-  await w.append(pairs(150, 240));
-  void w.append(pairs(240, 250)); // not awaited
+  w.appendSync(pairRows(0, 150));
+  await w.append(pairRows(150, 240));
+  void w.append(pairRows(240, 250)); // not awaited
   say("appended");
   void keptStack;
   if (args.how === "exit") exitNow();
@@ -302,12 +303,38 @@ async function stackAppend(args: Record<string, unknown>): Promise<void> {
   say(`open ${w.rows}`);
   const batch = args.batch as number;
   for (let n = 0; w.rows < (args.maxRows as number); n++) {
-    if (n % 2 === 0) w.appendSync(pairs(w.rows, w.rows + batch));
-    else await w.append(pairs(w.rows, w.rows + batch));
+    if (n % 2 === 0) w.appendSync(pairRows(w.rows, w.rows + batch));
+    else await w.append(pairRows(w.rows, w.rows + batch));
     say(`ack ${w.rows}`);
   }
   say("full");
   for (;;) await sleep(1000);
+}
+
+/** Stops a stack writer at a known point of an append, for the parent to kill it there. */
+async function stackCut(args: Record<string, unknown>): Promise<void> {
+  const batch = args.batch as number;
+  const w = NpyStackWriter.openSync(args.path as string, {
+    descr: "<i8",
+    shape: [2],
+    shardRows: args.shardRows as number,
+  });
+  while (w.rows < (args.rows as number)) w.appendSync(pairRows(w.rows, w.rows + batch));
+  say(`open ${w.rows}`);
+  const { kind, name, nth } = args.stopAt as { kind: FileOp["kind"]; name: string; nth: number };
+  let seen = 0;
+  const layer = new FaultyFileSystem(() => true);
+  layer.inject = (op) => {
+    if (op.kind === kind && op.path.endsWith("/" + name) && ++seen === nth) {
+      say("stopped");
+      if (args.exit) exitNow();
+      for (;;) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1000);
+    }
+    return undefined;
+  };
+  layer.install();
+  await w.append(pairRows(w.rows, w.rows + batch));
+  say("not stopped");
 }
 
 const args = JSON.parse(process.argv[process.argv.length - 1]);
@@ -320,6 +347,7 @@ try {
   else if (args.task === "race") await race(args);
   else if (args.task === "stack-exit") await stackExit(args);
   else if (args.task === "stack-append") await stackAppend(args);
+  else if (args.task === "stack-cut") await stackCut(args);
   else throw new Error(`unknown task ${args.task}`);
 } catch (e) {
   const err = e as Error & { code?: string };

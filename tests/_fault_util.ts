@@ -206,6 +206,33 @@ export function checkPrefixes(checks: PrefixCheck[]): Array<number | string> {
   return runPython<Array<number | string>>(PREFIX_CHECK, checks);
 }
 
+/** Rows `from..to-1` of the pair rows the stack tests append: `<i8` rows of 2, row i = (2i, 2i+1). */
+export function pairRows(from: number, to: number): { data: BigInt64Array; shape: number[] } {
+  const data = BigInt64Array.from({ length: 2 * (to - from) }, (_, i) => BigInt(2 * from + i));
+  return { data, shape: [to - from, 2] };
+}
+
+/**
+ * The rows of each stack in `dirs` as NumPy reads its listed shards joined (`stack.json`), when
+ * they are exactly the first pair rows ({@link pairRows}); else what is wrong (a string).
+ */
+export function numpyStackRows(dirs: string[]): Array<number | string> {
+  return runPython(
+    `
+out = []
+for d in json.load(sys.stdin):
+    shards = json.load(open(d + "/stack.json"))["shards"]
+    parts = [np.load(f"{d}/{i}.npy", mmap_mode="r") for i in range(len(shards))]
+    a = np.concatenate(parts) if parts else np.zeros((0, 2), "<i8")
+    n = a.shape[0]
+    ok = a.dtype == np.dtype("<i8") and a.shape == (n, 2) and (a.reshape(-1) == np.arange(2 * n)).all()
+    out.append(n if ok and n == sum(shards) else f"not the first rows: {a.dtype} {a.shape} {shards}")
+print(json.dumps(out))
+`,
+    dirs,
+  );
+}
+
 /** Whether this process may mount file systems (root with CAP_SYS_ADMIN). */
 export function tryMount(args: string[]): boolean {
   const r = spawnSync("mount", args, { encoding: "utf8" });
