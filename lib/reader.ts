@@ -113,10 +113,11 @@ export interface NpyChunksOptions extends NpyReadOptions {
    */
   end?: number;
   /**
-   * Read every chunk into one buffer instead of a new one each time: memory stays at one chunk
-   * however large the file, and reading runs at the speed of a plain read loop (no fresh pages
-   * to fault in). The price: a chunk's `data` may be a view of that buffer, valid only until the
-   * next chunk is asked for. Copy what you keep (`data.slice()`).
+   * Read the chunks into one buffer (two, taken in turn, for the async `chunks()`, which reads
+   * one chunk ahead) instead of a new one each time: memory stays at one or two chunks however
+   * large the file, and reading runs at the speed of a plain read loop (no fresh pages to fault
+   * in). The price: a chunk's `data` may be a view of that buffer, valid only until the next
+   * chunk is asked for. Copy what you keep (`data.slice()`).
    * @default {false}
    */
   reuse?: boolean;
@@ -469,9 +470,31 @@ export class NpyReader implements Disposable, AsyncDisposable {
    */
   async *chunks(options: NpyChunksOptions = {}): AsyncGenerator<NpyArray, void, undefined> {
     const { layout } = options;
-    for (const plan of this.#chunkPlans(options)) {
-      yield this.#finish(plan, await this.#file.read(plan.bytes, plan.position), { layout });
+    // One read ahead: the next chunk is on its way (on the thread pool, when large) while
+    // this one is with the caller, so the round trip to the pool costs no time per chunk.
+    // What goes wrong ahead (a read error, rows not in the file) is told only once the
+    // chunks before it are delivered.
+    const plans = this.#chunkPlans(options, 2);
+    let failure: { error: unknown } | undefined;
+    const ahead = () => {
+      try {
+        const next = plans.next();
+        if (next.done) return undefined;
+        const plan = next.value;
+        const read = this.#file.read(plan.bytes, plan.position).then((n) => ({ plan, n }));
+        read.catch(() => {}); // handled when awaited, maybe after the caller's turn
+        return read;
+      } catch (error) {
+        failure = { error };
+        return undefined;
+      }
+    };
+    for (let pending = ahead(); pending !== undefined;) {
+      const { plan, n } = await pending;
+      pending = ahead();
+      yield this.#finish(plan, n, { layout });
     }
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Sync twin of {@link NpyReader.chunks}. */
@@ -482,15 +505,19 @@ export class NpyReader implements Disposable, AsyncDisposable {
     }
   }
 
-  /** The read plans of `chunks`, all into one buffer when the caller allows its reuse. */
-  *#chunkPlans(options: NpyChunksOptions): Generator<ReadPlan, void, undefined> {
+  /**
+   * The read plans of `chunks`: into `buffers` buffers in turn when the caller allows their
+   * reuse (two for the async form, which reads one chunk ahead), else a new one each.
+   */
+  *#chunkPlans(options: NpyChunksOptions, buffers = 1): Generator<ReadPlan, void, undefined> {
     const ranges = this.#ranges(options);
     // The first chunk is the longest: the others fit in its buffer.
     const [first] = ranges;
-    const buffer = options.reuse === true && first !== undefined
-      ? new Uint8Array((first[1] - first[0]) * this.rowBytes)
+    const reused = options.reuse === true && first !== undefined
+      ? Array.from({ length: buffers }, () => new Uint8Array((first[1] - first[0]) * this.rowBytes))
       : undefined;
-    for (const [s, e] of ranges) yield this.#plan(s, e, buffer);
+    let i = 0;
+    for (const [s, e] of ranges) yield this.#plan(s, e, reused?.[i++ % buffers]);
   }
 
   #update(state: FileHeader): number {

@@ -468,6 +468,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     } catch (e) {
       return Promise.reject(e);
     }
+    if (this.#queue === undefined && this.#buffered(bytes, this.#lastRows)) return RESOLVED;
     const steps = this.#commitSteps(bytes, this.#lastRows);
     // Small commits run at once (two positional writes take microseconds; an awaited write
     // on the thread pool would cost ten times more); large ones leave the event loop free.
@@ -485,7 +486,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   appendSync(chunk: NpyChunk): void {
     this.#checkIdle("appendSync");
     const bytes = this.#prepare(chunk);
-    runStepsSync(this.#commitSteps(bytes, this.#lastRows));
+    if (!this.#buffered(bytes, this.#lastRows)) {
+      runStepsSync(this.#commitSteps(bytes, this.#lastRows));
+    }
   }
 
   /**
@@ -1118,9 +1121,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       const buffer = this.#buffer;
       if (buffer !== undefined && bytes.length < buffer.length) {
         if (this.#bufferLength + bytes.length > buffer.length) yield* this.#drainSteps(true);
-        buffer.set(bytes, this.#bufferLength);
-        this.#bufferLength += bytes.length;
-        this.#bufferRows += rows;
+        this.#intoBuffer(buffer, bytes, rows);
         if (this.#bufferLength === buffer.length) yield* this.#drainSteps(true);
       } else {
         yield* this.#bufferSteps();
@@ -1131,6 +1132,26 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
       this.#fail(e);
     }
     this.#updatePin();
+  }
+
+  #intoBuffer(buffer: Uint8Array, bytes: Uint8Array, rows: number): void {
+    buffer.set(bytes, this.#bufferLength);
+    this.#bufferLength += bytes.length;
+    this.#bufferRows += rows;
+  }
+
+  /**
+   * The hot path of small buffered appends: a chunk that fits in the write buffer with room
+   * to spare is copied there at once, with no I/O and so no step generator (a generator per
+   * append cost Bun a third of its 1-row rate). `false`: run #commitSteps.
+   */
+  #buffered(bytes: Uint8Array, rows: number): boolean {
+    const buffer = this.#buffer;
+    if (buffer === undefined || this.#failed !== undefined) return false;
+    if (this.#bufferLength + bytes.length >= buffer.length) return false;
+    this.#intoBuffer(buffer, bytes, rows);
+    this.#updatePin();
+    return true;
   }
 
   /** Bytes a commit of `length` bytes writes at once (see #commitSteps). */

@@ -7,7 +7,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { NpyAppendArray, NpyReader } from "../mod.ts";
+import { NpyAppendArray, NpyReader, NpyRecoveryError } from "../mod.ts";
+import { statSync, truncateSync } from "node:fs";
 import { type FileSystem, NODE_FILE_SYSTEM, setFileSystem } from "../lib/file.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
@@ -187,6 +188,38 @@ test("on a slow disk, timers keep running while large appends, syncs and reads w
     await chunks.return(undefined);
   } finally {
     setFileSystem(previous);
+    cleanup();
+  }
+});
+
+test("chunks() reads one chunk ahead, yet delivers every whole chunk before an error", async () => {
+  const { dir, cleanup } = makeTempDir("npy-loop-");
+  try {
+    const path = join(dir, "cut.npy");
+    const w = NpyAppendArray.openSync(path, { descr: "<f4", shape: [16] });
+    w.appendSync(rows(0, 10));
+    w.closeSync();
+    truncateSync(path, statSync(path).size - 4 * 64 - 8); // 5 whole rows and part of a 6th
+    for (const form of ["async", "sync"] as const) {
+      using r = NpyReader.openSync(path, { allowTruncated: true });
+      const seen: number[] = [];
+      const iterate = async () => {
+        if (form === "sync") {
+          for (const c of r.chunksSync({ rows: 2 })) seen.push((c.data as Float32Array)[0]!);
+        } else {
+          for await (const c of r.chunks({ rows: 2 })) seen.push((c.data as Float32Array)[0]!);
+        }
+      };
+      await assert.rejects(iterate(), NpyRecoveryError, form);
+      assert.deepEqual(seen, [0, 2], `${form}: the whole chunks before the cut`);
+    }
+    // A consumer that stops early leaves no read behind that fails unhandled.
+    using r = NpyReader.openSync(path, { allowTruncated: true });
+    for await (const c of r.chunks({ rows: 1 })) {
+      assert.equal(c.shape[0], 1);
+      break;
+    }
+  } finally {
     cleanup();
   }
 });

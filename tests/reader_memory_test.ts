@@ -35,7 +35,7 @@ function makeSparseFile(path: string): number {
 
 const MiB = 1 << 20;
 
-test("chunks({ reuse: true }) reads 1 GiB in flat memory, one buffer for every chunk", async () => {
+test("chunks({ reuse: true }) reads 1 GiB in flat memory: one buffer for every chunk (two, in turn, for the async form, which reads ahead)", async () => {
   const { dir, cleanup } = makeTempDir("npy-reader-mem-");
   try {
     const path = join(dir, "big.npy");
@@ -45,13 +45,13 @@ test("chunks({ reuse: true }) reads 1 GiB in flat memory, one buffer for every c
       const start = process.memoryUsage().rss;
       let peak = start;
       let chunks = 0;
-      let buffer: ArrayBufferLike | undefined;
+      const buffers = new Set<ArrayBufferLike>();
       const check = (data: Float32Array, k: number) => {
         assert.equal(data.length, CHUNK_ROWS * 16);
         assert.equal(data[15], k, `${kind} chunk ${k} mark`);
         assert.equal(data[16 * 1000 + 3], 0);
-        if (buffer === undefined) buffer = data.buffer;
-        else assert.equal(data.buffer, buffer, `${kind} chunk ${k} reuses the first buffer`);
+        buffers.add(data.buffer);
+        assert.ok(buffers.size <= (kind === "sync" ? 1 : 2), `${kind} chunk ${k} reuses a buffer`);
         peak = Math.max(peak, process.memoryUsage().rss);
       };
       if (kind === "sync") {
