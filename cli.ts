@@ -36,6 +36,7 @@ import {
   quote,
 } from "./lib/errors.ts";
 import { fileError, isDirectorySync, NpyFile, realPathSync, replaceSteps } from "./lib/file.ts";
+import { civilFromDays } from "./dtypes/_cast_time.ts";
 import { copySteps, runSteps } from "./lib/_steps.ts";
 import { WriterLock } from "./lib/_lock.ts";
 import { envVar } from "./lib/_permissions.ts";
@@ -1244,16 +1245,8 @@ function yearText(y: bigint): string {
 
 /** Days since 1970-01-01 as `YYYY-MM-DD` (proleptic Gregorian, any year). */
 function dateText(days: bigint): string {
-  const z = days + 719468n;
-  const era = floorDiv(z, 146097n);
-  const doe = z - era * 146097n;
-  const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
-  const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
-  const mp = (5n * doy + 2n) / 153n;
-  const d = doy - (153n * mp + 2n) / 5n + 1n;
-  const m = mp < 10n ? mp + 3n : mp - 9n;
-  const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
-  return `${yearText(y)}-${String(m).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
+  const [y, m, d] = civilFromDays(days);
+  return `${yearText(y)}-${String(m + 1n).padStart(2, "0")}-${String(d).padStart(2, "0")}`;
 }
 
 /** A datetime64 value as NumPy prints it: `2024-03-01T09:30:00.125`, `NaT`. */

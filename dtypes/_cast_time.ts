@@ -292,14 +292,19 @@ function daysFromCivil(year: bigint, month0: bigint): bigint {
   return era * 146097n + doe - 719468n;
 }
 
-function civilFromDays(days: bigint): [bigint, bigint] {
+/**
+ * The proleptic Gregorian date of a day count since 1970-01-01: year, month (0-11) and day
+ * of the month (1-31), for any year (Howard Hinnant's days_from_civil, inverted).
+ */
+export function civilFromDays(days: bigint): [year: bigint, month: bigint, day: bigint] {
   const z = days + 719468n;
   const era = floorDiv(z, 146097n);
   const doe = z - era * 146097n;
   const yoe = (doe - doe / 1460n + doe / 36524n - doe / 146096n) / 365n;
   const doy = doe - (365n * yoe + yoe / 4n - yoe / 100n);
   const mp = (5n * doy + 2n) / 153n;
+  const d = doy - (153n * mp + 2n) / 5n + 1n;
   const m = mp < 10n ? mp + 3n : mp - 9n;
   const y = yoe + era * 400n + (m <= 2n ? 1n : 0n);
-  return [y, m - 1n];
+  return [y, m - 1n, d];
 }
