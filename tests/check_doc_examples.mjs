@@ -46,15 +46,34 @@ const where = (location) => {
 
 const seen = new Set();
 const missing = [];
+// A symbol an entry point re-exports from another entry point (./mod.ts re-exports ./core.ts)
+// is a "reference" there: it is checked where it is declared, which must be listed too.
+const declared = new Set();
+const references = [];
 for (const node of Object.values(JSON.parse(result.stdout).nodes ?? {})) {
   for (const symbol of node.symbols ?? []) {
     const first = symbol.declarations[0];
+    if (symbol.declarations.every((d) => d.kind === "reference")) {
+      references.push(symbol);
+      continue;
+    }
     const key = `${symbol.name} ${where(first.location)}`;
+    declared.add(key);
     if (seen.has(key)) continue; // re-exported by more than one entry point
     seen.add(key);
     if (!symbol.declarations.some(hasExample)) {
       missing.push(`  ${first.kind} ${symbol.name} (${where(first.location)})`);
     }
+  }
+}
+for (const symbol of references) {
+  const target = symbol.declarations[0].def?.target;
+  const key = target === undefined ? undefined : `${symbol.name} ${where(target)}`;
+  if (key === undefined || !declared.has(key)) {
+    missing.push(
+      `  reference ${symbol.name} (${where(symbol.declarations[0].location)}): ` +
+        "its declaration is in no entry point",
+    );
   }
 }
 
