@@ -362,8 +362,15 @@ i = np.arange(a.shape[0], dtype="<i8")
 print(json.dumps({"shape": list(a.shape), "chunks": list(x.chunks[0]),
   "ok": bool((a == i[:, None] * np.array([1, 2, 3])).all())}))`;
         const loaded = runDask<{ shape: number[]; chunks: number[]; ok: boolean }>(code, out);
-        assert.deepEqual(loaded.shape, [listed.length * 50, 3]);
-        assert.deepEqual(loaded.chunks, listed);
+        // Dask reads `info`; `stack.json` is replaced just after it, so a kill between the two
+        // renames leaves it one listing behind (recovery lists both again, below).
+        const daskShards = loaded.chunks.length;
+        assert.ok(
+          daskShards === listed.length || daskShards === listed.length + 1,
+          `info lists ${daskShards} shards, stack.json ${listed.length}`,
+        );
+        assert.ok(loaded.chunks.every((n) => n === 50));
+        assert.deepEqual(loaded.shape, [daskShards * 50, 3]);
         assert.ok(loaded.ok, "a closed shard holds wrong values");
         // The open shard is there, unlisted (and the next one, killed in an append across
         // them); recovery adopts it, an append across shards cut by the kill undone.
