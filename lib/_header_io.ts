@@ -68,8 +68,6 @@ export function rowsOf(header: NumberShapedHeader): number {
   return fortranOrder ? shape[shape.length - 1] : shape[0];
 }
 
-export { quote };
-
 function checkPrefix(
   prefix: Uint8Array,
   size: number,

@@ -7,7 +7,7 @@
  */
 
 import { type Descr, descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import { NpyDtypeError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -19,7 +19,7 @@ import type { Casting, DecodeOptions, DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { chunkBytes, flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
-import { numberShaped, quote } from "./_header_io.ts";
+import { numberShaped } from "./_header_io.ts";
 
 /**
  * An array read from a `.npy` file: the header's facts and the decoded data.

@@ -8,7 +8,7 @@
  */
 
 import type { Descr } from "./descr.ts";
-import { NpyDtypeError } from "./errors.ts";
+import { NpyDtypeError, quote } from "./errors.ts";
 import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
 import { MAX_HEADER_SIZE, type NpyHeader } from "./header.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
@@ -16,7 +16,6 @@ import { defaultRegistry } from "../dtypes/mod.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,
-  quote,
   readHeader,
   readHeaderSteps,
   readHeaderSync,

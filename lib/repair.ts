@@ -7,7 +7,13 @@
  * @module
  */
 
-import { NpyFormatError, NpyHeaderSpaceError, NpyRecoveryError, NpyShapeError } from "./errors.ts";
+import {
+  NpyFormatError,
+  NpyHeaderSpaceError,
+  NpyRecoveryError,
+  NpyShapeError,
+  quote,
+} from "./errors.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
 import { copySteps, runSteps, runStepsSync, type Steps } from "./_steps.ts";
@@ -22,7 +28,6 @@ import {
 import {
   type FileHeader,
   numberShaped,
-  quote,
   readHeaderSteps,
   rowBytesOf,
   rowsOf,
