@@ -18,15 +18,8 @@
  * @module
  */
 export * from "./core.ts";
-export {
-  loadNpy,
-  loadNpySync,
-  type NpyChunksOptions,
-  NpyReader,
-  type NpyReadOptions,
-  saveNpy,
-  saveNpySync,
-} from "./lib/reader.ts";
+export { type NpyChunksOptions, NpyReader, type NpyReadOptions } from "./lib/reader.ts";
+export { loadNpy, loadNpySync, saveNpy, saveNpySync } from "./lib/load_save.ts";
 export {
   ensureAppendable,
   type EnsureAppendableOptions,
