@@ -66,9 +66,9 @@ export function touch(view: ArrayBufferView): void {
   const u8 = new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
   let sum = 0;
   for (let i = 0; i < u8.length; i += 4096) {
-    const v = u8[i];
+    const v = u8[i] ?? 0;
     u8[i] = v ^ 0xff;
-    sum += u8[i];
+    sum += u8[i] ?? 0;
     u8[i] = v;
   }
   if (sum < 0) throw new Error("unreachable");
@@ -134,7 +134,7 @@ export async function interleave(
   const n = contenders.length;
   for (let t = 0; t < options.trials; t++) {
     for (let k = 0; k < n; k++) {
-      const c = contenders[(t + k) % n];
+      const c = contenders[(t + k) % n] as Contender; // the index is taken modulo the length
       const rate = c.external ? await c.external(options.time) : await trial(c, options);
       out.get(c.name)!.push(rate);
     }
@@ -173,7 +173,8 @@ async function trial(c: Contender, options: TrialOptions): Promise<number> {
     },
   });
   await bench.run();
-  const result = bench.tasks[0].result;
+  const result = bench.tasks[0]?.result;
+  if (result === undefined) throw new Error(`Cannot measure "${c.name}": tinybench ran no task`);
   if (result.state !== "completed") {
     const why = result.state === "errored" ? `: ${result.error.message}` : "";
     throw new Error(`Cannot measure "${c.name}": the task ended ${result.state}${why}`, {
@@ -187,7 +188,8 @@ async function trial(c: Contender, options: TrialOptions): Promise<number> {
 export function median(xs: readonly number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+  const at = (i: number) => s[i] ?? NaN; // an empty list has no median
+  return s.length % 2 ? at(m) : (at(m - 1) + at(m)) / 2;
 }
 
 /** Prints a progress line on stderr (stdout stays free for results). */

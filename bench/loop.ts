@@ -76,35 +76,33 @@ async function large(dir: string): Promise<LoopOutput["large"]> {
     // Each contender starts from no file: freeing the last one's pages (in a rename or a
     // truncate) is not what is measured.
     fs.rmSync(path, { force: true });
-    writer.push(
-      await probed(async () => {
-        const w = await NpyAppendArray.open(path, {
-          mode: "overwrite",
-          descr: "<f4",
-          shape: [16],
-          durability: "none",
-        });
-        for (let done = 0; done < TOTAL; done += CHUNK) await w.append(chunk);
-        await w.close();
-      }),
-    );
+    const appended = await probed(async () => {
+      const w = await NpyAppendArray.open(path, {
+        mode: "overwrite",
+        descr: "<f4",
+        shape: [16],
+        durability: "none",
+      });
+      for (let done = 0; done < TOTAL; done += CHUNK) await w.append(chunk);
+      await w.close();
+    });
+    writer.push(appended);
     if (fs.statSync(path).size !== 128 + TOTAL) throw new Error("Cannot accept: short file");
     fs.rmSync(path);
-    writeSync.push(
-      await probed(() => {
-        const fd = fs.openSync(path, "w");
-        fs.writeSync(fd, new Uint8Array(128), 0, 128, 0);
-        for (let done = 0; done < TOTAL; done += CHUNK) {
-          fs.writeSync(fd, bytes, 0, bytes.length, 128 + done);
-        }
-        fs.closeSync(fd);
-        return Promise.resolve();
-      }),
-    );
+    const written = await probed(() => {
+      const fd = fs.openSync(path, "w");
+      fs.writeSync(fd, new Uint8Array(128), 0, 128, 0);
+      for (let done = 0; done < TOTAL; done += CHUNK) {
+        fs.writeSync(fd, bytes, 0, bytes.length, 128 + done);
+      }
+      fs.closeSync(fd);
+      return Promise.resolve();
+    });
+    writeSync.push(written);
     progress(
-      `  trial ${t + 1}: append ${writer[t].gapMs.toFixed(1)} ms gap, ` +
-        `${writer[t].seconds.toFixed(3)} s; writeSync ${writeSync[t].gapMs.toFixed(1)} ms, ` +
-        `${writeSync[t].seconds.toFixed(3)} s`,
+      `  trial ${t + 1}: append ${appended.gapMs.toFixed(1)} ms gap, ` +
+        `${appended.seconds.toFixed(3)} s; writeSync ${written.gapMs.toFixed(1)} ms, ` +
+        `${written.seconds.toFixed(3)} s`,
     );
   }
   fs.rmSync(path);

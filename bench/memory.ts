@@ -74,7 +74,7 @@ function status(): Record<string, number> {
   try {
     for (const line of fs.readFileSync("/proc/self/status", "utf8").split("\n")) {
       const m = /^(Vm\w+):\s+(\d+) kB/.exec(line);
-      if (m) out[m[1]] = Number(m[2]) * 1024;
+      if (m?.[1] !== undefined) out[m[1]] = Number(m[2]) * 1024;
     }
   } catch {
     // not Linux: rss from the runtime only

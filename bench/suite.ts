@@ -66,7 +66,7 @@ export interface SuiteOutput {
   trials: typeof TRIALS;
   bufferSize: number;
   /** Python and NumPy versions, when NumPy contenders ran. */
-  numpy?: { python: string; numpy: string; npa: string };
+  numpy?: { python: string; numpy: string; npa: string } | undefined;
   groups: GroupResult[];
   seconds: number;
 }
@@ -283,7 +283,7 @@ function fmtRate(x: number): string {
 }
 
 function report(g: GroupResult): void {
-  const base = median(g.results[g.baseline]);
+  const base = median(g.results[g.baseline] ?? []);
   const parts = Object.entries(g.results).map(([name, r]) => {
     const m = median(r);
     return `${name} ${fmtRate(m)}/s (${(m / base).toFixed(2)}x)`;
@@ -300,7 +300,8 @@ async function runGroup(
   const results = Object.fromEntries(await interleave(contenders));
   const names = new Set(contenders.map((c) => c.name));
   const present = Object.fromEntries(Object.entries(refs).filter(([, n]) => names.has(n!)));
-  const g: GroupResult = { ...group, baseline: contenders[0].name, refs: present, results };
+  const baseline = contenders[0]?.name ?? "";
+  const g: GroupResult = { ...group, baseline, refs: present, results };
   groups.push(g);
   report(g);
 }
@@ -520,7 +521,7 @@ async function encodeGroups(): Promise<void> {
     const little = bytesOf(f64);
     const big = new Uint8Array(little.length);
     for (let i = 0; i < little.length; i += 8) {
-      for (let j = 0; j < 8; j++) big[i + j] = little[i + 7 - j];
+      for (let j = 0; j < 8; j++) big[i + j] = little[i + 7 - j] ?? 0;
     }
     await encodeGroup(`Float64Array -> >f8 (16,) x ${rows}`, ">f8", [16], rows, big, [
       { name: "raw >f8 bytes (zero-copy)", chunk: { data: big, shape: [rows, 16], descr: ">f8" } },
@@ -596,7 +597,7 @@ async function readGroups(): Promise<void> {
       before: () => void (fd = fs.openSync(path, "r")),
       call() {
         for (let j = 0; j < k; j++) {
-          const s = starts[i++ & 4095];
+          const s = starts[i++ & 4095] ?? 0;
           const buf = new Uint8Array(n * 64);
           fs.readSync(fd, buf, 0, buf.length, headerLength + s * 64);
           last = new Float32Array(buf.buffer);
@@ -623,7 +624,7 @@ async function readGroups(): Promise<void> {
       before: readerBefore,
       async call() {
         for (let j = 0; j < k; j++) {
-          const s = starts[i++ & 4095];
+          const s = starts[i++ & 4095] ?? 0;
           last = (await r!.read(s, s + n)).data;
         }
       },
@@ -637,7 +638,7 @@ async function readGroups(): Promise<void> {
       before: readerBefore,
       call() {
         for (let j = 0; j < k; j++) {
-          const s = starts[i++ & 4095];
+          const s = starts[i++ & 4095] ?? 0;
           last = r!.readSync(s, s + n).data;
         }
       },
@@ -695,11 +696,11 @@ async function readGroups(): Promise<void> {
         call: async
           ? async () => {
             seen = 0;
-            for await (const c of r!.chunks(options)) seen += c.shape[0];
+            for await (const c of r!.chunks(options)) seen += c.shape[0] ?? 0;
           }
           : () => {
             seen = 0;
-            for (const c of r!.chunksSync(options)) seen += c.shape[0];
+            for (const c of r!.chunksSync(options)) seen += c.shape[0] ?? 0;
           },
         after() {
           r!.closeSync();

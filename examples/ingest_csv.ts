@@ -102,7 +102,11 @@ async function ingest(): Promise<number> {
       continue;
     }
     if (line === "") continue;
-    const [time, sensor, temperature, humidity, ok] = line.split(",");
+    const fields = line.split(",");
+    if (fields.length !== 5) {
+      throw new Error(`Cannot ingest ${JSON.stringify(line)}: expected 5 comma-separated fields`);
+    }
+    const [time = "", sensor = "", temperature = "", humidity = "", ok = ""] = fields; // all 5 are there
     cols.time[n] = BigInt(Date.parse(time + "Z"));
     cols.sensor[n] = sensor;
     cols.temperature[n] = Number(temperature);

@@ -50,8 +50,7 @@ const adc = new ReadableStream<Int16Array>({
 // Counts to volts, as rows of CHANNELS float32 values (an ndarray-like chunk).
 const toVolts = new TransformStream<Int16Array, { data: Float32Array; shape: number[] }>({
   transform(samples, controller) {
-    const volts = new Float32Array(samples.length);
-    for (let i = 0; i < samples.length; i++) volts[i] = samples[i] * VOLTS_PER_COUNT;
+    const volts = Float32Array.from(samples, (count) => count * VOLTS_PER_COUNT);
     controller.enqueue({ data: volts, shape: [samples.length / CHANNELS, CHANNELS] });
   },
 });

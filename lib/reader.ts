@@ -344,14 +344,13 @@ export class NpyReader implements Disposable, AsyncDisposable {
   #finish(plan: ReadPlan, n: number, options: NpyReadOptions): NpyArray {
     this.#checkRead(plan, n);
     const { header } = this.#state;
+    const layout = options.layout ?? this.#layout;
+    const count = plan.shape.reduce((a, b) => a * b, 1);
     return {
       descr: header.descr,
       shape: plan.shape,
       fortranOrder: header.fortranOrder,
-      data: this.#dtype.decode(plan.bytes, {
-        layout: options.layout ?? this.#layout,
-        count: plan.shape.reduce((a, b) => a * b, 1),
-      }),
+      data: this.#dtype.decode(plan.bytes, layout === undefined ? { count } : { layout, count }),
     };
   }
 

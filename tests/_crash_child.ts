@@ -337,7 +337,7 @@ async function stackCut(args: Record<string, unknown>): Promise<void> {
   say("not stopped");
 }
 
-const args = JSON.parse(process.argv[process.argv.length - 1]);
+const args = JSON.parse(process.argv.at(-1) ?? "{}");
 try {
   if (args.task === "append") await append(args);
   else if (args.task === "exit") await exitWithout(args);

@@ -163,7 +163,7 @@ export interface PrefixCheck {
   /** Rows it must hold at least. */
   atLeast: number;
   /** Every append was this many rows: the count must be a multiple of it. */
-  multipleOf?: number;
+  multipleOf?: number | undefined;
 }
 
 const PREFIX_CHECK = `

@@ -2,6 +2,7 @@
  * Shared test helpers: the repository root (from `tests/` or `dist/tests/`), temp dirs, and
  * running NumPy in a `python3` child. Runs unchanged under Deno, Bun and Node.
  */
+import { AssertionError } from "node:assert";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -46,4 +47,10 @@ export function runPython<T = unknown>(code: string, input: unknown = null): T {
     throw new Error(`python3 failed (${result.status}):\n${result.stderr}`);
   }
   return JSON.parse(result.stdout) as T;
+}
+
+/** `value`, asserted present (a test's own data, indexed where the index is known to exist). */
+export function present<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new AssertionError({ message: `${what} is missing` });
+  return value;
 }

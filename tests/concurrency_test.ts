@@ -12,7 +12,7 @@ import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
 import process from "node:process";
 import { loadNpySync, NpyAppendArray, NpyReader } from "../mod.ts";
-import { makeTempDir } from "./_util.ts";
+import { makeTempDir, present } from "./_util.ts";
 import {
   checkPrefixes,
   Child,
@@ -41,8 +41,8 @@ async function race(path: string): Promise<number> {
     const results = await Promise.all(children.map((c) => c.waitFor(["won", "lost"])));
     const winners = results.filter((r) => r.startsWith("won"));
     assert.equal(winners.length, 1, `${path}: ${JSON.stringify(results)}`);
-    const winner = children[results.findIndex((r) => r.startsWith("won"))];
-    const loser = children[results.findIndex((r) => !r.startsWith("won"))];
+    const winner = present(children[results.findIndex((r) => r.startsWith("won"))], "winner");
+    const loser = present(children[results.findIndex((r) => !r.startsWith("won"))], "loser");
     assert.equal(results[children.indexOf(loser)], `lost ${winner.process.pid}`);
     winner.send("close");
     assert.equal(await winner.exited, 0);
@@ -63,7 +63,7 @@ test(`two processes racing to open one file: exactly one wins, ${RACES} races`, 
       await Promise.all(
         [i, i + 1].filter((k) => k < RACES).map(async (k) => {
           const path = join(dir, `race-${k}.npy`);
-          const kind = (["fresh", "staleLock", "existing"] as const)[k % 3];
+          const kind = present((["fresh", "staleLock", "existing"] as const)[k % 3], "kind");
           kinds[kind]++;
           if (kind === "staleLock") {
             // Both must take over a dead writer's lock: still only one may win.

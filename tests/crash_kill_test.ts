@@ -18,7 +18,7 @@ import assert from "node:assert/strict";
 import { copyFileSync, existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { needsRecoverySync, parseHeader, recoverSync } from "../mod.ts";
-import { makeTempDir } from "./_util.ts";
+import { makeTempDir, present } from "./_util.ts";
 import {
   checkPrefixes,
   Child,
@@ -78,7 +78,7 @@ async function chain(
   const path = join(dir, `c${id}.npy`);
   const batch = variant.batch?.(id);
   const sync = SYNCS[id % 3];
-  const kind = KINDS[Math.floor(id / 3) % 3];
+  const kind = present(KINDS[Math.floor(id / 3) % 3], "row kind");
   const api = id % 2 === 0 ? "async" : "sync";
   let acked = 0; // rows every child of this chain acknowledged so far
   for (let k = 0; k < CHAIN; k++) {
@@ -197,7 +197,7 @@ async function killRun(
       }
       const results = checkPrefixes(checks);
       const bad = results
-        .map((r, i) => typeof r === "string" ? `${checks[i].path}: ${r}` : undefined)
+        .map((r, i) => typeof r === "string" ? `${checks[i]?.path}: ${r}` : undefined)
         .filter((x) => x !== undefined);
       assert.deepEqual(bad, []);
       tally.checks += checks.length;
@@ -218,7 +218,7 @@ function report(runtime: Runtime, t: Tally, what = ""): string {
 
 /** k for chain `id`: small and large batches (a large one takes longer to write). */
 function batchOf(id: number): number {
-  return [3, 100, 1000][id % 3];
+  return present([3, 100, 1000][id % 3], "batch size");
 }
 
 test(

@@ -30,7 +30,7 @@ import {
   parseNpy,
   recoverSync,
 } from "../mod.ts";
-import { makeTempDir, ROOT } from "./_util.ts";
+import { makeTempDir, present, ROOT } from "./_util.ts";
 import { LIMIT, LONG, seeded } from "./_fault_util.ts";
 
 const TYPED = [NpyFormatError, NpyDtypeError, NpyShapeError, NpyRecoveryError, NpyHeaderSpaceError];
@@ -117,7 +117,10 @@ function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
   const pos = (n: number) => rand() < 0.5 ? pick(Math.max(1, Math.min(n, headerEnd))) : pick(n);
   switch (pick(7)) {
     case 0: { // bit flips
-      for (let k = 1 + pick(4); k > 0 && b.length > 0; k--) b[pos(b.length)] ^= 1 << pick(8);
+      for (let k = 1 + pick(4); k > 0 && b.length > 0; k--) {
+        const at = pos(b.length);
+        b[at] = (b[at] ?? 0) ^ (1 << pick(8));
+      }
       return b;
     }
     case 1: { // byte insertion
@@ -132,13 +135,13 @@ function mutate(bytes: Uint8Array, rand: () => number): Uint8Array {
     case 3: // truncation
       return b.subarray(0, pick(b.length + 1));
     case 4: { // a token written over the header text
-      const token = latin1(TOKENS[pick(TOKENS.length)]);
+      const token = latin1(present(TOKENS[pick(TOKENS.length)], "token"));
       const at = Math.min(b.length, 10 + pick(Math.max(1, headerEnd - 10)));
       b.set(token.subarray(0, Math.max(0, b.length - at)), at);
       return b;
     }
     case 5: { // a token inserted into the header text, the length field left as it was
-      const token = latin1(TOKENS[pick(TOKENS.length)]);
+      const token = latin1(present(TOKENS[pick(TOKENS.length)], "token"));
       const at = Math.min(b.length, 10 + pick(Math.max(1, headerEnd - 10)));
       return concat(b.subarray(0, at), token, b.subarray(at));
     }
@@ -244,7 +247,7 @@ test(
       const crashers: string[] = [];
       const outcome = { typed: 0, ok: 0 };
       for (let n = 0; n < MUTATIONS; n++) {
-        let bytes = files[Math.floor(rand() * files.length)];
+        let bytes = present(files[Math.floor(rand() * files.length)], "seed file");
         for (let k = 1 + Math.floor(rand() * 3); k > 0; k--) bytes = mutate(bytes, rand);
         // Files for every 4th case: the file paths cost syscalls, the parsers do not.
         const why = probe(bytes, dir, n % 4 === 0);

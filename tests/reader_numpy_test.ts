@@ -17,7 +17,7 @@ import {
   parseHeader,
   parseNpy,
 } from "../mod.ts";
-import { makeTempDir, ROOT, runPython } from "./_util.ts";
+import { makeTempDir, present, ROOT, runPython } from "./_util.ts";
 import { bytesOf, hex, supported } from "./_reader_util.ts";
 
 const GOLDEN = join(ROOT, "tests", "testdata", "reader");
@@ -65,8 +65,8 @@ test("loadNpySync() reads every golden file NumPy wrote, as NumPy describes it",
     if (g.values !== null) {
       const data = a.data as ArrayLike<unknown>;
       assert.equal(data.length, g.values.length, g.name);
-      for (let i = 0; i < g.values.length; i++) {
-        assert.ok(sameValue(data[i], g.values[i]), `${g.name}[${i}]: ${data[i]} vs ${g.values[i]}`);
+      for (const [i, want] of g.values.entries()) {
+        assert.ok(sameValue(data[i], want), `${g.name}[${i}]: ${data[i]} vs ${want}`);
       }
     }
     // Any family: re-encoding the decoded elements gives NumPy's bytes back.
@@ -158,7 +158,7 @@ const FAMILIES: Descr[] = [
 ];
 
 function rowsOf(shape: number[], order: "C" | "F"): number {
-  return order === "F" ? shape[shape.length - 1] : shape[0];
+  return present(order === "F" ? shape.at(-1) : shape[0], "growth axis");
 }
 
 function rangesFor(rows: number, chunk: number): Array<[number, number]> {
@@ -288,7 +288,7 @@ test("NpyReader.read/readSync/chunks match NumPy slicing for every dtype family"
       const path = join(dir, spec.name);
       const label = `${spec.name} ${JSON.stringify(spec.descr)} ${spec.order}`;
       const expect = (s: number, e: number, got: NpyArray) => {
-        const [shape, bytes] = slices[k][`${s},${e}`];
+        const [shape, bytes] = present(slices[k]?.[`${s},${e}`], `NumPy's slice [${s}, ${e})`);
         assert.deepEqual(got.shape, shape, `${label} [${s}, ${e}) shape`);
         assert.equal(hex(bytesOf(got)), bytes, `${label} [${s}, ${e})`);
         assert.equal(got.fortranOrder, spec.order === "F");
@@ -329,7 +329,7 @@ test("NpyReader.read/readSync/chunks match NumPy slicing for every dtype family"
       }
       // Default chunking covers the whole array in one chunk here.
       const all = [...rs.chunksSync()];
-      if (rows > 0) expect(0, rows, all[0]);
+      if (rows > 0) expect(0, rows, present(all[0], "the one chunk"));
       expect(0, rows, await loadNpy(path));
       assert.throws(() => rs.readSync(0, rows + 1), (err) => {
         assert.ok(err instanceof RangeError);
