@@ -37,7 +37,7 @@ import {
 } from "../mod.ts";
 import { main } from "../cli.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "../lib/_pickle.ts";
-import { scanInfoAxis } from "../lib/stack.ts";
+import { scanInfoAxis } from "../lib/stack_listing.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
 /** Python starts take seconds on a loaded machine (bun's default test timeout is 5 s). */
