@@ -59,16 +59,18 @@ export function shardHeader(
   const header = numberShaped(r.header, r.path); // the reader refused other shapes already
   if (header.shape.length === 0) {
     throw new NpyShapeError(
-      `Cannot read the stack ${quote(dir)}: its shard ${
-        quote(r.path)
-      } holds a 0-d array, which has ` +
-        `no axis to stack along`,
+      `Cannot read the stack ${quote(dir)}: its shard ${quote(r.path)} holds a 0-d array, ` +
+        `which has no axis to stack along`,
       { path: r.path, actual: [] },
     );
   }
   return header;
 }
 
+/**
+ * Checks shard `index`'s header against the stack's `layout` (descr, order, row shape) and,
+ * where the listing gives them, its `rows`.
+ */
 export function checkShard(
   layout: StackLayout,
   index: number,
@@ -188,27 +190,33 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   return layout;
 }
 
+/**
+ * The layout of the stack in `dir`, for `action` ("read the stack"). A missing directory is
+ * an error with code `ENOENT`, one that holds no stack an error with code `ENOTSTACK`.
+ */
 export function requireLayout(dir: string, registry: DtypeRegistry, action: string): StackLayout {
   const layout = readLayoutSync(dir, registry);
-  if (layout === undefined) {
-    const missing = listDirSync(dir) === undefined;
-    throw Object.assign(
-      new Error(
-        `Cannot ${action} ${quote(dir)}: ${
-          missing ? "no such directory" : `it holds no stack (no ${STACK_JSON}, info or 0.npy)`
-        }`,
-      ),
-      { code: missing ? "ENOENT" : "ENOTSTACK", path: dir },
-    );
-  }
-  return layout;
+  if (layout !== undefined) return layout;
+  const missing = listDirSync(dir) === undefined;
+  const state = missing
+    ? "no such directory"
+    : `it holds no stack (no ${STACK_JSON}, info or 0.npy)`;
+  throw Object.assign(new Error(`Cannot ${action} ${quote(dir)}: ${state}`), {
+    code: missing ? "ENOENT" : "ENOTSTACK",
+    path: dir,
+  });
 }
 
 /**
  * Takes the stack's lock. `commit`: a writer's, marked as such: its open shard's header is
  * the commit record (see lib/_lock.ts), so recovery rolls that shard back to it.
  */
-export function lockStack(dir: string, action: string, lock: boolean | undefined, commit = false) {
+export function lockStack(
+  dir: string,
+  action: string,
+  lock: boolean | undefined,
+  commit = false,
+): WriterLock | undefined {
   return lock === false
     ? undefined
     : WriterLock.acquireSync(joinPath(dir, LOCK_NAME), action, commit);

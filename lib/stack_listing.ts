@@ -109,11 +109,8 @@ export function parseStackJson(dir: string, text: string): StackListing {
     bad(`has format ${JSON.stringify(json.format)}, not "${STACK_FORMAT}"`);
   }
   if (json.version !== STACK_FORMAT_VERSION) {
-    bad(
-      `has version ${
-        JSON.stringify(json.version)
-      }; this library reads version ${STACK_FORMAT_VERSION}`,
-    );
+    const version = JSON.stringify(json.version);
+    bad(`has version ${version}; this library reads version ${STACK_FORMAT_VERSION}`);
   }
   let descr: Descr;
   try {

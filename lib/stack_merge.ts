@@ -26,12 +26,6 @@ import { holdsStackFiles, publishListing, removeListing } from "./stack_listing.
 import { descrText, shapeText } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
-const MERGE_OPTIONS = {
-  move: true,
-  lock: true,
-  registry: true,
-} as const satisfies OptionKeys<MergeStacksOptions>;
-
 /**
  * Options of {@link mergeStacks}.
  *
@@ -140,6 +134,12 @@ export function mergeStacks(
 ): Promise<MergeStacksResult> {
   return new Promise((resolve) => resolve(mergeStacksSync(outDir, dirs, options)));
 }
+
+const MERGE_OPTIONS = {
+  move: true,
+  lock: true,
+  registry: true,
+} as const satisfies OptionKeys<MergeStacksOptions>;
 
 /**
  * Sync twin of {@link mergeStacks}.

@@ -88,12 +88,6 @@ export function adoptUnlistedSync(
   return adopted;
 }
 
-const RECOVER_OPTIONS = {
-  zeroFill: true,
-  lock: true,
-  registry: true,
-} as const satisfies OptionKeys<RecoverStackOptions>;
-
 /**
  * Options of {@link recoverStack}.
  *
@@ -184,6 +178,12 @@ export function recoverStack(
 ): Promise<RecoverStackResult> {
   return new Promise((resolve) => resolve(recoverStackSync(dir, options)));
 }
+
+const RECOVER_OPTIONS = {
+  zeroFill: true,
+  lock: true,
+  registry: true,
+} as const satisfies OptionKeys<RecoverStackOptions>;
 
 /**
  * Sync twin of {@link recoverStack}.

@@ -320,10 +320,25 @@ test(
       assert.deepEqual(snapshot(dir), before);
       assert.equal(w.rows, 1);
       w.closeSync();
+      // An unknown descr: the stack and the descr in one sentence, the registry's error the cause.
       assert.throws(
         () => NpyStackWriter.openSync(join(dir, "x"), { descr: "<q9" }),
-        NpyDtypeError,
+        (e) => {
+          assert.ok(e instanceof NpyDtypeError, String(e));
+          assert.equal(
+            e.message,
+            `Cannot write the stack ${JSON.stringify(join(dir, "x"))}: its descr "<q9" is no ` +
+              `dtype the registry resolves (expected a NumPy descr such as '<f4', or one a ` +
+              `registered plugin handles)`,
+          );
+          assert.equal(e.path, join(dir, "x"));
+          assert.equal(e.descr, "<q9");
+          assert.ok(e.cause instanceof NpyDtypeError, "the registry's error is the cause");
+          assert.match((e.cause as Error).message, /"<q9"/);
+          return true;
+        },
       );
+      assert.equal(existsSync(join(dir, "x")), false, "nothing is created");
     } finally {
       cleanup();
     }
@@ -368,6 +383,7 @@ test(
       }).pipeTo(w.writable as WritableStream<unknown>);
       await assert.rejects(piped, refusal(NpyDtypeError, notNumber));
       assert.equal(w.rows, 0);
+      await w.close();
       // Records: the field is named inside, the stack outside.
       const rec = NpyStackWriter.openSync(join(dir, "rec"), {
         descr: [["x", "<i4"], ["y", "<f4"]],
