@@ -98,43 +98,43 @@ export function parseStackJson(dir: string, text: string): StackListing {
       cause,
     });
   };
-  let json: Record<string, unknown>;
+  let parsed: unknown;
   try {
-    json = JSON.parse(text);
+    parsed = JSON.parse(text);
   } catch (e) {
     return bad("is not JSON", e);
   }
-  if (json === null || typeof json !== "object" || Array.isArray(json)) bad("is not an object");
-  if (json.format !== STACK_FORMAT) {
-    bad(`has format ${JSON.stringify(json.format)}, not "${STACK_FORMAT}"`);
+  if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+    return bad("is not an object");
   }
-  if (json.version !== STACK_FORMAT_VERSION) {
-    const version = JSON.stringify(json.version);
-    bad(`has version ${version}; this library reads version ${STACK_FORMAT_VERSION}`);
+  const fields = parsed as Record<string, unknown>; // an object, as checked above
+  const { format, version, descr: given, shape, fortranOrder, shards } = fields;
+  if (format !== STACK_FORMAT) bad(`has format ${JSON.stringify(format)}, not "${STACK_FORMAT}"`);
+  if (version !== STACK_FORMAT_VERSION) {
+    bad(
+      `has version ${JSON.stringify(version)}; this library reads version ` +
+        `${STACK_FORMAT_VERSION}`,
+    );
   }
   let descr: Descr;
   try {
-    descr = parseDescr(formatDescr(json.descr as Descr));
+    descr = parseDescr(formatDescr(given as Descr)); // formatDescr checks what it is given
   } catch (e) {
-    return bad(`has descr ${JSON.stringify(json.descr)}, which is not a NumPy descr`, e);
+    return bad(`has descr ${JSON.stringify(given)}, which is not a NumPy descr`, e);
   }
-  const isCount = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 0;
-  const rowShape = json.shape;
-  if (!Array.isArray(rowShape) || !rowShape.every(isCount)) {
-    bad(`has shape ${JSON.stringify(rowShape)}: expected the row shape, a list of counts`);
+  if (!isCounts(shape)) {
+    return bad(`has shape ${JSON.stringify(shape)}: expected the row shape, a list of counts`);
   }
-  if (typeof json.fortranOrder !== "boolean") bad("has no boolean fortranOrder");
-  const shards = json.shards;
-  if (!Array.isArray(shards) || !shards.every(isCount)) {
-    bad(`has shards ${JSON.stringify(shards)}: expected the rows of each shard`);
+  if (typeof fortranOrder !== "boolean") return bad("has no boolean fortranOrder");
+  if (!isCounts(shards)) {
+    return bad(`has shards ${JSON.stringify(shards)}: expected the rows of each shard`);
   }
-  return {
-    dir,
-    descr,
-    rowShape: rowShape as number[],
-    fortranOrder: json.fortranOrder as boolean,
-    shardRows: shards as number[],
-  };
+  return { dir, descr, rowShape: shape, fortranOrder, shardRows: shards };
+}
+
+/** Whether `value` is a list of counts (non-negative integers). */
+function isCounts(value: unknown): value is number[] {
+  return Array.isArray(value) && value.every((v) => Number.isSafeInteger(v) && v >= 0);
 }
 
 /**

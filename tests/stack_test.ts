@@ -184,6 +184,39 @@ print(json.dumps({"shapes": [list(p.shape) for p in parts],
   },
 );
 
+test("a malformed stack.json is refused with an NpyFormatError naming the stack, the file and the field", () => {
+  const { dir, cleanup } = makeTempDir("npy-stack-");
+  try {
+    NpyStackWriter.openSync(dir, { descr: "<f4", shape: [2] }).closeSync();
+    const file = join(dir, "stack.json");
+    const good = JSON.parse(readFileSync(file, "utf8"));
+    const cases: Array<[text: string, reason: RegExp]> = [
+      ["{", /"\/stack\.json" is not JSON$/],
+      ["[1]", /"\/stack\.json" is not an object$/],
+      [JSON.stringify({ ...good, format: "x" }), /has format "x", not "npy-stack"$/],
+      [JSON.stringify({ ...good, version: 2 }), /has version 2; this library reads version 1$/],
+      [JSON.stringify({ ...good, descr: 7 }), /has descr 7, which is not a NumPy descr$/],
+      [JSON.stringify({ ...good, shape: [-1] }), /has shape \[-1\]: expected the row shape/],
+      [JSON.stringify({ ...good, fortranOrder: "no" }), /has no boolean fortranOrder$/],
+      [JSON.stringify({ ...good, shards: [1.5] }), /has shards \[1\.5\]: expected the rows/],
+      [JSON.stringify({ ...good, shards: [1] }), /0\.npy" holds 0 rows, but stack\.json lists 1$/],
+    ];
+    for (const [text, reason] of cases) {
+      writeFileSync(file, text);
+      assert.throws(() => NpyStackReader.openSync(dir), (e) => {
+        assert.ok(e instanceof NpyFormatError, String(e));
+        const named = `Cannot read the stack ${JSON.stringify(dir)}: `;
+        assert.ok(e.message.startsWith(named), e.message);
+        assert.match(e.message.replaceAll(dir, ""), reason);
+        if (text === "{") assert.ok(e.cause instanceof SyntaxError, "the JSON error is the cause");
+        return true;
+      });
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("info and stack.json list closed shards only, replaced as each shard closes", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
