@@ -372,7 +372,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     const layout = this.#rowLayout();
     const { rowBytes, perShard } = layout;
     const across = this.#currentRows + rows > perShard;
-    if (across) yield* this.#journalSteps(true);
+    if (across) yield* this.#beginAcross();
     let offset = 0;
     for (let left = rows; left > 0;) {
       const shard = this.#current ?? this.#openShard();
@@ -384,26 +384,28 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       left -= n;
       if (this.#currentRows >= perShard) yield* this.#closeShard(shard, !across);
     }
-    if (across) yield* this.#journalSteps(false);
+    if (across) yield* this.#endAcross();
   }
 
-  /**
-   * `begin`: the open shard committed as it is, then the journal written. Else, at the end:
-   * the last shard committed, the journal cleared, then the shards closed listed.
-   */
-  *#journalSteps(begin: boolean): Generator<ShardStep, void, undefined> {
+  /** Before an append across shards: the open shard committed as it is, the journal written. */
+  *#beginAcross(): Generator<ShardStep, void, undefined> {
     if (this.#current !== undefined) yield { flush: this.#current };
-    if (begin) this.#journal = { shard: this.#shardRows.length, rows: this.#currentRows };
-    this.#writeJournal(begin ? this.#journal : undefined);
-    if (begin) return;
+    this.#journal = { shard: this.#shardRows.length, rows: this.#currentRows };
+    this.#writeJournal(this.#journal);
+  }
+
+  /** After it: the last shard committed, the journal cleared, then the shards it closed listed. */
+  *#endAcross(): Generator<ShardStep, void, undefined> {
+    if (this.#current !== undefined) yield { flush: this.#current };
+    this.#writeJournal(undefined);
     this.#journal = undefined;
     this.#publish();
   }
 
   /**
    * Writes the journal in the lock record (`undefined`: clears it). Written, it is synced with
-   * `durability: "append"` (a power loss then keeps it); cleared, unless `durability: "none"` (it must not
-   * come back after a power loss and undo an append a `close()` synced).
+   * `durability: "append"` (a power loss then keeps it); cleared, unless `durability: "none"`
+   * (it must not come back after a power loss and undo an append a `close()` synced).
    */
   #writeJournal(journal: StackJournal | undefined): void {
     const durability = this.#options.durability ?? "close";
