@@ -12,6 +12,7 @@ import { joinPath, listDirSync, readBytesSync, readTextSync } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
 import { NpyReader } from "./reader.ts";
 import type { DtypeRegistry } from "./registry.ts";
+import { defaultRegistry } from "../dtypes/mod.ts";
 import { WriterLock } from "./_lock.ts";
 import { LOCK_NAME, shardPath } from "./_stack_journal.ts";
 import { descrText, shapeText } from "./_chunk.ts";
@@ -24,6 +25,14 @@ import {
   stackAxis,
   type StackListing,
 } from "./stack_listing.ts";
+
+/**
+ * Where a stack's codecs come from: the registry `options` name, else the default one (the
+ * one place the stack modules pick it).
+ */
+export function registryOf(options: { readonly registry?: DtypeRegistry }): DtypeRegistry {
+  return options.registry ?? defaultRegistry;
+}
 
 /** Whether two shapes are equal. */
 export function sameShape(a: readonly number[], b: readonly number[]): boolean {

@@ -18,10 +18,15 @@ import {
   toPath,
 } from "./file.ts";
 import type { DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
 import type { WriterLock } from "./_lock.ts";
 import { shardPath } from "./_stack_journal.ts";
-import { lockStack, requireLayout, sameShape, type StackLayout } from "./_stack_layout.ts";
+import {
+  lockStack,
+  registryOf,
+  requireLayout,
+  sameShape,
+  type StackLayout,
+} from "./_stack_layout.ts";
 import { holdsStackFiles, publishListing, removeListing } from "./stack_listing.ts";
 import { descrText, shapeText } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
@@ -168,7 +173,7 @@ export function mergeStacksSync(
   const inputs = dirs.map(toPath);
   const action = `merge into ${quote(outDir)}`;
   checkOptionKeys(options, MERGE_OPTIONS, action);
-  const registry = options.registry ?? defaultRegistry;
+  const registry = registryOf(options);
   const locks: WriterLock[] = [];
   let merged = false;
   try {

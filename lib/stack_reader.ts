@@ -11,9 +11,8 @@ import { rowRange } from "./_header_io.ts";
 import type { NpyArray } from "./npy.ts";
 import { type NpyChunksOptions, NpyReader } from "./reader.ts";
 import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
 import { shardPath } from "./_stack_journal.ts";
-import { requireLayout, type StackLayout } from "./_stack_layout.ts";
+import { registryOf, requireLayout, type StackLayout } from "./_stack_layout.ts";
 import { stackAxis } from "./stack_listing.ts";
 import { sizeOf } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
@@ -133,7 +132,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
   private constructor(layout: StackLayout, options: NpyStackReaderOptions) {
     this.dir = layout.dir;
     this.#layout = layout;
-    this.#registry = options.registry ?? defaultRegistry;
+    this.#registry = registryOf(options);
     this.#dtype = this.#registry.resolve(layout.descr);
     this.#decode = options.layout === undefined ? {} : { layout: options.layout };
     this.#rowBytes = sizeOf(layout.rowShape) * this.#dtype.itemsize;
@@ -154,7 +153,7 @@ export class NpyStackReader implements Disposable, AsyncDisposable {
   static openSync(dir: string | URL, options: NpyStackReaderOptions = {}): NpyStackReader {
     dir = toPath(dir);
     checkOptionKeys(options, READER_OPTIONS, `read the stack ${quote(dir)}`);
-    const registry = options.registry ?? defaultRegistry;
+    const registry = registryOf(options);
     return new NpyStackReader(requireLayout(dir, registry, "read the stack"), options);
   }
 

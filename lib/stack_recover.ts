@@ -10,12 +10,12 @@ import { fileSizeSync, joinPath, listDirSync, removeSync, toPath } from "./file.
 import { NpyReader } from "./reader.ts";
 import type { DtypeRegistry } from "./registry.ts";
 import { needsRecoverySync, recoverFileSync } from "./repair.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
 import { hasCommitTrace, type WriterLock } from "./_lock.ts";
 import { leftJournal, LOCK_NAME, shardPath, undoAppendSync } from "./_stack_journal.ts";
 import {
   checkShard,
   lockStack,
+  registryOf,
   requireLayout,
   rowsOfHeader,
   shardHeader,
@@ -208,7 +208,7 @@ export function recoverStackSync(
 ): RecoverStackResult {
   dir = toPath(dir);
   checkOptionKeys(options, RECOVER_OPTIONS, `recover the stack ${quote(dir)}`);
-  const registry = options.registry ?? defaultRegistry;
+  const registry = registryOf(options);
   if (listDirSync(dir) === undefined) requireLayout(dir, registry, "recover the stack");
   const lock = lockStack(dir, `recover the stack ${quote(dir)}`, options.lock);
   let done = false;

@@ -12,10 +12,15 @@ import { listDirSync, makeDirSync, removeSync, toPath } from "./file.ts";
 import type { NpyChunk } from "./npy.ts";
 import type { Dtype, DtypeRegistry } from "./registry.ts";
 import { NpyAppendArray } from "./writer.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
 import type { WriterLock } from "./_lock.ts";
 import { shardPath, type StackJournal, undoAppendSync } from "./_stack_journal.ts";
-import { lockStack, requireLayout, rowsOfHeader, shardHeader } from "./_stack_layout.ts";
+import {
+  lockStack,
+  registryOf,
+  requireLayout,
+  rowsOfHeader,
+  shardHeader,
+} from "./_stack_layout.ts";
 import {
   holdsStackFiles,
   publishListing,
@@ -134,7 +139,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#named = { where: `the stack ${quote(dir)}`, noun: "stack", path: dir };
     this.#lock = lock;
     this.#options = options;
-    this.#registry = options.registry ?? defaultRegistry;
+    this.#registry = registryOf(options);
     this.#fortran = options.fortranOrder ?? false;
   }
 
@@ -154,7 +159,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     dir = toPath(dir);
     const mode = options.mode ?? "append";
     checkOptions(dir, options);
-    const registry = options.registry ?? defaultRegistry;
+    const registry = registryOf(options);
     if (options.descr !== undefined) resolveDescr(registry, options.descr, dir);
     makeDirSync(dir);
     const lock = lockStack(dir, `open the stack ${quote(dir)} for writing`, options.lock, true);
