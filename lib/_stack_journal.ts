@@ -14,9 +14,8 @@
  * @module
  */
 
-import { join } from "node:path";
 import { lockJournal, type WriterLock } from "./_lock.ts";
-import { removeSync } from "./file.ts";
+import { joinPath, removeSync } from "./file.ts";
 import { recoverFileSync } from "./repair.ts";
 
 /** The stack's lock: the file `dir/stack.lock`. */
@@ -32,7 +31,7 @@ export interface StackJournal {
 
 /** The file of shard `index` of the stack in `dir`. */
 export function shardPath(dir: string, index: number): string {
-  return join(dir, `${index}.npy`);
+  return joinPath(dir, `${index}.npy`);
 }
 
 /** A journal read from a lock record; `undefined` when there is none (or it is not one). */
@@ -61,12 +60,12 @@ export function leftJournal(
  */
 export function undoAppendSync(
   dir: string,
-  journal: StackJournal | undefined,
+  journal: StackJournal,
   listed: number,
   unlisted: readonly number[],
   dryRun: boolean,
 ): number[] | undefined {
-  if (journal === undefined || journal.shard !== listed) return undefined;
+  if (journal.shard !== listed) return undefined;
   const { shard, rows } = journal;
   const drop = unlisted.filter((i) => i > shard || (i === shard && rows === 0));
   const cut = rows > 0 && unlisted.includes(shard) && (() => {
@@ -91,7 +90,8 @@ export function cutAppendSync(
   listed: number,
   unlisted: readonly number[],
 ): { journal: StackJournal; removed: number[] } | undefined {
-  const journal = leftJournal(undefined, join(dir, LOCK_NAME));
+  const journal = leftJournal(undefined, joinPath(dir, LOCK_NAME));
+  if (journal === undefined) return undefined;
   const left = undoAppendSync(dir, journal, listed, unlisted, true);
-  return left && { journal: journal!, removed: unlisted.filter((i) => !left.includes(i)) };
+  return left && { journal, removed: unlisted.filter((i) => !left.includes(i)) };
 }

@@ -15,6 +15,8 @@
 
 import * as fs from "node:fs";
 import * as nodePath from "node:path";
+/** Joins path segments, as `node:path` does: for modules that must not import `node:`. */
+export { join as joinPath } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WriterLock } from "./_lock.ts";
 import { denoWriteLayer } from "./_deno_write.ts";

@@ -37,7 +37,7 @@ import {
 } from "../mod.ts";
 import { main } from "../cli.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "../lib/_pickle.ts";
-import { scanInfoAxis } from "../lib/stack.ts";
+import { scanInfoAxis } from "../lib/stack_listing.ts";
 import { makeTempDir, runPython } from "./_util.ts";
 
 /** Python starts take seconds on a loaded machine (bun's default test timeout is 5 s). */
@@ -184,6 +184,39 @@ print(json.dumps({"shapes": [list(p.shape) for p in parts],
   },
 );
 
+test("a malformed stack.json is refused with an NpyFormatError naming the stack, the file and the field", () => {
+  const { dir, cleanup } = makeTempDir("npy-stack-");
+  try {
+    NpyStackWriter.openSync(dir, { descr: "<f4", shape: [2] }).closeSync();
+    const file = join(dir, "stack.json");
+    const good = JSON.parse(readFileSync(file, "utf8"));
+    const cases: Array<[text: string, reason: RegExp]> = [
+      ["{", /"\/stack\.json" is not JSON$/],
+      ["[1]", /"\/stack\.json" is not an object$/],
+      [JSON.stringify({ ...good, format: "x" }), /has format "x", not "npy-stack"$/],
+      [JSON.stringify({ ...good, version: 2 }), /has version 2; this library reads version 1$/],
+      [JSON.stringify({ ...good, descr: 7 }), /has descr 7, which is not a NumPy descr$/],
+      [JSON.stringify({ ...good, shape: [-1] }), /has shape \[-1\]: expected the row shape/],
+      [JSON.stringify({ ...good, fortranOrder: "no" }), /has no boolean fortranOrder$/],
+      [JSON.stringify({ ...good, shards: [1.5] }), /has shards \[1\.5\]: expected the rows/],
+      [JSON.stringify({ ...good, shards: [1] }), /0\.npy" holds 0 rows, but stack\.json lists 1$/],
+    ];
+    for (const [text, reason] of cases) {
+      writeFileSync(file, text);
+      assert.throws(() => NpyStackReader.openSync(dir), (e) => {
+        assert.ok(e instanceof NpyFormatError, String(e));
+        const named = `Cannot read the stack ${JSON.stringify(dir)}: `;
+        assert.ok(e.message.startsWith(named), e.message);
+        assert.match(e.message.replaceAll(dir, ""), reason);
+        if (text === "{") assert.ok(e.cause instanceof SyntaxError, "the JSON error is the cause");
+        return true;
+      });
+    }
+  } finally {
+    cleanup();
+  }
+});
+
 test("info and stack.json list closed shards only, replaced as each shard closes", SLOW, () => {
   const { dir, cleanup } = makeTempDir("npy-stack-");
   try {
@@ -320,10 +353,25 @@ test(
       assert.deepEqual(snapshot(dir), before);
       assert.equal(w.rows, 1);
       w.closeSync();
+      // An unknown descr: the stack and the descr in one sentence, the registry's error the cause.
       assert.throws(
         () => NpyStackWriter.openSync(join(dir, "x"), { descr: "<q9" }),
-        NpyDtypeError,
+        (e) => {
+          assert.ok(e instanceof NpyDtypeError, String(e));
+          assert.equal(
+            e.message,
+            `Cannot write the stack ${JSON.stringify(join(dir, "x"))}: its descr "<q9" is no ` +
+              `dtype the registry resolves (expected a NumPy descr such as '<f4', or one a ` +
+              `registered plugin handles)`,
+          );
+          assert.equal(e.path, join(dir, "x"));
+          assert.equal(e.descr, "<q9");
+          assert.ok(e.cause instanceof NpyDtypeError, "the registry's error is the cause");
+          assert.match((e.cause as Error).message, /"<q9"/);
+          return true;
+        },
       );
+      assert.equal(existsSync(join(dir, "x")), false, "nothing is created");
     } finally {
       cleanup();
     }
@@ -368,6 +416,7 @@ test(
       }).pipeTo(w.writable as WritableStream<unknown>);
       await assert.rejects(piped, refusal(NpyDtypeError, notNumber));
       assert.equal(w.rows, 0);
+      await w.close();
       // Records: the field is named inside, the stack outside.
       const rec = NpyStackWriter.openSync(join(dir, "rec"), {
         descr: [["x", "<i4"], ["y", "<f4"]],
