@@ -10,6 +10,7 @@
  * @module
  */
 
+import type { AnyTypedArray } from "../core.ts";
 import { type Descr, formatDescr, parseTypestr, type Typestr } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import { pyReprString } from "../lib/_pyliteral.ts";
@@ -120,20 +121,7 @@ export function nestedText(
 // -----------------------------------------------------------------------------------------
 // What the values are
 
-type TypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array;
-
-function isTypedArray(v: unknown): v is TypedArray {
+function isTypedArray(v: unknown): v is AnyTypedArray {
   return ArrayBuffer.isView(v) && !(v instanceof DataView);
 }
 
@@ -160,23 +148,27 @@ function typestrOf(descr: Descr): Typestr | undefined {
 }
 
 /** Bytes of a float TypedArray's elements (`Float16Array` where the runtime has it). */
-function floatBytes(v: TypedArray): FloatBytes | undefined {
+function floatBytes(v: AnyTypedArray): FloatBytes | undefined {
   if (v instanceof Float64Array) return 8;
   if (v instanceof Float32Array) return 4;
   const F16 = (globalThis as { Float16Array?: new () => unknown }).Float16Array;
   return F16 !== undefined && v instanceof F16 ? 2 : undefined;
 }
 
-function typedText(values: TypedArray, t: Typestr | undefined): ElementText {
+/**
+ * The text of each element of a TypedArray. Indices stay below the length
+ * {@link elementText} checked: the `??` defaults are for the type checker only.
+ */
+function typedText(values: AnyTypedArray, t: Typestr | undefined): ElementText {
   const at = (i: number) => values[i] ?? 0;
   const bytes = floatBytes(values);
   if (bytes !== undefined) {
     const v = values as Float64Array;
-    // A half decodes to float32 where the runtime has no Float16Array: print it as a half.
     if (t?.kind === "c") {
       const size = floatSize(Math.min(bytes, t.itemsize / 2));
       return (i) => complexText(v[2 * i] ?? 0, v[2 * i + 1] ?? 0, size);
     }
+    // A half decodes to float32 where the runtime has no Float16Array: print it as a half.
     const size = floatSize(t?.kind === "f" ? Math.min(bytes, t.itemsize) : bytes);
     return (i) => floatText(v[i] ?? 0, size);
   }
