@@ -171,6 +171,7 @@ async function stackInfo(dir: string, io: Io): Promise<Report> {
     throw new FileError(
       `Cannot read ${quote(dir)}: is a directory, neither a .npy file nor a stack (no ` +
         `stack.json, info or 0.npy)`,
+      { cause: e },
     );
   });
   const shards = r.shardRows;
