@@ -11,11 +11,12 @@
  */
 
 import type { AnyTypedArray } from "../core.ts";
-import { type Descr, formatDescr, parseTypestr, type Typestr } from "../lib/descr.ts";
+import { type Descr, parseTypestr, type Typestr } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import { pyReprString } from "../lib/_pyliteral.ts";
 import type { Dtype } from "../lib/registry.ts";
 import { civilFromDays } from "../dtypes/_cast_time.ts";
+import { quoteDescr } from "../dtypes/_common.ts";
 import { NAT } from "../dtypes/datetime.ts";
 import { floatToHalfBits, halfBitsToFloat } from "../dtypes/_half.ts";
 import type { RecordField } from "../dtypes/record.ts";
@@ -58,7 +59,7 @@ export function elementText(dtype: Dtype, values: unknown, count: number): Eleme
     return (i) => valueText(items[i]);
   }
   throw new NpyDtypeError(
-    `Cannot print values of descr ${descrText(dtype.descr)}: its dtype decoded ${
+    `Cannot print values of descr ${quoteDescr(dtype.descr)}: its dtype decoded ${
       describe(values)
     } for ${count} elements`,
     { descr: dtype.descr },
@@ -70,15 +71,6 @@ function describe(values: unknown): string {
   if (isTypedArray(values)) return `a ${values.constructor.name} of length ${values.length}`;
   if (Array.isArray(values)) return `an array of length ${values.length}`;
   return values === null ? "null" : typeof values;
-}
-
-/** The descr as NumPy writes it, or its JSON for a plugin's own descr NumPy has no text for. */
-function descrText(descr: Descr): string {
-  try {
-    return formatDescr(descr);
-  } catch {
-    return JSON.stringify(descr);
-  }
 }
 
 /**
