@@ -32,7 +32,7 @@ async function npy(
     },
     isTTY: options.isTTY ?? false,
     columns: 100,
-    signal: options.signal,
+    ...(options.signal === undefined ? {} : { signal: options.signal }),
   });
   return run;
 }
