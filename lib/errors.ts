@@ -23,7 +23,7 @@
  */
 export interface NpyErrorOptions extends ErrorOptions {
   /** The file the error is about, when there is one. */
-  path?: string;
+  path?: string | undefined;
 }
 
 /**
@@ -66,7 +66,10 @@ export class NpyFormatError extends SyntaxError {
    */
   constructor(
     message: string,
-    options: NpyErrorOptions & { offset?: number; maxHeaderSize?: number } = {},
+    options: NpyErrorOptions & {
+      offset?: number | undefined;
+      maxHeaderSize?: number | undefined;
+    } = {},
   ) {
     super(message, options);
     this.name = "NpyFormatError";
@@ -145,7 +148,10 @@ export class NpyShapeError extends RangeError {
    */
   constructor(
     message: string,
-    options: NpyErrorOptions & { expected?: readonly number[]; actual?: readonly number[] } = {},
+    options: NpyErrorOptions & {
+      expected?: readonly number[] | undefined;
+      actual?: readonly number[] | undefined;
+    } = {},
   ) {
     super(message, options);
     this.name = "NpyShapeError";
@@ -308,7 +314,11 @@ export class NpyLockError extends Error {
    */
   constructor(
     message: string,
-    options: NpyErrorOptions & { lockPath: string; holder?: NpyLockHolder; code?: string },
+    options: NpyErrorOptions & {
+      lockPath: string;
+      holder?: NpyLockHolder | undefined;
+      code?: string | undefined;
+    },
   ) {
     super(message, options);
     this.name = "NpyLockError";
