@@ -18,6 +18,7 @@
  * @module
  */
 export * from "./core.ts";
+export { hasGrowthRoom } from "./lib/header.ts";
 export { type NpyChunksOptions, NpyReader, type NpyReadOptions } from "./lib/reader.ts";
 export { loadNpy, loadNpySync, saveNpy, saveNpySync } from "./lib/load_save.ts";
 export {
@@ -25,7 +26,6 @@ export {
   type EnsureAppendableOptions,
   type EnsureAppendableResult,
   ensureAppendableSync,
-  hasGrowthRoom,
   isAppendable,
   isAppendableSync,
   needsRecovery,

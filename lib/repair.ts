@@ -22,9 +22,11 @@ import {
   dataByteLength,
   encodeHeader,
   growthAxis,
+  hasGrowthRoom,
   type HeaderFields,
-  type NpyHeader,
 } from "./header.ts";
+// Importers that still take it from here (writer, CLI): its home is the header module.
+export { hasGrowthRoom } from "./header.ts";
 import {
   type FileHeader,
   numberShaped,
@@ -285,49 +287,6 @@ export interface EnsureAppendableResult {
 }
 
 const BUFFER_SIZE = 8 << 20;
-
-/**
- * Whether a header can be rewritten in place, at its length and version, for any number of
- * rows the file could ever hold: the growth dimension written as `⌊(2^53 − 1) / rowBytes⌋`
- * (the largest row count whose data size is a safe integer) still fits. Headers written by
- * NumPy ≥ 1.24 or this library always do; a 0-d array never does (it cannot grow).
- *
- * @param npyHeader A parsed header.
- * @returns `true` when appending can rewrite the header in place forever.
- * @throws {NpyShapeError} For a dimension beyond 2^53 − 1 (an array with no elements that
- *   cannot be appended to).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeHeader, hasGrowthRoom, parseHeader } from "@npy/append-array";
- *
- * const fields = { descr: "<f4", fortranOrder: false, shape: [3, 4] };
- * assert.equal(hasGrowthRoom(parseHeader(encodeHeader(fields))), true);
- * // Old NumPy aligned to 16 bytes and left no room: 80 bytes here.
- * assert.equal(hasGrowthRoom(parseHeader(encodeHeader(fields, { totalLength: 80 }))), false);
- * ```
- */
-export function hasGrowthRoom(npyHeader: NpyHeader): boolean {
-  const header = numberShaped(npyHeader);
-  const axis = growthAxis(header);
-  if (axis < 0) return false;
-  const rowBytes = rowBytesOf(header);
-  const shape = [...header.shape];
-  shape[axis] = rowBytes === 0 ? Number.MAX_SAFE_INTEGER : Math.floor(
-    Number.MAX_SAFE_INTEGER / rowBytes,
-  );
-  try {
-    encodeHeader({ ...header, shape }, {
-      version: header.version,
-      totalLength: header.headerLength,
-    });
-    return true;
-  } catch (e) {
-    if (e instanceof NpyHeaderSpaceError || e instanceof NpyFormatError) return false;
-    throw e;
-  }
-}
 
 /** Opens `path` read-only and reads its header, as steps; system errors worded. */
 function* headerSteps(path: string, options: RepairOptions): Steps<FileHeader> {
