@@ -1,8 +1,9 @@
 /**
  * The `descr` of a `.npy` header: NumPy's description of a dtype, written as a Python literal
  * (`'<f4'`, `[('t', '<i8'), ('xy', '<f4', (2,))]`). This module converts between that text and
- * a plain {@link Descr} value, and knows the size of every NumPy descr. Pure: bytes and
- * strings only, no I/O.
+ * a plain {@link Descr} value, checks its form and knows its size, and spells it canonically.
+ * Type strings and datetime units are in `typestr.ts`, NumPy's dtype names in
+ * `dtype_names.ts`; this module re-exports both. Pure: strings only, no I/O.
  *
  * @module
  */
@@ -16,7 +17,17 @@ import {
   PyTuple,
   type PyValue,
 } from "./_pyliteral.ts";
-import { closest } from "./_suggest.ts";
+import { tryNormalizeTypestr, unknownDescrError } from "./dtype_names.ts";
+import { C_INT_MAX, MAX_DIMS, parseTypestr, TYPESTR } from "./typestr.ts";
+
+export {
+  DATETIME_UNITS,
+  type DatetimeUnit,
+  MAX_DIMS,
+  parseTypestr,
+  type Typestr,
+} from "./typestr.ts";
+export { HOST_ORDER, numpyNameOf, tryNormalizeTypestr, unknownDescrError } from "./dtype_names.ts";
 
 /**
  * A field name: a plain name, or NumPy's `(title, name)` pair.
@@ -100,192 +111,6 @@ export type DescrField =
  * ```
  */
 export type Descr = string | readonly DescrField[];
-
-/**
- * NumPy's datetime and timedelta units, from years to attoseconds.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { DATETIME_UNITS } from "@npy/append-array";
- *
- * assert.equal(DATETIME_UNITS.length, 13);
- * assert.ok(DATETIME_UNITS.includes("ns"));
- * ```
- */
-export const DATETIME_UNITS = [
-  "Y",
-  "M",
-  "W",
-  "D",
-  "h",
-  "m",
-  "s",
-  "ms",
-  "us",
-  "ns",
-  "ps",
-  "fs",
-  "as",
-] as const;
-
-/**
- * A NumPy datetime unit (see {@link DATETIME_UNITS}).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type DatetimeUnit, parseTypestr } from "@npy/append-array";
- *
- * const unit: DatetimeUnit | undefined = parseTypestr("<M8[ms]").unit;
- * assert.equal(unit, "ms");
- * ```
- */
-export type DatetimeUnit = typeof DATETIME_UNITS[number];
-
-/**
- * A type string taken apart: `"<M8[10us]"` is `<`, `M`, 8 bytes, 10 × `us`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseTypestr, type Typestr } from "@npy/append-array";
- *
- * const t: Typestr = parseTypestr(">M8[10us]");
- * assert.deepEqual([t.byteorder, t.kind, t.itemsize, t.unit, t.unitCount], [">", "M", 8, "us", 10]);
- * ```
- */
-export interface Typestr {
-  /** `<` little-endian, `>` big-endian, `|` not applicable, `=` native. */
-  readonly byteorder: "<" | ">" | "|" | "=";
-  /** NumPy's kind character: `b i u f c m M O S U V`. */
-  readonly kind: string;
-  /** The number written after the kind: bytes, or characters for `U`. */
-  readonly size: number;
-  /** Bytes one element takes (`4 × size` for `U`). */
-  readonly itemsize: number;
-  /** Datetime unit for `M`/`m`; `undefined` for the generic unit. */
-  readonly unit?: DatetimeUnit;
-  /** Datetime unit multiplier (`10` in `[10us]`, 0 in NumPy's odd `[0s]`); 1 when absent. */
-  readonly unitCount?: number;
-}
-
-// NumPy keeps itemsizes and subarray dimensions in a C int.
-const C_INT_MAX = 2 ** 31 - 1;
-// NumPy's NPY_MAXDIMS: an array, and a subarray, has at most 64 dimensions.
-export const MAX_DIMS = 64;
-
-const TYPESTR = /^([<>|=]?)([a-zA-Z?])(\d*)(?:\[(\d*)([a-zA-Z]+)\])?$/;
-
-// Sizes NumPy accepts for each kind; undefined: any size.
-const KIND_SIZES: Record<string, readonly number[] | undefined> = {
-  b: [1],
-  i: [1, 2, 4, 8],
-  u: [1, 2, 4, 8],
-  f: [2, 4, 8, 12, 16],
-  c: [8, 16, 24, 32],
-  m: [8],
-  M: [8],
-  O: [8],
-  S: undefined,
-  U: undefined,
-  V: undefined,
-};
-
-/**
- * Takes a type string apart and checks it is one NumPy knows.
- *
- * @param typestr A simple (non-structured) descr such as `"<f4"` or `"<M8[ns]"`.
- * @returns Its byte order, kind, size, itemsize and datetime unit.
- * @throws {NpyDtypeError} When the string is not a NumPy type string.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { parseTypestr } from "@npy/append-array";
- *
- * assert.deepEqual(parseTypestr("<U5"), { byteorder: "<", kind: "U", size: 5, itemsize: 20 });
- * assert.equal(parseTypestr(">M8[10us]").unitCount, 10);
- * ```
- */
-export function parseTypestr(typestr: string): Typestr {
-  const m = TYPESTR.exec(typestr);
-  const kind = m?.[2] === "?" ? "b" : m?.[2];
-  if (!m || kind === undefined || !(kind in KIND_SIZES)) {
-    throw new NpyDtypeError(
-      `Cannot use descr ${JSON.stringify(typestr)}: not a NumPy type string such as '<f4'`,
-      { descr: typestr },
-    );
-  }
-  const [, order, letter, digits, count, unit] = m;
-  if (letter === "b" && digits === "") {
-    // NumPy's character code 'b' is int8, not the bool kind: normalizeDescr() spells it.
-    throw new NpyDtypeError(
-      `Cannot use descr ${JSON.stringify(typestr)}: 'b' alone is NumPy's int8 character ` +
-        `code, not a type string (bool is '|b1', int8 '|i1')`,
-      { descr: typestr },
-    );
-  }
-  const flexible = kind === "S" || kind === "U" || kind === "V";
-  const size = digits === ""
-    ? (flexible ? 0 : kind === "b" ? 1 : KIND_SIZES[kind]!.length === 1 ? 8 : NaN)
-    : Number(digits);
-  const allowed = KIND_SIZES[kind];
-  if (flexible && (kind === "U" ? 4 * size : size) > C_INT_MAX) {
-    throw new NpyDtypeError(
-      `Cannot use descr ${JSON.stringify(typestr)}: NumPy's itemsizes stop at 2^31 - 1 bytes`,
-      { descr: typestr },
-    );
-  }
-  if (!Number.isSafeInteger(size) || (allowed && !allowed.includes(size))) {
-    throw new NpyDtypeError(
-      `Cannot use descr ${JSON.stringify(typestr)}: kind '${kind}' does not come in size ${
-        digits || "(none)"
-      }${allowed ? ` (expected one of ${allowed.join(", ")})` : ""}`,
-      { descr: typestr },
-    );
-  }
-  const result: {
-    byteorder: Typestr["byteorder"];
-    kind: string;
-    size: number;
-    itemsize: number;
-    unit?: DatetimeUnit;
-    unitCount?: number;
-  } = {
-    byteorder: (order || "=") as Typestr["byteorder"],
-    kind,
-    size,
-    itemsize: kind === "U" ? 4 * size : size,
-  };
-  if (unit !== undefined) {
-    if (kind !== "M" && kind !== "m") {
-      throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(typestr)}: only datetime kinds take a [unit]`,
-        { descr: typestr },
-      );
-    }
-    if (!(DATETIME_UNITS as readonly string[]).includes(unit)) {
-      throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(typestr)}: unknown datetime unit '${unit}' ` +
-          `(expected one of ${DATETIME_UNITS.join(" ")})`,
-        { descr: typestr },
-      );
-    }
-    result.unit = unit as DatetimeUnit;
-    // NumPy keeps the multiplier in a C int, and takes 0 ('<M8[0s]', which it saves and
-    // loads, though it fails on converting it to another unit).
-    result.unitCount = count === "" ? 1 : Number(count);
-    if (result.unitCount > C_INT_MAX) {
-      throw new NpyDtypeError(
-        `Cannot use descr ${JSON.stringify(typestr)}: bad unit multiplier '${count}' (NumPy's ` +
-          `stop at 2^31 - 1)`,
-        { descr: typestr },
-      );
-    }
-  }
-  return result;
-}
 
 /**
  * Converts the Python literal NumPy writes for a descr into a {@link Descr} value. A bare
@@ -691,7 +516,8 @@ function asTypestr(text: string): string {
   try {
     parseTypestr(text);
     return text;
-  } catch {
+  } catch (e) {
+    if (!(e instanceof NpyDtypeError)) throw e;
     const known = tryNormalizeTypestr(text);
     if (known !== undefined) return known;
     throw unknownDescrError(text);
@@ -735,233 +561,6 @@ export function descrEquals(a: FieldDescr, b: FieldDescr): boolean {
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
-// ---------------------------------------------------------------------------------------
-// NumPy's names as input
-
-/** `"<"` on little-endian hosts, `">"` on big-endian ones: what `=` means. Internal. */
-export const HOST_ORDER: "<" | ">" = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1 ? "<" : ">";
-
-// np.dtype() names of fixed-size types, as NumPy 2 spells them on LP64 platforms (Linux,
-// macOS: C long is 64-bit; NumPy on Windows makes `long`/`l` 32-bit).
-const DTYPE_NAMES: Record<string, string> = {
-  bool: "b1",
-  bool_: "b1",
-  int8: "i1",
-  byte: "i1",
-  uint8: "u1",
-  ubyte: "u1",
-  int16: "i2",
-  short: "i2",
-  uint16: "u2",
-  ushort: "u2",
-  int32: "i4",
-  intc: "i4",
-  uint32: "u4",
-  uintc: "u4",
-  int64: "i8",
-  int: "i8",
-  int_: "i8",
-  intp: "i8",
-  long: "i8",
-  longlong: "i8",
-  uint64: "u8",
-  uint: "u8",
-  uintp: "u8",
-  ulong: "u8",
-  ulonglong: "u8",
-  float16: "f2",
-  half: "f2",
-  float32: "f4",
-  single: "f4",
-  float64: "f8",
-  double: "f8",
-  float: "f8",
-  complex64: "c8",
-  csingle: "c8",
-  complex128: "c16",
-  cdouble: "c16",
-  complex: "c16",
-  object: "O",
-  object_: "O",
-};
-
-// NumPy's one-character type codes (`dtype.char`).
-const CHAR_CODES: Record<string, string> = {
-  "?": "b1",
-  b: "i1",
-  B: "u1",
-  h: "i2",
-  H: "u2",
-  i: "i4",
-  I: "u4",
-  l: "i8",
-  L: "u8",
-  q: "i8",
-  Q: "u8",
-  p: "i8",
-  P: "u8",
-  n: "i8",
-  N: "u8",
-  e: "f2",
-  f: "f4",
-  d: "f8",
-  F: "c8",
-  D: "c16",
-  c: "S1",
-  M: "M8",
-  m: "m8",
-  O: "O",
-};
-
-// Names np.dtype() knows that this library cannot take, with the reason.
-const REFUSED_NAMES: Record<string, string> = {};
-for (const n of ["g", "G", "longdouble", "clongdouble", "float128", "complex256"]) {
-  REFUSED_NAMES[n] = "long double is platform-dependent (16 bytes on x86-64 Linux, 8 on " +
-    "Windows and Apple silicon) and not supported";
-}
-for (
-  const [n, example] of [
-    ["S", "|S8"],
-    ["bytes", "|S8"],
-    ["bytes_", "|S8"],
-    ["U", "<U8"],
-    ["str", "<U8"],
-    ["str_", "<U8"],
-    ["unicode", "<U8"],
-    ["V", "|V8"],
-    ["void", "|V8"],
-  ]
-) {
-  REFUSED_NAMES[n!] = `NumPy's flexible type has no fixed size here: give one, e.g. ` +
-    `${JSON.stringify(example)}`;
-}
-
-// NumPy 2 still takes 'a' and 'a5' (with a DeprecationWarning) but never writes them: refused
-// alike, naming the 'S' spelling.
-const A_ALIAS = /^a(\d*)$/;
-function aliasReason(size: string): string {
-  return `NumPy 2 deprecated the 'a' alias: use 'S' with ${
-    size === "" ? `a size, e.g. "|S8"` : `the same size, "|S${Number(size)}"`
-  }`;
-}
-
-/** A parsed type string spelled as NumPy's `dtype.str` spells it. */
-function canonicalText(t: Typestr): string {
-  if (t.kind === "O") return "|O";
-  let order: string;
-  // Datetimes keep an order even when the unit is generic; every other 1-byte kind has none.
-  if (t.kind === "b" || t.kind === "S" || t.kind === "V" || (t.itemsize === 1 && t.kind !== "U")) {
-    order = "|";
-  } else if (t.byteorder === "=" || t.byteorder === "|") order = HOST_ORDER;
-  else order = t.byteorder;
-  let text = `${order}${t.kind}${t.size}`;
-  if (t.unit !== undefined) text += `[${t.unitCount === 1 ? "" : t.unitCount}${t.unit}]`;
-  return text;
-}
-
-/**
- * The canonical spelling of a simple descr, or `undefined` when `text` is neither a type
- * string nor a name np.dtype() takes for a fixed-size type. Throws only for a type string
- * NumPy refuses (`<i3`, `<M8[parsec]`), with parseTypestr's message. Internal.
- */
-export function tryNormalizeTypestr(text: string): string | undefined {
-  const m = /^([<>|=]?)(.*)$/s.exec(text)!;
-  const order = m[1]!;
-  let rest = m[2]!;
-  const dt = /^(datetime64|timedelta64)(\[.*\])?$/.exec(rest);
-  if (dt) rest = (dt[1] === "datetime64" ? "M8" : "m8") + (dt[2] ?? "");
-  else if (order === "" && Object.hasOwn(DTYPE_NAMES, rest)) rest = DTYPE_NAMES[rest]!;
-  else if (rest.length === 1 && Object.hasOwn(CHAR_CODES, rest)) rest = CHAR_CODES[rest]!;
-  else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest) || A_ALIAS.test(rest)) {
-    return undefined;
-  }
-  rest = rest.replace(/^([Mm]8)\[generic\]$/, "$1");
-  if (!TYPESTR.test(order + rest)) return undefined;
-  try {
-    return canonicalText(parseTypestr(order + rest));
-  } catch (e) {
-    if (!(e instanceof NpyDtypeError) || order + rest === text) throw e;
-    // Name the user's spelling ("datetime64[nss]"), not the type string it became.
-    throw new NpyDtypeError(
-      e.message.replace(JSON.stringify(order + rest), JSON.stringify(text)),
-      { descr: text, cause: e },
-    );
-  }
-}
-
-/**
- * Internal (not re-exported by `mod.ts`): NumPy's name for a canonical type string, as
- * messages show it beside the spelling: `float32`, `datetime64[ns]`, `S5` …
- */
-export function numpyNameOf(canonical: string): string {
-  const t = parseTypestr(canonical);
-  const bits = t.itemsize * 8;
-  switch (t.kind) {
-    case "b":
-      return "bool";
-    case "i":
-      return `int${bits}`;
-    case "u":
-      return `uint${bits}`;
-    case "f":
-      return `float${bits}`;
-    case "c":
-      return `complex${bits}`;
-    case "M":
-    case "m":
-      return (t.kind === "M" ? "datetime64" : "timedelta64") +
-        (t.unit === undefined ? "" : canonical.slice(canonical.indexOf("[")));
-    case "O":
-      return "object";
-    default:
-      return `${t.kind}${t.size}`;
-  }
-}
-
-let suggestions: string[] | undefined;
-
-function suggestionList(): string[] {
-  if (suggestions) return suggestions;
-  const list = new Set<string>([...Object.keys(DTYPE_NAMES), "datetime64", "timedelta64"]);
-  for (const unit of DATETIME_UNITS) {
-    list.add(`datetime64[${unit}]`);
-    list.add(`timedelta64[${unit}]`);
-  }
-  for (const k of ["b1", "i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"]) {
-    list.add(k);
-    list.add(canonicalText(parseTypestr(k)));
-  }
-  for (const k of ["c8", "c16", "M8", "m8"]) list.add(k).add(canonicalText(parseTypestr(k)));
-  list.delete("object");
-  list.delete("object_");
-  return (suggestions = [...list]);
-}
-
-/** The error for a simple descr nothing knows, with the closest known spelling. Internal. */
-export function unknownDescrError(text: string): NpyDtypeError {
-  const quoted = JSON.stringify(text);
-  const bare = text.replace(/^[<>|=]/, "");
-  const alias = A_ALIAS.exec(bare);
-  if (Object.hasOwn(REFUSED_NAMES, bare) || alias) {
-    const reason = alias ? aliasReason(alias[1]!) : REFUSED_NAMES[bare];
-    return new NpyDtypeError(`Cannot resolve descr ${quoted}: ${reason}`, { descr: text });
-  }
-  const best = text.length <= 40 ? closest(text, suggestionList()) : undefined;
-  if (best !== undefined) {
-    const canonical = tryNormalizeTypestr(best)!;
-    return new NpyDtypeError(
-      `Cannot resolve descr ${quoted}: did you mean ${JSON.stringify(canonical)} ` +
-        `(${numpyNameOf(canonical)})?`,
-      { descr: text },
-    );
-  }
-  return new NpyDtypeError(
-    `Cannot resolve descr ${quoted}: not a NumPy type string such as "<f4" nor a dtype ` +
-      `name such as "float32"`,
-    { descr: text },
-  );
 }
 
 /**
