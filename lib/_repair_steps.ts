@@ -123,10 +123,20 @@ interface CopyOptions {
   bufferSize?: number;
 }
 
-export function bufferFor(options: { bufferSize?: number }, total: number): Uint8Array {
+/**
+ * The buffer a repair copies or moves `total` bytes through: `options.bufferSize` bytes at
+ * most. `action` names the repair and the file in the error: `make "a.npy" appendable`.
+ */
+export function bufferFor(
+  options: { bufferSize?: number },
+  total: number,
+  action: string,
+): Uint8Array {
   const size = options.bufferSize ?? BUFFER_SIZE;
   if (!Number.isSafeInteger(size) || size < 1) {
-    throw new RangeError(`Cannot repair: bufferSize must be a positive integer, not ${size}`);
+    throw new RangeError(
+      `Cannot ${action}: options.bufferSize must be a positive integer, not ${size}`,
+    );
   }
   return new Uint8Array(Math.max(1, Math.min(size, total)));
 }
@@ -151,7 +161,7 @@ export function* rewriteCopySteps(
     short: (done) => truncatedError(path, "copy", keep, done),
   };
   if (options.signal !== undefined) control.signal = options.signal;
-  const buffer = bufferFor(options, keep);
+  const buffer = bufferFor(options, keep, options.action);
   yield* replaceSteps(path, replace, function* (out) {
     yield { write: out, bytes: header, position: 0 };
     yield* copySteps(src, state.header.headerLength, out, header.length, keep, buffer, control);

@@ -360,10 +360,10 @@ export function buildField(
   base: Descr,
   shapes: readonly (readonly number[])[],
 ): DescrField {
-  if (shapes.length === 0) return [name, base];
-  let inner: FieldDescr = base;
-  for (let i = shapes.length - 1; i >= 1; i--) inner = { base: inner, shape: shapes[i]! };
-  return [name, inner, shapes[0]!];
+  const [outer, ...inner] = shapes;
+  if (outer === undefined) return [name, base];
+  const sub = inner.reduceRight<FieldDescr>((element, shape) => ({ base: element, shape }), base);
+  return [name, sub, outer];
 }
 
 /**
@@ -440,10 +440,8 @@ function fromPy(value: PyValue, root: PyValue, top: boolean): FieldDescr {
         { descr: describePy(root) },
       );
     }
-    return {
-      base: fromPy(value.items[0]!, root, false),
-      shape: shapeFromPy(value, value.items[1]!, root),
-    };
+    const [base, shape] = value.items as [PyValue, PyValue]; // two items, checked above
+    return { base: fromPy(base, root, false), shape: shapeFromPy(value, shape, root) };
   }
   if (!Array.isArray(value)) {
     throw new NpyDtypeError(
@@ -549,13 +547,14 @@ export function descrEquals(a: FieldDescr, b: FieldDescr): boolean {
   }
   if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
   return a.every((fa, i) => {
-    const fb = b[i]!;
+    const fb = b[i];
+    if (fb === undefined || fa.length !== fb.length) return false;
     const [na, da, sa] = fa, [nb, db, sb] = fb;
     const sameName = typeof na === "string" || typeof nb === "string"
       ? na === nb
       : na[0] === nb[0] && na[1] === nb[1];
-    return sameName && fa.length === fb.length && descrEquals(da, db) &&
-      (sa === undefined || sameDims(sa, sb!));
+    return sameName && descrEquals(da, db) &&
+      (sa === undefined || sb === undefined ? sa === sb : sameDims(sa, sb));
   });
 }
 

@@ -103,9 +103,9 @@ for (
     ["unicode", "<U8"],
     ["V", "|V8"],
     ["void", "|V8"],
-  ]
+  ] as const
 ) {
-  REFUSED_NAMES[n!] = `NumPy's flexible type has no fixed size here: give one, e.g. ` +
+  REFUSED_NAMES[n] = `NumPy's flexible type has no fixed size here: give one, e.g. ` +
     `${JSON.stringify(example)}`;
 }
 
@@ -116,6 +116,11 @@ function aliasReason(size: string): string {
   return `NumPy 2 deprecated the 'a' alias: use 'S' with ${
     size === "" ? `a size, e.g. "|S8"` : `the same size, "|S${Number(size)}"`
   }`;
+}
+
+/** `table[key]` when `table` has `key` itself (not from Object.prototype). */
+function own(table: Record<string, string>, key: string): string | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
 /** A parsed type string spelled as NumPy's `dtype.str` spells it. */
@@ -138,13 +143,14 @@ function canonicalText(t: Typestr): string {
  * NumPy refuses (`<i3`, `<M8[parsec]`), with parseTypestr's message. Internal.
  */
 export function tryNormalizeTypestr(text: string): string | undefined {
-  const m = /^([<>|=]?)(.*)$/s.exec(text)!;
-  const order = m[1]!;
-  let rest = m[2]!;
+  const order = /^[<>|=]/.exec(text)?.[0] ?? "";
+  let rest = text.slice(order.length);
   const dt = /^(datetime64|timedelta64)(\[.*\])?$/.exec(rest);
+  const named = order === "" ? own(DTYPE_NAMES, rest) : undefined;
+  const code = rest.length === 1 ? own(CHAR_CODES, rest) : undefined;
   if (dt) rest = (dt[1] === "datetime64" ? "M8" : "m8") + (dt[2] ?? "");
-  else if (order === "" && Object.hasOwn(DTYPE_NAMES, rest)) rest = DTYPE_NAMES[rest]!;
-  else if (rest.length === 1 && Object.hasOwn(CHAR_CODES, rest)) rest = CHAR_CODES[rest]!;
+  else if (named !== undefined) rest = named;
+  else if (code !== undefined) rest = code;
   else if (/^[SUV]$/.test(rest) || Object.hasOwn(REFUSED_NAMES, rest) || A_ALIAS.test(rest)) {
     return undefined;
   }
@@ -208,7 +214,7 @@ export function unknownDescrError(text: string): NpyDtypeError {
   const bare = text.replace(/^[<>|=]/, "");
   const alias = A_ALIAS.exec(bare);
   if (Object.hasOwn(REFUSED_NAMES, bare) || alias) {
-    const reason = alias ? aliasReason(alias[1]!) : REFUSED_NAMES[bare];
+    const reason = alias ? aliasReason(alias[1] ?? "") : REFUSED_NAMES[bare];
     return new NpyDtypeError(`Cannot resolve descr ${quoted}: ${reason}`, { descr: text });
   }
   const best = text.length <= 40 ? closest(text, suggestionList()) : undefined;

@@ -310,12 +310,12 @@ function* ensureSteps(
   options: EnsureAppendableOptions,
 ): Steps<EnsureAppendableResult> {
   path = toPath(path);
-  checkOptionKeys(options, ENSURE_OPTIONS, `make ${quote(path)} appendable`);
   const action = `make ${quote(path)} appendable`;
+  checkOptionKeys(options, ENSURE_OPTIONS, action);
   const lock = lockFor(path, action, options);
   let done = false;
   try {
-    const result = yield* ensureFileSteps(path, options);
+    const result = yield* ensureFileSteps(path, action, options);
     done = true;
     return result;
   } catch (e) {
@@ -327,6 +327,7 @@ function* ensureSteps(
 
 function* ensureFileSteps(
   path: string,
+  action: string,
   options: EnsureAppendableOptions,
 ): Steps<EnsureAppendableResult> {
   const file = NpyFile.openSync(path, options.inPlace ? "r+" : "r");
@@ -337,11 +338,16 @@ function* ensureFileSteps(
     if (!options.inPlace) {
       yield* rewriteCopySteps(file, plan.state, plan.fields, plan.state.dataBytes, {
         ...options,
-        action: `make ${quote(path)} appendable`,
+        action,
       });
       return plan.result;
     }
-    const { from, to, length, buffer, header, progress, step } = prepareShift(path, plan, options);
+    const { from, to, length, buffer, header, progress, step } = prepareShift(
+      path,
+      action,
+      plan,
+      options,
+    );
     if (to > from) file.truncateSync(to + length);
     try {
       yield* shiftSteps(file, from, to, length, buffer, progress, step);
@@ -396,12 +402,17 @@ export function ensureAppendableSync(
   return runStepsSync(ensureSteps(path, options));
 }
 
-function prepareShift(path: string, plan: EnsurePlan, options: EnsureAppendableOptions) {
+function prepareShift(
+  path: string,
+  action: string,
+  plan: EnsurePlan,
+  options: EnsureAppendableOptions,
+) {
   const header = encodeHeader(plan.fields, { path });
   const from = plan.state.header.headerLength;
   const to = header.length;
   const length = plan.state.dataBytes;
-  const buffer = bufferFor(options, length);
+  const buffer = bufferFor(options, length, action);
   const progress = { moved: 0 };
   const step = (moved: number) => {
     options.onProgress?.({ bytesDone: moved, bytesTotal: length });

@@ -312,8 +312,8 @@ export function recover(
 /** recover() as steps: the lock, then {@link recoverFileSteps}. */
 function* recoverSteps(path: string | URL, options: RecoverOptions): Steps<RecoverResult> {
   path = toPath(path);
-  checkOptionKeys(options, RECOVER_OPTIONS, `recover ${quote(path)}`);
   const action = `recover ${quote(path)}`;
+  checkOptionKeys(options, RECOVER_OPTIONS, action);
   // A dry run writes nothing, the lock file included.
   const lock = options.dryRun ? undefined : lockFor(path, action, options);
   let done = false;

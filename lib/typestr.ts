@@ -143,10 +143,10 @@ export function readTypestr(typestr: string, written: string): Typestr {
     );
   }
   const flexible = kind === "S" || kind === "U" || kind === "V";
-  const size = digits === ""
-    ? (flexible ? 0 : kind === "b" ? 1 : KIND_SIZES[kind]!.length === 1 ? 8 : NaN)
-    : Number(digits);
   const allowed = KIND_SIZES[kind];
+  const size = digits === ""
+    ? (flexible ? 0 : kind === "b" ? 1 : allowed?.length === 1 ? 8 : NaN)
+    : Number(digits);
   if (flexible && (kind === "U" ? 4 * size : size) > C_INT_MAX) {
     throw new NpyDtypeError(
       `Cannot use descr ${shown}: NumPy's itemsizes stop at 2^31 - 1 bytes`,
