@@ -147,6 +147,8 @@ export function parseDescr(text: string): Descr {
     value = parsePyLiteral(text);
   } catch (e) {
     if (!(e instanceof PyLiteralError)) throw e;
+    // The literal parser's message is the reason alone ("unterminated string"), written to
+    // follow the action, as in parseHeader.
     throw new NpyFormatError(
       `Cannot parse descr ${JSON.stringify(text)}: ${e.message} at offset ${e.index}`,
       { offset: e.index, cause: e },
@@ -401,7 +403,11 @@ export function itemsizeOf(descr: FieldDescr): number {
   return walk(descr, "size", false);
 }
 
-/** Checks a whole file's descr (no top-level subarray) and returns its itemsize. Internal. */
+/**
+ * Checks a whole file's descr (no top-level subarray) and returns its itemsize. Of a descr
+ * {@link descrFromPy} took, it refuses only the object dtype (which has no usable size).
+ * Internal.
+ */
 export function checkDescr(descr: Descr): number {
   return walk(descr, "size", true);
 }

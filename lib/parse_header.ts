@@ -225,15 +225,25 @@ export function parseHeader(bytes: Uint8Array, options: ParseHeaderOptions = {})
   }
   const shape = rawShape.items as (number | bigint)[];
   let descr: Descr;
-  let itemsize: number;
   try {
     descr = descrFromPy(rawDescr);
-    itemsize = checkDescr(descr);
   } catch (e) {
     if (!(e instanceof NpyDtypeError)) throw e;
     throw new NpyDtypeError(
-      `Cannot parse ${where(path)}: its 'descr' is not a NumPy dtype this library can read`,
+      `Cannot parse ${where(path)}: its 'descr' is not a dtype numpy.load accepts`,
       { path, descr: e.descr, cause: e },
+    );
+  }
+  let itemsize: number;
+  try {
+    itemsize = checkDescr(descr);
+  } catch (e) {
+    if (!(e instanceof NpyDtypeError)) throw e;
+    // Of a descr descrFromPy took, checkDescr refuses only the object dtype.
+    throw new NpyDtypeError(
+      `Cannot parse ${where(path)}: its 'descr' uses the object dtype (pickled Python ` +
+        `objects), which can be neither appended to nor memory-mapped`,
+      { path, descr, cause: e },
     );
   }
   dataLength(shape, itemsize, (reason) => bad(reason));

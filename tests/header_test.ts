@@ -758,7 +758,10 @@ test(`parseHeader() rejects ${HOSTILE.length} hostile headers with typed errors`
       assert.match(err.message, /^Cannot parse the header of "bad\.npy": /, name);
       if (e instanceof NpyDtypeError) {
         // The descr's own error is the cause; the header's names the file and the field.
-        assert.match(err.message, /: its 'descr' is not a NumPy dtype this library can read$/);
+        assert.match(
+          err.message,
+          /: its 'descr' (is not a dtype numpy.load accepts$|uses the object)/,
+        );
         assert.ok(e.cause instanceof NpyDtypeError, name);
         assert.match(e.cause.message, pattern, name);
         assert.doesNotMatch(e.cause.message, /Cannot parse the header/, name);
