@@ -205,6 +205,22 @@ test("an unknown name gets the closest canonical spelling", () => {
   }
 });
 
+test("a name whose type string NumPy refuses is named as written, not as the type string", () => {
+  const cases: [string, RegExp][] = [
+    ["datetime64[nss]", /^Cannot use descr "datetime64\[nss\]": unknown datetime unit 'nss'/],
+    ["<timedelta64[3000000000s]", /^Cannot use descr "<timedelta64\[3000000000s\]": bad unit/],
+  ];
+  for (const [name, pattern] of cases) {
+    assert.throws(() => normalizeDescr(name), (e: unknown) => {
+      assert.ok(e instanceof NpyDtypeError, name);
+      assert.match(e.message, pattern, name);
+      assert.doesNotMatch(e.message, /"<?[Mm]8/, name); // not the spelling it became
+      assert.equal(e.descr, name);
+      return true;
+    });
+  }
+});
+
 test("encodeHeader() from a name equals NumPy's np.save header bytes (live NumPy)", () => {
   const specs: { descr: Descr; shape: number[] }[] = [
     { descr: "float32", shape: [3] },

@@ -9,22 +9,26 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import {
+  dataByteLength,
   type Descr,
   type DescrField,
   encodeHeader,
   type FieldDescr,
   formatDescr,
+  hasGrowthRoom,
   type HeaderFields,
   itemsizeOf,
   normalizeDescr,
   NpyDtypeError,
   NpyFormatError,
   NpyHeaderSpaceError,
+  NpyShapeError,
   parseDescr,
   parseHeader,
   peekHeaderLength,
 } from "../mod.ts";
-import { makeTempDir, ROOT, runPython } from "./_util.ts";
+import { rowByteLength, rowCountOf, rowShapeOf, shapeWithRows } from "../lib/header.ts";
+import { makeTempDir, present, ROOT, runPython } from "./_util.ts";
 
 interface GoldenCase {
   name: string;
@@ -142,12 +146,13 @@ test("NumPy loads files whose headers we wrote, with mmap_mode='r', for 20 shape
     const shapes = [[], [0], [5], [2, 3], [0, 4], [3, 0, 2], [2, 3, 4], [1_000]];
     const descrs = ["<f4", ">i8", "|b1", "<c16", "|S3", ">U2", "<M8[us]", "|V5"];
     for (let i = 0; i < 20; i++) {
-      const shape = shapes[i % shapes.length];
-      const descr = descrs[(i * 3) % descrs.length];
+      const shape = present(shapes[i % shapes.length], "shape");
+      const descr = present(descrs[(i * 3) % descrs.length], "descr");
       const fortranOrder = i % 4 === 1 && shape.length > 1;
       const header = encodeHeader({ descr, shape, fortranOrder });
       const itemsize = parseHeader(header).headerLength; // header length, then data of zeros
-      const size = shape.reduce((a, b) => a * b, 1) * Number(/\d+/.exec(descr)![0]) *
+      const size = shape.reduce((a, b) => a * b, 1) *
+        Number(present(/\d+/.exec(descr)?.[0], "size")) *
         (descr.includes("U") ? 4 : 1);
       const bytes = new Uint8Array(itemsize + size);
       bytes.set(header);
@@ -180,12 +185,14 @@ for c in json.load(sys.stdin):
 print(json.dumps(out))`,
       cases,
     );
+    assert.equal(seen.length, cases.length);
     for (const [i, c] of cases.entries()) {
-      assert.deepEqual(seen[i].shape, c.shape, c.path);
+      const numpy = present(seen[i], c.path);
+      assert.deepEqual(numpy.shape, c.shape, c.path);
       const nonTrivial = c.shape.filter((d) => d > 1).length > 1 && !c.shape.includes(0);
-      if (nonTrivial) assert.equal(seen[i].fortran, c.fortranOrder);
-      assert.equal(seen[i].descr, c.descr.startsWith("[") ? c.descr : `'${c.descr}'`);
-      assert.equal(seen[i].offset % 64, 0, "data is 64-byte aligned");
+      if (nonTrivial) assert.equal(numpy.fortran, c.fortranOrder);
+      assert.equal(numpy.descr, c.descr.startsWith("[") ? c.descr : `'${c.descr}'`);
+      assert.equal(numpy.offset % 64, 0, "data is 64-byte aligned");
     }
   } finally {
     cleanup();
@@ -951,4 +958,86 @@ test("parseHeader() gives only typed errors on 2000 random and mutated inputs (f
     ),
     { numRuns: 2000 },
   );
+});
+
+test("the row-shape helpers take a shape apart along its growth axis and put it back", () => {
+  assert.deepEqual(rowShapeOf([4, 3, 2], false), [3, 2]);
+  assert.deepEqual(rowShapeOf([4, 3, 2], true), [4, 3]);
+  assert.deepEqual(rowShapeOf([7], true), []);
+  assert.deepEqual(rowShapeOf([], false), []);
+  assert.equal(rowCountOf([4, 3, 2], false), 4);
+  assert.equal(rowCountOf([4, 3, 2], true), 2);
+  assert.equal(rowCountOf([], true), undefined);
+  assert.deepEqual(shapeWithRows([3, 2], 9, false), [9, 3, 2]);
+  assert.deepEqual(shapeWithRows([3, 2], 9, true), [3, 2, 9]);
+  fc.assert(
+    fc.property(
+      fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 6 }),
+      fc.boolean(),
+      (shape, fortranOrder) => {
+        const rows = present(rowCountOf(shape, fortranOrder), "rows");
+        const rowShape = rowShapeOf(shape, fortranOrder);
+        assert.deepEqual(shapeWithRows(rowShape, rows, fortranOrder), shape);
+        assert.equal(rowShape.length, shape.length - 1);
+      },
+    ),
+  );
+  // One row: a C row of 4 doubles; a Fortran column block of 3; a 0-d array's one element.
+  assert.equal(rowByteLength({ descr: "<f8", fortranOrder: false, shape: [3, 4] }), 32);
+  assert.equal(rowByteLength({ descr: "<f8", fortranOrder: true, shape: [3, 4] }), 24);
+  assert.equal(rowByteLength({ descr: "<f8", fortranOrder: false, shape: [] }), 8);
+});
+
+test("hasGrowthRoom() refuses a dimension beyond 2^53 - 1, naming it", () => {
+  const header = parseHeader(
+    v1("{'descr': '|u1', 'fortran_order': False, 'shape': (0, 9007199254740993)}"),
+  );
+  assert.throws(() => hasGrowthRoom(header), (e: unknown) => {
+    assert.ok(e instanceof NpyShapeError);
+    assert.match(e.message, /^Cannot check the growth room of the \.npy header: dimension 1 /);
+    assert.match(e.message, /is 9007199254740993, beyond the 2\^53 - 1/);
+    return true;
+  });
+  assert.equal(
+    hasGrowthRoom(parseHeader(v1("{'descr': '<f4', 'fortran_order': False, 'shape': ()}"))),
+    false,
+  );
+});
+
+test("shape and syntax errors say once what failed, with the file, the offset and the cause", () => {
+  const big = { descr: "<f8", fortranOrder: false, shape: [2 ** 52, 4] };
+  assert.throws(() => encodeHeader(big, { path: "big.npy" }), (e: unknown) => {
+    assert.ok(e instanceof NpyShapeError);
+    assert.equal(
+      e.message,
+      'Cannot encode the header of "big.npy": the shape (4503599627370496, 4) of itemsize 8 ' +
+        "takes more than 2^53 - 1 bytes",
+    );
+    assert.equal(e.path, "big.npy");
+    assert.deepEqual(e.actual, [2 ** 52, 4]);
+    return true;
+  });
+  assert.throws(
+    () => dataByteLength(big),
+    (e: unknown) =>
+      e instanceof NpyShapeError &&
+      /^Cannot compute the data length: the shape \(4503599627370496, 4\) of itemsize 8/.test(
+        e.message,
+      ),
+  );
+  const text = "{'descr': '<f4', 'fortran_order': False 'shape': (3,)}";
+  assert.throws(() => parseHeader(v1(text), { path: "bad.npy" }), (e: unknown) => {
+    assert.ok(e instanceof NpyFormatError);
+    assert.match(e.message, /^Cannot parse the header of "bad\.npy": expected ',' or '\}'/);
+    assert.equal(e.offset, 10 + text.indexOf("'shape'"));
+    assert.match(e.message, new RegExp(`at offset ${e.offset}$`));
+    assert.ok(e.cause instanceof Error);
+    return true;
+  });
+  assert.throws(() => parseDescr("[('a', '<f4'"), (e: unknown) => {
+    assert.ok(e instanceof NpyFormatError);
+    assert.match(e.message, /^Cannot parse descr "\[\('a', '<f4'": .* at offset 12$/);
+    assert.equal(e.offset, 12);
+    return true;
+  });
 });
