@@ -16,6 +16,8 @@ import {
   parseHeader,
   peekHeaderLength,
   preambleSize,
+  rowByteLength,
+  rowCountOf,
 } from "./header.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 
@@ -56,16 +58,12 @@ export interface FileHeader {
 
 /** Bytes of one step along the growth axis (a row; a column block in Fortran order). */
 export function rowBytesOf(header: NumberShapedHeader): number {
-  if (header.shape.length === 0) return dataByteLength(header);
-  const rest = header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
-  return dataByteLength({ descr: header.descr, fortranOrder: false, shape: rest });
+  return rowByteLength(header);
 }
 
 /** Steps along the growth axis (1 for a 0-d array: its single element). */
 export function rowsOf(header: NumberShapedHeader): number {
-  const { shape, fortranOrder } = header;
-  if (shape.length === 0) return 1;
-  return fortranOrder ? shape[shape.length - 1] : shape[0];
+  return rowCountOf(header.shape, header.fortranOrder) ?? 1;
 }
 
 function checkPrefix(
