@@ -205,14 +205,16 @@ export function dataLength(
 const INTP_MAX = 2n ** 63n - 1n;
 
 // Error details hold number dims; a bigint one is shown as Infinity there (the message has
-// the exact value). Undefined when the shape is not a list of numbers.
+// the exact value). Undefined when the shape is not a list of numbers (a caller's mistake).
 function numberDims(shape: readonly unknown[]): number[] | undefined {
-  if (
-    !Array.isArray(shape) || !shape.every((d) => typeof d === "number" || typeof d === "bigint")
-  ) {
-    return undefined;
+  if (!Array.isArray(shape)) return undefined;
+  const dims: number[] = [];
+  for (const d of shape) {
+    if (typeof d === "bigint") dims.push(Infinity);
+    else if (typeof d === "number") dims.push(d);
+    else return undefined;
   }
-  return shape.map((d) => typeof d === "bigint" ? Infinity : d);
+  return dims;
 }
 
 /** Why `shape` cannot be the shape of an `.npy` array, or `undefined` when it can. */

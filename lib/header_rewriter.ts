@@ -67,8 +67,9 @@ export function headerRewriter(
   const agrees = (rows: number): boolean => {
     try {
       return template !== undefined && bytesEqual(template.render(rows), encodeRows(rows));
-    } catch {
-      return false;
+    } catch (e) {
+      if (isRefusal(e)) return false;
+      throw e;
     }
   };
   while (fastRows > 0 && !agrees(fastRows)) fastRows = Math.floor(fastRows / 10);
@@ -92,13 +93,15 @@ function digitTemplate(
   try {
     header = encodeRows(0);
     one = encodeRows(1);
-  } catch {
-    return undefined;
+  } catch (e) {
+    if (isRefusal(e)) return undefined;
+    throw e;
   }
   const at = header.findIndex((byte, i) => byte !== one[i]);
+  if (at < 0) return undefined;
   const suffix = header.slice(at + 1, header.indexOf(0x7d, at) + 1); // up to "}"
   const maxDigits = header.length - 1 - at - suffix.length;
-  if (at < 0 || maxDigits < 1) return undefined;
+  if (maxDigits < 1) return undefined;
   let digitsNow = 1;
   const render = (rows: number): Uint8Array => {
     let digits = 1;
@@ -113,6 +116,12 @@ function digitTemplate(
     return header;
   };
   return { render, maxDigits };
+}
+
+/** Whether encodeHeader refused a row count (no room, a length field too small, too big). */
+function isRefusal(e: unknown): boolean {
+  return e instanceof NpyHeaderSpaceError || e instanceof NpyFormatError ||
+    e instanceof NpyShapeError;
 }
 
 function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
