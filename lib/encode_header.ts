@@ -160,9 +160,9 @@ export function encodeHeader(fields: HeaderFields, options: EncodeHeaderOptions 
 
 /**
  * Refuses a format version other than 1, 2 or 3 (checked at run time: the type alone let
- * version bytes 0, 4 and 255 be written). Internal: encodeNpy and saveNpy call it too.
+ * version bytes 0, 4 and 255 be written).
  */
-export function checkVersion(version: unknown, path?: string): void {
+function checkVersion(version: unknown, path?: string): void {
   if (version === undefined || version === 1 || version === 2 || version === 3) return;
   const shown = typeof version === "string"
     ? JSON.stringify(version)

@@ -32,5 +32,5 @@ export {
   shapeWithRows,
 } from "./header_fields.ts";
 export { parseHeader, type ParseHeaderOptions, peekHeaderLength } from "./parse_header.ts";
-export { checkVersion, encodeHeader, type EncodeHeaderOptions } from "./encode_header.ts";
+export { encodeHeader, type EncodeHeaderOptions } from "./encode_header.ts";
 export { hasGrowthRoom, headerRewriter } from "./header_rewriter.ts";
