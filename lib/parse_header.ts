@@ -17,7 +17,7 @@ import {
   preambleSize,
   where,
 } from "./header_fields.ts";
-import { parsePyLiteral, PyLiteralError, PyTuple } from "./_pyliteral.ts";
+import { parsePyLiteral, PyLiteralError, pyReprString, PyTuple } from "./_pyliteral.ts";
 
 /**
  * Options of {@link parseHeader} and {@link peekHeaderLength}.
@@ -229,8 +229,9 @@ export function parseHeader(bytes: Uint8Array, options: ParseHeaderOptions = {})
     descr = descrFromPy(rawDescr);
   } catch (e) {
     if (!(e instanceof NpyDtypeError)) throw e;
+    const shown = typeof rawDescr === "string" ? ` ${pyReprString(rawDescr)}` : "";
     throw new NpyDtypeError(
-      `Cannot parse ${where(path)}: its 'descr' is not a dtype numpy.load accepts`,
+      `Cannot parse ${where(path)}: its 'descr'${shown} is not a dtype numpy.load accepts`,
       { path, descr: e.descr, cause: e },
     );
   }
