@@ -3,10 +3,11 @@
  * rewriting the header in place after each append so that `numpy.load(path,
  * mmap_mode="r")` opens the file at any moment and sees a prefix of the appended rows.
  *
- * The writer keeps its lifecycle, its queue, its write buffer and its commits. Its options
- * and their checks are in `lib/_writer_options.ts`, the file's layout (and the fast path of
- * chunks that have it) in `lib/_layout.ts`, any other chunk's way to bytes in
- * `lib/_chunk_normalizer.ts`.
+ * The writer keeps its lifecycle, its queue, its write buffer and its commits. The rest is
+ * in files of their own: the options and their checks (`lib/_writer_options.ts`), opening
+ * and publishing the file (`lib/_writer_open.ts`), the file's layout and the fast path of
+ * chunks that have it (`lib/_layout.ts`), any other chunk's way to bytes
+ * (`lib/_chunk_normalizer.ts`), `appendFrom` and `writable` (`lib/_chunk_sink.ts`).
  *
  * @module
  */
