@@ -70,7 +70,8 @@ export function openForAppend(
     if (mode === "append") file = openExisting(path);
     if (file === undefined) {
       let replacedMode: number | undefined;
-      if (mode === "overwrite") replacedMode = writableModeSync(path); // refuses a directory
+      // An overwrite refuses a directory or a read-only file, as np.save does.
+      if (mode === "overwrite") replacedMode = writableModeSync(path);
       if (mode === "create" && existsSync(path)) {
         throw new NpyIOError(
           `Cannot create ${where}: the file exists (mode "create"); use mode "append" to ` +
