@@ -38,7 +38,7 @@ export {
   type RepairProgress,
 } from "./lib/repair.ts";
 export { NpyAppendArray, type NpyAppendArrayOptions } from "./lib/writer.ts";
-export { NpyLockError, type NpyLockHolder } from "./lib/errors.ts";
+export { NpyIOError, NpyLockError, type NpyLockHolder } from "./lib/errors.ts";
 export {
   DEFAULT_SHARD_BYTES,
   mergeStacks,

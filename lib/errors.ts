@@ -329,6 +329,58 @@ export class NpyLockError extends Error {
   }
 }
 
+/**
+ * A file-system operation on the user's file failed: a full disk, a permission, an I/O
+ * error, a file in the way. The message names the user's file (never a lock or temp file
+ * beside it) and says what failed: `Cannot append to "out.npy": no space left on the device
+ * (ENOSPC)`. It keeps the system's `code` (and `syscall`), and the system error as `cause`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { NpyAppendArray, NpyIOError } from "@npy/append-array";
+ *
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "taken.npy");
+ * writeFileSync(path, "");
+ * assert.throws(() => NpyAppendArray.openSync(path, { mode: "create" }), (e) => {
+ *   assert.ok(e instanceof NpyIOError);
+ *   assert.equal(e.code, "EEXIST");
+ *   assert.equal(e.path, path);
+ *   return true;
+ * });
+ * rmSync(dir, { recursive: true });
+ * ```
+ */
+export class NpyIOError extends Error {
+  /** The user's file. */
+  readonly path: string;
+  /** The system error code: `ENOENT`, `EACCES`, `ENOSPC`…. */
+  readonly code: string;
+  /** The system call that failed (`open`, `write`, `rename`…), when known. */
+  readonly syscall: string | undefined;
+
+  /**
+   * Creates the error.
+   *
+   * @param message What could not be done and why, naming the file.
+   * @param options `path`, `code`, `syscall` and `cause` (the system error).
+   */
+  constructor(
+    message: string,
+    options: ErrorOptions & { path: string; code: string; syscall?: string | undefined },
+  ) {
+    super(message, options);
+    this.name = "NpyIOError";
+    this.path = options.path;
+    this.code = options.code;
+    this.syscall = options.syscall;
+  }
+}
+
 /** A path as messages name it, quoted: `Cannot append to "out.npy": …`. Internal. */
 export function quote(path: string): string {
   return JSON.stringify(path);

@@ -18,6 +18,7 @@ import * as nodePath from "node:path";
 /** Joins path segments, as `node:path` does: for modules that must not import `node:`. */
 export { join as joinPath } from "node:path";
 import { fileURLToPath } from "node:url";
+import { NpyIOError } from "./errors.ts";
 import { WriterLock } from "./_lock.ts";
 import { denoWriteLayer } from "./_deno_write.ts";
 import type { Steps } from "./_steps.ts";
@@ -429,47 +430,22 @@ const ERRNO_TEXT: Record<string, string> = {
 };
 
 /**
- * A system error reworded to name the user's file: `Cannot <action>: <reason> (<code>)`.
- * It keeps `code` and `syscall`, and the original error as `cause` (which may name a lock
- * or temp file: the message never does).
- */
-class FileSystemError extends Error {
-  /** The system error code: `ENOENT`, `EACCES`…. */
-  readonly code: string;
-  /** The call that failed: `open`, `rename`…. */
-  readonly syscall: string | undefined;
-  /** The user's file. */
-  readonly path: string;
-
-  constructor(message: string, code: string, path: string, cause: NodeJS.ErrnoException) {
-    super(message, { cause });
-    this.name = "Error";
-    this.code = code;
-    this.syscall = cause.syscall;
-    this.path = path;
-  }
-}
-
-/**
  * The error to throw for `e`, raised while trying to `action` the user's file at `path`
  * (`action` names it: `open "a.npy" for appending`). A raw system error (a `code` and a
  * `syscall`, as `node:fs` throws them; its message may name a lock or temp file, or no file
- * at all) becomes `Cannot <action>: <reason> (<code>)`; any other error is returned as is.
+ * at all) becomes an {@link NpyIOError} `Cannot <action>: <reason> (<code>)`; any other error
+ * is returned as is.
  *
  * @param reason Words for the reason, when the caller knows better than the code
  *   (`the directory "d" does not exist`).
  */
 export function fileError(e: unknown, action: string, path: string, reason?: string): unknown {
-  if (!(e instanceof Error) || e instanceof FileSystemError) return e;
+  if (!(e instanceof Error) || e instanceof NpyIOError) return e;
   const { code, syscall } = e as NodeJS.ErrnoException;
   if (typeof code !== "string" || typeof syscall !== "string") return e;
   const text = reason ?? ERRNO_TEXT[code] ?? e.message.replace(/^[A-Z]+: |, .*$/g, "");
-  return new FileSystemError(
-    `Cannot ${action}: ${text} (${code})`,
-    code,
-    path,
-    e as NodeJS.ErrnoException,
-  );
+  // The original error is the cause: it may name a lock or temp file, the message never does.
+  return new NpyIOError(`Cannot ${action}: ${text} (${code})`, { path, code, syscall, cause: e });
 }
 
 /**

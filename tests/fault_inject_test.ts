@@ -24,6 +24,7 @@ import {
   loadNpySync,
   NpyAppendArray,
   NpyFormatError,
+  NpyIOError,
   NpyLockError,
   NpyReader,
   parseNpy,
@@ -235,7 +236,8 @@ test(
           const layer = new FaultyFileSystem((p) => p === path);
           layer.spaceLeft = budget;
           const [acked, error] = await withLayer(layer, () => fillDisk(path, sync));
-          assert.equal((error as { code?: string }).code, "ENOSPC");
+          assert.ok(error instanceof NpyIOError && error.path === path, String(error));
+          assert.equal(error.code, "ENOSPC");
           assert.ok((layer.faults.ENOSPC ?? 0) >= 1);
           assert.equal(prefixRows(readFileSync(path)), acked);
           checks.push({ path, kind: "i8", atLeast: acked });
@@ -398,8 +400,11 @@ test(
                   ? Promise.resolve().then(() => w.appendSync(rowsFrom(acked, 2)))
                   : w.append(rowsFrom(acked, 2));
               await assert.rejects(failing(), (e: Error & { code?: string }) => {
+                assert.ok(e instanceof NpyIOError);
                 assert.equal(e.code, "EIO");
-                assert.match(e.message, /^Cannot append to ".*eio-.*\.npy": EIO/);
+                assert.equal(e.path, path);
+                assert.equal((e.cause as { code?: string }).code, "EIO");
+                assert.match(e.message, /^Cannot append to ".*eio-.*\.npy": .*\(EIO\)$/);
                 return true;
               });
               await assert.rejects(w.append(rowsFrom(acked, 1)), /an earlier write failed/);

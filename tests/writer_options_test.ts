@@ -18,11 +18,14 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import {
+  BUILTIN_PLUGINS,
+  DtypeRegistry,
   encodeHeader,
   NpyAppendArray,
   type NpyChunk,
   NpyDtypeError,
   NpyFormatError,
+  NpyIOError,
   NpyRecoveryError,
   NpyShapeError,
   parseHeader,
@@ -66,8 +69,10 @@ test(
     w.closeSync();
     const before = readFileSync(path);
     await assert.rejects(NpyAppendArray.open(path, { mode: "create" }), (e: Error) => {
+      assert.ok(e instanceof NpyIOError);
       assert.match(e.message, /^Cannot create "[^"]*m\.npy": the file exists/);
-      assert.equal((e as { code?: string }).code, "EEXIST");
+      assert.equal(e.code, "EEXIST");
+      assert.equal(e.path, path);
       return true;
     });
     assert.deepEqual(readFileSync(path), before);
@@ -85,6 +90,47 @@ test(
       () => NpyAppendArray.openSync(path, { mode: "bogus" as "append" }),
       /options\.mode is "bogus"/,
     );
+  }),
+);
+
+test(
+  "a descr the registry refuses: the message names the file and whose descr, the registry's reason is the cause",
+  withDir((dir) => {
+    const path = join(dir, "d.npy");
+    const refusal = (whose: string, descr: string, action: RegExp) => (e: unknown) => {
+      assert.ok(e instanceof NpyDtypeError, String(e));
+      assert.equal(e.path, path);
+      assert.match(e.message, action);
+      assert.ok(e.message.endsWith(`: the registry has no dtype for ${whose} ${descr}`), e.message);
+      assert.ok(e.cause instanceof NpyDtypeError);
+      assert.doesNotMatch(e.message, /Cannot resolve/); // the cause's words stay in the cause
+      return true;
+    };
+    // A misspelt options.descr: the suggestion is in the cause.
+    assert.throws(
+      () => NpyAppendArray.openSync(path, { descr: "flaot32" }),
+      (e) => {
+        refusal("options.descr", '"flaot32"', /^Cannot open "[^"]*d\.npy" for appending: /)(e);
+        assert.match((e as Error & { cause: Error }).cause.message, /did you mean "<f4"/);
+        return true;
+      },
+    );
+    assert.equal(existsSync(path), false);
+    // A chunk's own descr.
+    const w = NpyAppendArray.openSync(path, { descr: "<f8" });
+    assert.throws(
+      () => w.appendSync({ data: [1], shape: [1], descr: "<q9" }),
+      refusal("the chunk's descr", '"<q9"', /^Cannot append to "[^"]*d\.npy": /),
+    );
+    w.appendSync([1.5]);
+    w.closeSync();
+    // An existing file's descr that a registry without the float plugin does not know.
+    const registry = new DtypeRegistry(BUILTIN_PLUGINS.filter((p) => p.name !== "numeric"));
+    assert.throws(
+      () => NpyAppendArray.openSync(path, { registry }),
+      refusal("the file's descr", "'<f8'", /^Cannot open "[^"]*d\.npy" for appending: /),
+    );
+    assert.equal(existsSync(path + ".lock"), false);
   }),
 );
 
