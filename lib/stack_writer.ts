@@ -6,6 +6,7 @@
  * @module
  */
 
+import { appendAll, chunkStream } from "./_chunk_sink.ts";
 import type { Descr } from "./descr.ts";
 import { quote } from "./errors.ts";
 import { listDirSync, makeDirSync, removeSync, toPath } from "./file.ts";
@@ -565,10 +566,8 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * @param chunks Chunks as {@link NpyStackWriter.append} takes them.
    * @returns The number of rows appended.
    */
-  async appendFrom(chunks: AsyncIterable<NpyChunk> | Iterable<NpyChunk>): Promise<number> {
-    const before = this.#rows;
-    for await (const chunk of chunks) await this.append(chunk);
-    return this.#rows - before;
+  appendFrom(chunks: AsyncIterable<NpyChunk> | Iterable<NpyChunk>): Promise<number> {
+    return appendAll(this, chunks);
   }
 
   /**
@@ -576,12 +575,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * {@link NpyStackWriter.append}. Closing (or aborting) the stream closes the writer.
    */
   get writable(): WritableStream<NpyChunk> {
-    this.#writable ??= new WritableStream<NpyChunk>({
-      write: (chunk) => this.append(chunk),
-      close: () => this.close(),
-      abort: () => this.close(),
-    }, { highWaterMark: 16 });
-    return this.#writable;
+    return this.#writable ??= chunkStream(this);
   }
 
   /**
