@@ -5,7 +5,7 @@
  */
 
 import { formatDescr } from "../lib/descr.ts";
-import { NpyDtypeError, quote } from "../lib/errors.ts";
+import { NpyDtypeError, NpyIOError, quote } from "../lib/errors.ts";
 import { isDirectorySync, NpyFile } from "../lib/file.ts";
 import { growthAxis, peekHeaderLength } from "../lib/header.ts";
 import { pyReprIntTuple } from "../lib/_pyliteral.ts";
@@ -167,7 +167,7 @@ async function rawHeader(
 /** What `npy info` says about a stack directory. */
 async function stackInfo(dir: string, io: Io): Promise<Report> {
   await using r = await NpyStackReader.open(dir, { registry: io.registry }).catch((e) => {
-    if ((e as { code?: string }).code !== "ENOTSTACK") throw e;
+    if (!(e instanceof NpyIOError && e.code === "ENOTSTACK")) throw e;
     throw new FileError(
       `Cannot read ${quote(dir)}: is a directory, neither a .npy file nor a stack (no ` +
         `stack.json, info or 0.npy)`,

@@ -7,7 +7,7 @@
  */
 
 import { descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyFormatError, NpyShapeError, quote } from "./errors.ts";
+import { NpyDtypeError, NpyFormatError, NpyIOError, NpyShapeError, quote } from "./errors.ts";
 import { joinPath, listDirSync, readBytesSync, readTextSync } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
 import { NpyReader } from "./reader.ts";
@@ -210,7 +210,7 @@ export function requireLayout(dir: string, registry: DtypeRegistry, action: stri
   const state = missing
     ? "no such directory"
     : `it holds no stack (no ${STACK_JSON}, info or 0.npy)`;
-  throw Object.assign(new Error(`Cannot ${action} ${quote(dir)}: ${state}`), {
+  throw new NpyIOError(`Cannot ${action} ${quote(dir)}: ${state}`, {
     code: missing ? "ENOENT" : "ENOTSTACK",
     path: dir,
   });

@@ -6,7 +6,7 @@
  */
 
 import { descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
+import { NpyDtypeError, NpyIOError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
 import {
   isDirectorySync,
   linkSync,
@@ -227,8 +227,8 @@ export function mergeStacksSync(
     if (isDirectorySync(outDir)) {
       const names = listDirSync(outDir) ?? [];
       if (holdsStackFiles(names)) {
-        throw Object.assign(
-          new Error(`Cannot ${action}: it holds a stack already; merge into a new directory`),
+        throw new NpyIOError(
+          `Cannot ${action}: it holds a stack already; merge into a new directory`,
           { code: "EEXIST", path: outDir },
         );
       }
@@ -259,13 +259,10 @@ export function mergeStacksSync(
       removeListing(outDir);
       const code = (e as { code?: string }).code;
       if (code === "EXDEV") {
-        throw Object.assign(
-          new Error(
-            `Cannot ${action}: the stacks are on different file systems, where shards can be ` +
-              `neither linked nor moved (npy concat copies them into one file)`,
-            { cause: e },
-          ),
-          { code },
+        throw new NpyIOError(
+          `Cannot ${action}: the stacks are on different file systems, where shards can be ` +
+            `neither linked nor moved (npy concat copies them into one file)`,
+          { code, path: outDir, cause: e },
         );
       }
       throw e;

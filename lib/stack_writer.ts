@@ -8,7 +8,7 @@
 
 import { appendAll, chunkStream } from "./_chunk_sink.ts";
 import type { Descr } from "./descr.ts";
-import { quote } from "./errors.ts";
+import { NpyIOError, quote } from "./errors.ts";
 import { listDirSync, makeDirSync, removeSync, toPath } from "./file.ts";
 import type { NpyChunk } from "./npy.ts";
 import type { Dtype, DtypeRegistry } from "./registry.ts";
@@ -197,11 +197,9 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     }
     const occupied = holdsStackFiles(listDirSync(dir) ?? []);
     if (occupied && mode === "create") {
-      throw Object.assign(
-        new Error(
-          `Cannot create the stack ${quote(dir)}: it holds a stack already (mode "create"); use ` +
-            `mode "append" to add to it or "overwrite" to replace it`,
-        ),
+      throw new NpyIOError(
+        `Cannot create the stack ${quote(dir)}: it holds a stack already (mode "create"); use ` +
+          `mode "append" to add to it or "overwrite" to replace it`,
         { code: "EEXIST", path: dir },
       );
     }
