@@ -23,6 +23,7 @@ import type {
   EncodeOptions,
 } from "../lib/registry.ts";
 import { checkTarget, checkWhole, describeValue, gather, quoteDescr, scatter } from "./_common.ts";
+import { castBytes } from "./_cast.ts";
 
 /**
  * One record as a plain object: field name → value (a subarray field gives an array).
@@ -523,6 +524,7 @@ function flattenInto(v: unknown, isElement: (v: unknown) => boolean, out: unknow
  */
 export const recordPlugin: DtypePlugin = {
   name: "record",
+  cast: castBytes,
   resolve(descr: Descr, registry: DtypeRegistry) {
     if (typeof descr === "string" || !Array.isArray(descr)) return undefined;
     return new RecordCodec(descr, registry);

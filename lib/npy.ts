@@ -15,9 +15,21 @@ import {
   type NpyVersion,
   parseHeader,
 } from "./header.ts";
-import type { Casting, DecodeOptions, DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
-import { chunkBytes, flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
+import {
+  type Casting,
+  type DecodeOptions,
+  defaultRegistry,
+  type DtypeRegistry,
+} from "./registry.ts";
+import {
+  chunkBytes,
+  type ChunkTarget,
+  flattenNested,
+  inferDescr,
+  shapeText,
+  sizeOf,
+  splitChunk,
+} from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { numberShaped } from "./_header_io.ts";
 
@@ -300,23 +312,27 @@ export function encodeChunk(
   flat: boolean;
   data: Uint8Array;
 } {
-  const where = path === undefined ? "the array" : quote(path);
+  const target: ChunkTarget = path === undefined
+    ? { action: "encode the array" }
+    : { action: `encode ${quote(path)}`, path };
   const registry = options.registry ?? defaultRegistry;
   const casting = options.casting;
-  let parts = splitChunk(chunk, where);
+  let parts = splitChunk(chunk, target);
   let descr = options.descr ?? parts?.descr;
   if (parts === undefined) {
     // Nested JS arrays, or a single value (a 0-d array).
-    descr ??= inferDescr(chunk, where);
+    descr ??= inferDescr(chunk, target);
     const dtype = registry.resolve(descr);
-    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
+    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), target);
     parts = { shape, values, fortran: false, descr, raw: false, own: false, flat: false };
   }
+  const { action } = target;
+  const about = path === undefined ? {} : { path }; // (no `path: undefined` key)
   if (descr === undefined) {
     throw new NpyDtypeError(
-      `Cannot encode ${where}: no descr given and none can be inferred from the values ` +
+      `Cannot ${action}: no descr given and none can be inferred from the values ` +
         `(pass { descr })`,
-      { path },
+      about,
     );
   }
   const dtype = registry.resolve(descr);
@@ -333,12 +349,12 @@ export function encodeChunk(
   const elements = sizeOf(shape);
   if (elements !== count || (parts.raw && rawBytes !== elements * source.itemsize)) {
     throw new NpyShapeError(
-      `Cannot encode ${where}: the shape ${shapeText(shape)} holds ${elements} elements ` +
-        `but the data has ${count}`,
-      { path, expected: shape, actual: [count] },
+      `Cannot ${action}: the shape ${shapeText(shape)} holds ${elements} elements but the ` +
+        `data has ${count}`,
+      { ...about, expected: shape, actual: [count] },
     );
   }
-  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting });
+  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting }, registry);
   return { fields, flat: parts.flat && options.shape === undefined, data };
 }
 

@@ -46,10 +46,15 @@ import {
 import { numberShaped, type NumberShapedHeader, rowRange } from "./_header_io.ts";
 import { encodeChunk, type NpyArray, type NpyChunk } from "./npy.ts";
 import { type NpyChunksOptions, NpyReader } from "./reader.ts";
-import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
+import {
+  type DecodeOptions,
+  defaultRegistry,
+  descrText,
+  type Dtype,
+  type DtypeRegistry,
+} from "./registry.ts";
 import { needsRecoverySync, recoverFileSync } from "./repair.ts";
 import { NpyAppendArray, type NpyAppendArrayOptions } from "./writer.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
 import { hasCommitTrace, WriterLock } from "./_lock.ts";
 import {
   leftJournal,
@@ -62,13 +67,12 @@ import { pin, track, untrack } from "./_exit.ts";
 import {
   appendError,
   type AppendTarget,
-  descrText,
-  isTypedArray,
   reverseAxes,
   rowShapeError,
   shapeText,
   sizeOf,
 } from "./_chunk.ts";
+import { isTypedArray } from "./_typed.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
 import { runStepsSync } from "./_steps.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";

@@ -29,8 +29,14 @@ import {
   writableModeSync,
 } from "./file.ts";
 import { encodeHeader, type HeaderFields, headerRewriter, type NpyVersion } from "./header.ts";
-import type { Casting, Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
+import {
+  type Casting,
+  defaultRegistry,
+  descrText,
+  type Dtype,
+  type DtypeRegistry,
+  type EncodeOptions,
+} from "./registry.ts";
 import { readHeaderSync, rowsOf } from "./_header_io.ts";
 import { hasGrowthRoom, recoverFileSync } from "./repair.ts";
 import type { NpyArrayLike, NpyChunk } from "./npy.ts";
@@ -43,17 +49,16 @@ import {
   type AppendTarget,
   chunkBytes,
   type ChunkParts,
-  descrText,
   flattenNested,
   inferDescr,
   isRawBytes,
-  isTypedArray,
   reverseAxes,
   rowShapeError,
   shapeText,
   sizeOf,
   splitChunk,
 } from "./_chunk.ts";
+import { isTypedArray } from "./_typed.ts";
 
 /**
  * Options of {@link NpyAppendArray.open}.
