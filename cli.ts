@@ -39,7 +39,7 @@ import { fileError, isDirectorySync, NpyFile, realPathSync, replaceSteps } from 
 import { civilFromDays } from "./dtypes/_cast_time.ts";
 import { copySteps, runSteps } from "./lib/_steps.ts";
 import { WriterLock } from "./lib/_lock.ts";
-import { envVar } from "./lib/_permissions.ts";
+import { envVar } from "./lib/file.ts";
 import { encodeHeader, growthAxis, MAX_HEADER_SIZE, peekHeaderLength } from "./lib/header.ts";
 import { type NumberShapedHeader, readHeader, rowBytesOf, rowsOf } from "./lib/_header_io.ts";
 import { ensureAppendable, hasGrowthRoom, recover, type RecoverResult } from "./lib/repair.ts";

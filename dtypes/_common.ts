@@ -1,6 +1,7 @@
 /**
- * Internal helpers shared by the built-in dtype plugins: host byte order, descr
- * canonicalisation, NumPy's casting table, byte swapping and typed-array introspection.
+ * Internal helpers shared by the built-in dtype plugins: descr canonicalisation, NumPy's
+ * casting table, byte swapping and value checks. (What a TypedArray holds is in
+ * lib/_typed.ts, which the chunk code asks too.)
  * Never exported from `mod.ts`. Pure: no I/O, no side effects on import.
  *
  * @module
