@@ -11,7 +11,7 @@
 
 import { descrEquals } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import type { Casting, CastOptions, Dtype, DtypePlugin } from "../lib/registry.ts";
+import type { Casting, CastOptions, Dtype } from "../lib/registry.ts";
 import {
   canCastNumeric,
   canonicalTypestr,
@@ -167,7 +167,7 @@ export function canCast(from: Dtype, to: Dtype, casting: Casting): boolean {
 /**
  * `bytes` (`count` whole elements of `from`; the count matters only for elements of no
  * bytes) as elements of `to`, converted as NumPy's `astype` does; `bytes` itself when the
- * descrs are equal. The {@link DtypePlugin.cast} of every built-in plugin: it casts between
+ * descrs are equal. The `DtypePlugin.cast` of every built-in plugin: it casts between
  * any NumPy type strings and records, so it never answers `undefined`.
  * @throws {NpyDtypeError} When `can_cast` refuses the cast under `casting`, when a value
  * does not fit (a datetime that overflows the finer unit, text that is not ASCII), or for
