@@ -17,7 +17,7 @@ import {
   unknownDescrError,
 } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import type { Casting, Dtype, DtypePlugin } from "../lib/registry.ts";
+import type { Casting, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import { typedName } from "../lib/_typed.ts";
 
 /** A typestr taken apart with its byte order made explicit (`<`, `>`, or `|` for 1 byte). */
@@ -155,7 +155,7 @@ export function canCastNumeric(
 }
 
 /** The casting option, checked. */
-export function castingOf(options?: { casting?: Casting }): Casting {
+export function castingOf(options?: EncodeOptions): Casting {
   return options?.casting ?? "same_kind";
 }
 

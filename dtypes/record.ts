@@ -209,7 +209,7 @@ class RecordCodec implements RecordDtype {
           `Cannot encode record columns: column '${f.name}' holds ${total} values, expected ${
             n === undefined ? `a multiple of ${f.per}` : `${n} × ${f.per}`
           }`,
-          { expected: n === undefined ? undefined : [n, ...f.shape], actual: [total] },
+          { ...(n === undefined ? {} : { expected: [n, ...f.shape] }), actual: [total] },
         );
       }
       n = rows;

@@ -283,17 +283,15 @@ function gather(
   target: string | ChunkTarget,
 ): ArrayLike<unknown> {
   const n = sizeOf(shape);
-  const nd = shape.length;
+  if (n === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
   // C-contiguous: a view (TypedArray) or a slice, no element loop.
   let contiguous = true;
-  for (let i = nd - 1, s = 1; i >= 0; i--) {
-    if (shape[i] !== 1 && stride[i] !== s) contiguous = false;
-    s *= shape[i];
-  }
   let last = offset, first = offset;
-  for (let i = 0; i < nd; i++) {
-    if (shape[i] === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
-    const reach = (shape[i] - 1) * stride[i];
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    const size = shape[i] ?? 1, step = stride[i] ?? 0; // (i < shape.length = stride.length)
+    if (size !== 1 && step !== s) contiguous = false;
+    s *= size;
+    const reach = (size - 1) * step;
     if (reach > 0) last += reach;
     else first += reach;
   }
@@ -313,18 +311,11 @@ function gather(
   const out: { [i: number]: unknown; length: number } = isTypedArray(data)
     ? new (data.constructor as new (n: number) => TypedArray)(n)
     : new Array(n);
-  const index = new Array<number>(nd).fill(0);
+  const index = new Array<number>(shape.length).fill(0);
   let src = offset;
   for (let k = 0; k < n; k++) {
     out[k] = data[src];
-    for (let ax = nd - 1; ax >= 0; ax--) {
-      if (++index[ax] < shape[ax]) {
-        src += stride[ax];
-        break;
-      }
-      index[ax] = 0;
-      src -= stride[ax] * (shape[ax] - 1);
-    }
+    src = nextSource(index, shape, stride, src);
   }
   return out as ArrayLike<unknown>;
 }
@@ -462,7 +453,7 @@ export function reverseAxes(
   const inStride = new Array<number>(nd);
   for (let i = nd - 1, s = 1; i >= 0; i--) {
     inStride[i] = s;
-    s *= shape[i];
+    s *= shape[i] ?? 1; // (i < nd)
   }
   // Output axis j corresponds to input axis nd-1-j.
   const oShape = [...shape].reverse();
@@ -483,7 +474,7 @@ export function reverseAxes(
     const inArr = new A(source.buffer as ArrayBuffer, source.byteOffset, n) as Uint32Array;
     const outArr = new A(out.buffer) as Uint32Array;
     for (let k = 0; k < n; k++) {
-      outArr[k] = inArr[src];
+      outArr[k] = inArr[src] ?? 0; // (src < n: a permutation of the elements)
       src = nextSource(index, oShape, oStride, src);
     }
     return out;
@@ -496,19 +487,25 @@ export function reverseAxes(
 }
 
 /**
- * Steps the output position `index` (C order over `oShape`) by one element and returns the
- * matching source element: `src` moved by the strides of the axes that changed.
+ * Steps the position `index` (C order over `shape`) by one element and returns the matching
+ * source element: `src` moved by the source strides of the axes that changed. The walk of
+ * a strided scijs view and of an axis reversal alike.
  */
 function nextSource(
   index: number[],
-  oShape: readonly number[],
-  oStride: readonly number[],
+  shape: readonly number[],
+  stride: readonly number[],
   src: number,
 ): number {
   for (let ax = index.length - 1; ax >= 0; ax--) {
-    if (++index[ax] < oShape[ax]) return src + oStride[ax];
+    // (ax < index.length, the length of shape and stride too)
+    const at = (index[ax] ?? 0) + 1, size = shape[ax] ?? 1, step = stride[ax] ?? 0;
+    if (at < size) {
+      index[ax] = at;
+      return src + step;
+    }
     index[ax] = 0;
-    src -= oStride[ax] * (oShape[ax] - 1);
+    src -= step * (size - 1);
   }
   return src;
 }

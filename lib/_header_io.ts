@@ -40,7 +40,7 @@ export function numberShaped(header: NpyHeader, path?: string): NumberShapedHead
     `Cannot open ${path === undefined ? "the .npy bytes" : quote(path)}: dimension ${at} ` +
       `of the shape is ${header.shape[at]}, beyond the 2^53 - 1 this library counts rows ` +
       `and columns in (the array has no elements; parseHeader() reads its header)`,
-    { path },
+    path === undefined ? {} : { path },
   );
 }
 
@@ -64,8 +64,7 @@ export function rowBytesOf(header: NumberShapedHeader): number {
 /** Steps along the growth axis (1 for a 0-d array: its single element). */
 export function rowsOf(header: NumberShapedHeader): number {
   const { shape, fortranOrder } = header;
-  if (shape.length === 0) return 1;
-  return fortranOrder ? shape[shape.length - 1] : shape[0];
+  return (fortranOrder ? shape[shape.length - 1] : shape[0]) ?? 1; // 0-d: no axis, 1 step
 }
 
 function checkPrefix(

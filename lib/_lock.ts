@@ -259,7 +259,7 @@ export class WriterLock {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
               `(${(e as Error).message}); pass { lock: false } where locking cannot work`,
-            { path, lockPath, code, cause: e },
+            { path, lockPath, ...(code === undefined ? {} : { code }), cause: e },
           );
         }
         const existing = readTextSync(lockPath);

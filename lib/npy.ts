@@ -151,8 +151,7 @@ export const READER_OPTIONS = {
  */
 export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
   checkOptionKeys(options, READER_OPTIONS, "parse the .npy bytes");
-  const { maxHeaderSize, layout } = options;
-  const header = numberShaped(parseHeader(bytes, { maxHeaderSize }));
+  const header = numberShaped(parseHeader(bytes, options)); // (it reads maxHeaderSize)
   const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);
   const dataBytes = dataByteLength(header);
   const actual = bytes.length - header.headerLength;
@@ -169,7 +168,7 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
     fortranOrder: header.fortranOrder,
     data: dtype.decode(
       bytes.subarray(header.headerLength, header.headerLength + dataBytes),
-      { layout, count: header.shape.reduce((a, b) => a * b, 1) },
+      { layout: options.layout, count: sizeOf(header.shape) },
     ),
   };
 }
@@ -379,7 +378,12 @@ export function encodeParts(
     path === undefined ? "encode the array" : `write ${quote(path)}`,
   );
   const { fields, data } = encodeChunk(chunk, options, path);
-  return [encodeHeader(fields, { version: options.version, path }), data];
+  const { version } = options;
+  const header = encodeHeader(fields, {
+    ...(version === undefined ? {} : { version }),
+    ...(path === undefined ? {} : { path }),
+  });
+  return [header, data];
 }
 
 /**

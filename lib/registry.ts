@@ -50,7 +50,7 @@ export interface EncodeOptions {
    * bigints are weak, as in NumPy's NEP 50: accepted when the value fits.
    * @default {"same_kind"}
    */
-  casting?: Casting;
+  casting?: Casting | undefined;
 }
 
 /**
@@ -77,13 +77,13 @@ export interface DecodeOptions {
    * per-field arrays). Ignored by other dtypes.
    * @default {"objects"}
    */
-  layout?: "objects" | "columns";
+  layout?: "objects" | "columns" | undefined;
   /**
    * How many elements the bytes hold, for a dtype of itemsize 0 whose bytes cannot tell
    * (NumPy's structured dtype with no fields, `np.dtype([])`). Readers pass it.
    * @default {bytes.length / itemsize (0 for itemsize 0)}
    */
-  count?: number;
+  count?: number | undefined;
 }
 
 /**
