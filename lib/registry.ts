@@ -277,6 +277,31 @@ export class DtypeRegistry {
    * @throws {NpyDtypeError} When no plugin handles `descr`; for an unknown name, with the
    *   closest canonical spelling (`did you mean "<f4" (float32)?`).
    */
+  resolve(descr: Descr): Dtype {
+    // NumPy's names ("float32", "f4", "b") reach the plugins as canonical type strings. A
+    // string nothing in NumPy knows goes to the plugins as it is: it may be a plugin's own.
+    let wanted = descr;
+    let unknown: NpyDtypeError | undefined;
+    if (typeof descr === "string") {
+      try {
+        wanted = normalizeDescr(descr);
+      } catch (e) {
+        if (!(e instanceof NpyDtypeError)) throw e;
+        unknown = e;
+      }
+    }
+    for (const plugin of this.#plugins) {
+      const dtype = plugin.resolve(wanted, this);
+      if (dtype !== undefined) return dtype;
+    }
+    if (unknown !== undefined) throw unknown;
+    throw new NpyDtypeError(
+      `Cannot resolve descr ${descrText(descr)}: no registered dtype plugin handles it ` +
+        `(plugins: ${this.#names()})`,
+      { descr },
+    );
+  }
+
   /**
    * Converts elements of one dtype into another as NumPy's `astype` does (datetime units
    * rescaled, records matched by position), if NumPy's `can_cast` allows it under
@@ -320,31 +345,6 @@ export class DtypeRegistry {
       `Cannot cast ${descrText(from.descr)} to ${descrText(to.descr)}: no registered dtype ` +
         `plugin casts between them (plugins: ${this.#names()})`,
       { descr: from.descr },
-    );
-  }
-
-  resolve(descr: Descr): Dtype {
-    // NumPy's names ("float32", "f4", "b") reach the plugins as canonical type strings. A
-    // string nothing in NumPy knows goes to the plugins as it is: it may be a plugin's own.
-    let wanted = descr;
-    let unknown: NpyDtypeError | undefined;
-    if (typeof descr === "string") {
-      try {
-        wanted = normalizeDescr(descr);
-      } catch (e) {
-        if (!(e instanceof NpyDtypeError)) throw e;
-        unknown = e;
-      }
-    }
-    for (const plugin of this.#plugins) {
-      const dtype = plugin.resolve(wanted, this);
-      if (dtype !== undefined) return dtype;
-    }
-    if (unknown !== undefined) throw unknown;
-    throw new NpyDtypeError(
-      `Cannot resolve descr ${descrText(descr)}: no registered dtype plugin handles it ` +
-        `(plugins: ${this.#names()})`,
-      { descr },
     );
   }
 

@@ -11,7 +11,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as core from "../core.ts";
 import * as main from "../mod.ts";
-import { ROOT } from "./_util.ts";
+import { makeTempDir, ROOT } from "./_util.ts";
+import { entryModuleUrl, runChild } from "./_writer_util.ts";
 
 /**
  * The specifiers `file` imports: `import … from "x"`, `import "x"`, `export … from "x"` and
@@ -161,4 +162,33 @@ test("layers: lib/ imports nothing from dtypes/, and only lib/file.ts imports no
   assert.ok(importsOf(join(ROOT, "lib/file.ts"), true).includes("node:fs"));
   assert.ok(importsOf(join(ROOT, "dtypes/mod.ts"), true).includes("../lib/registry.ts"));
   assert.ok(!importsOf(join(ROOT, "lib/npy.ts"), true).includes("@npy/append-array"));
+});
+
+test("the entry points install the built-in dtypes; a lib/ module alone says they are missing", () => {
+  const { dir, cleanup } = makeTempDir();
+  try {
+    // lib/npy.ts on its own (as lib/writer.ts would be): no registry of built-ins below it.
+    const lib = entryModuleUrl("core").replace(/core\.(ts|js)$/, "lib/npy.$1");
+    const alone = runChild(
+      dir,
+      "alone.mjs",
+      `import { encodeNpy } from ${JSON.stringify(lib)};
+      try { encodeNpy(Float32Array.of(1)); console.log("encoded"); }
+      catch (e) { console.log(e.name + ": " + e.message); }`,
+    );
+    assert.match(
+      alone,
+      /^NpyDtypeError: Cannot resolve descr '<f4': the built-in dtypes are not loaded/,
+    );
+    // The same, through ./core: the built-ins are there.
+    const entry = runChild(
+      dir,
+      "entry.mjs",
+      `import { encodeNpy } from ${JSON.stringify(entryModuleUrl("core"))};
+      console.log(encodeNpy(Float32Array.of(1)).length);`,
+    );
+    assert.equal(entry.trim(), "132");
+  } finally {
+    cleanup();
+  }
 });
