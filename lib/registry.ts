@@ -368,7 +368,8 @@ export function descrText(descr: Descr): string {
  * `dtypes/mod.ts` builds it and installs it here with {@link installDefaultRegistry}, and
  * every entry point (`mod.ts`, `core.ts`, the `npy` command) imports `dtypes/mod.ts`. Until
  * then, resolving through it throws an error that says so. This is a live binding: read it
- * when a registry is needed, never copy it at load time.
+ * when a registry is needed, never copy it at load time. (package.json's `sideEffects`
+ * names the entry points and `dtypes/mod`, so that bundlers keep the installation.)
  */
 export let defaultRegistry: DtypeRegistry = new DtypeRegistry([{
   name: "built-in dtypes not loaded",

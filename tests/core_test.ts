@@ -6,13 +6,14 @@
  */
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readdirSync, readFileSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { dirname, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import * as core from "../core.ts";
 import * as main from "../mod.ts";
 import { makeTempDir, ROOT } from "./_util.ts";
-import { entryModuleUrl, runChild } from "./_writer_util.ts";
+import { childCommand, entryModuleUrl, localBin, runChild } from "./_writer_util.ts";
 
 /**
  * The specifiers `file` imports: `import … from "x"`, `import "x"`, `export … from "x"` and
@@ -188,6 +189,47 @@ test("the entry points install the built-in dtypes; a lib/ module alone says the
       console.log(encodeNpy(Float32Array.of(1)).length);`,
     );
     assert.equal(entry.trim(), "132");
+  } finally {
+    cleanup();
+  }
+});
+
+test("a bundle of either entry point keeps the built-in dtypes (package.json sideEffects)", () => {
+  // Bun's bundler prunes modules package.json calls free of side effects, as webpack, Rollup
+  // and esbuild do: the modules that install the built-in dtypes must survive that.
+  const bun = localBin("bun");
+  if (bun === undefined) return; // no bundler here
+  const { dir, cleanup } = makeTempDir();
+  try {
+    const entries = {
+      core: `import { encodeNpy } from ${JSON.stringify(join(ROOT, "core.ts"))};
+        console.log(encodeNpy([1, 2]).length);`,
+      main: `import { NpyAppendArray } from ${JSON.stringify(join(ROOT, "mod.ts"))};
+        const w = NpyAppendArray.openSync(${JSON.stringify(join(dir, "b.npy"))});
+        w.appendSync([1, 2]);
+        w.closeSync();
+        console.log(w.rows);`,
+    };
+    for (const [name, code] of Object.entries(entries)) {
+      writeFileSync(join(dir, `${name}.ts`), code);
+      const out = join(dir, `${name}.bundle.mjs`);
+      const built: { status: number | null; stderr: string } = spawnSync(bun, [
+        "build",
+        join(dir, `${name}.ts`),
+        "--target=node",
+        "--outfile",
+        out,
+      ], {
+        encoding: "utf8",
+      });
+      assert.equal(built.status, 0, built.stderr);
+      const [cmd, args] = childCommand(out);
+      const run: { status: number | null; stdout: string; stderr: string } = spawnSync(cmd, args, {
+        encoding: "utf8",
+      });
+      assert.equal(run.status, 0, `${name}: ${run.stderr}`);
+      assert.equal(run.stdout.trim(), name === "core" ? "144" : "2", name);
+    }
   } finally {
     cleanup();
   }
