@@ -18,7 +18,6 @@ import {
 } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import { typedName } from "../lib/_typed.ts";
 
 /** A typestr taken apart with its byte order made explicit (`<`, `>`, or `|` for 1 byte). */
 export interface CanonicalTypestr extends Typestr {
@@ -242,28 +241,6 @@ export function swappedCopy(bytes: Uint8Array, unit: number): Uint8Array {
 /** Quotes a descr for messages: `'<f4'`. */
 export function quoteDescr(descr: Descr): string {
   return typeof descr === "string" ? `'${descr}'` : JSON.stringify(descr);
-}
-
-/** Describes a JS value briefly for messages: `1.5`, `"abc"`, `an object`. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "string") {
-    return JSON.stringify(value.length > 20 ? value.slice(0, 20) + "…" : value);
-  }
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (typeof value === "boolean") return String(value);
-  if (ArrayBuffer.isView(value)) return `a ${typedName(value)}`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value instanceof Date) {
-    return `the Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}`;
-  }
-  if (typeof value === "object") {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
-  }
-  return `a ${typeof value}`;
 }
 
 /** Throws when `target` cannot take `nbytes`. */

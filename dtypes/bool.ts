@@ -7,8 +7,8 @@
 import { NpyDtypeError } from "../lib/errors.ts";
 import { castBytes } from "./_cast.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import { castingOf, checkTarget, describeValue, typestrPlugin } from "./_common.ts";
-import { bytesOf, typedInfo, typedName } from "../lib/_typed.ts";
+import { castingOf, checkTarget, typestrPlugin } from "./_common.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 
 /**
  * What the bool dtype encodes from: an array of booleans (or of the numbers 0 and 1), or a

@@ -8,8 +8,8 @@
 import { NpyDtypeError } from "../lib/errors.ts";
 import { castBytes } from "./_cast.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import { checkTarget, checkWhole, describeValue, typestrPlugin } from "./_common.ts";
-import { bytesOf } from "../lib/_typed.ts";
+import { checkTarget, checkWhole, typestrPlugin } from "./_common.ts";
+import { bytesOf, describeValue } from "../lib/_typed.ts";
 
 /**
  * What `S<n>` and `U<n>` encode from: an array of strings (`S` also takes `Uint8Array`

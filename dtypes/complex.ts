@@ -13,12 +13,11 @@ import {
   castingOf,
   checkTarget,
   checkWhole,
-  describeValue,
   swapInPlace,
   swappedCopy,
   typestrPlugin,
 } from "./_common.ts";
-import { bytesOf, typedInfo, typedName } from "../lib/_typed.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 import { copyNaNs } from "./_nan.ts";
 
 /**

@@ -15,12 +15,11 @@ import {
   castingOf,
   checkTarget,
   checkWhole,
-  describeValue,
   swapInPlace,
   swappedCopy,
   typestrPlugin,
 } from "./_common.ts";
-import { bytesOf, typedInfo, typedName } from "../lib/_typed.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 
 /**
  * NumPy's "not a time" value, −2^63, as stored in `M8`/`m8` data.

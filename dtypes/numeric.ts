@@ -16,7 +16,6 @@ import {
   castingOf,
   checkTarget,
   checkWhole,
-  describeValue,
   numpyName,
   swapInPlace,
   swappedCopy,
@@ -25,6 +24,7 @@ import {
 import {
   type AnyTypedArray,
   bytesOf,
+  describeValue,
   Float16ArrayCtor,
   type Float16ArrayLike,
   HOST_LITTLE_ENDIAN,

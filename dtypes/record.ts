@@ -22,7 +22,8 @@ import type {
   DtypeRegistry,
   EncodeOptions,
 } from "../lib/registry.ts";
-import { checkTarget, checkWhole, describeValue, gather, quoteDescr, scatter } from "./_common.ts";
+import { checkTarget, checkWhole, gather, quoteDescr, scatter } from "./_common.ts";
+import { describeValue } from "../lib/_typed.ts";
 import { castBytes } from "./_cast.ts";
 
 /**

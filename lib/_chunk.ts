@@ -19,7 +19,12 @@ import {
   type DtypeRegistry,
   type EncodeOptions,
 } from "./registry.ts";
-import { type AnyTypedArray as TypedArray, isTypedArray, typedArrayDescr } from "./_typed.ts";
+import {
+  type AnyTypedArray as TypedArray,
+  describeValue,
+  isTypedArray,
+  typedArrayDescr,
+} from "./_typed.ts";
 
 /**
  * What the errors of the chunk code name: the action that failed, in the caller's words
@@ -129,18 +134,6 @@ export function sizeOf(shape: readonly number[]): number {
   let n = 1;
   for (const d of shape) n *= d;
   return n;
-}
-
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
-  if (typeof value === "object") {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
-  }
-  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  return `${typeof value} ${String(value)}`;
 }
 
 /**
@@ -424,15 +417,12 @@ export function inferDescr(chunk: unknown, target: string | ChunkTarget): Descr 
   function junk(v: unknown): NpyDtypeError {
     return chunkError(
       target,
-      `cannot tell a dtype from ${typeName(v)} (expected numbers, bigints, booleans, ` +
+      `cannot tell a dtype from ${describeValue(v)} (expected numbers, bigints, booleans, ` +
         `strings, records or TypedArrays; or pass options.descr)`,
       (message, path) => new NpyDtypeError(message, path),
     );
   }
 }
-
-/** Describes a value for an error message. */
-export { typeName };
 
 /**
  * Reverses the axes of C-ordered elements: `bytes` holds a C-order array of `shape`; the

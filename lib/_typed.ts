@@ -1,7 +1,8 @@
 /**
  * Internal: the JavaScript side of the typed-array table, what a TypedArray holds in NumPy's
- * terms (kind and element size) and the host's byte order. The chunk code and the dtype
- * plugins both ask it, so it lives below both. Pure: no I/O.
+ * terms (kind and element size), the host's byte order, and how a JS value is described in
+ * messages. The chunk code and the dtype plugins both ask it, so it lives below both. Pure:
+ * no I/O.
  *
  * @module
  */
@@ -145,4 +146,26 @@ export function typedArrayDescr(view: ArrayBufferView): string | undefined {
   const t = typedInfo(view);
   if (t === undefined) return undefined;
   return t.size === 1 ? `|${t.kind}1` : `${HOST_ORDER}${t.kind}${t.size}`;
+}
+
+/** Describes a JS value briefly for messages: `1.5`, `"abc"`, `an object`. */
+export function describeValue(value: unknown): string {
+  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "string") {
+    return JSON.stringify(value.length > 20 ? value.slice(0, 20) + "…" : value);
+  }
+  if (value === null) return "null";
+  if (value === undefined) return "undefined";
+  if (typeof value === "boolean") return String(value);
+  if (ArrayBuffer.isView(value)) return `a ${typedName(value)}`;
+  if (Array.isArray(value)) return `an array of ${value.length}`;
+  if (value instanceof Date) {
+    return `the Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}`;
+  }
+  if (typeof value === "object") {
+    const name = (value as object).constructor?.name;
+    return name && name !== "Object" ? `a ${name}` : "an object";
+  }
+  return `a ${typeof value}`;
 }

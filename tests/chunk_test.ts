@@ -120,7 +120,7 @@ test("inferDescr() tells a first chunk's dtype from its values, or says what it 
   assert.throws(() => inferDescr([], '"a.npy"'), /an empty first chunk does not tell the dtype/);
   assert.throws(() => inferDescr([Symbol("s")], '"a.npy"'), (e) => {
     assert.ok(e instanceof NpyDtypeError);
-    assert.match(e.message, /^Cannot append to "a\.npy": cannot tell a dtype from symbol/);
+    assert.match(e.message, /^Cannot append to "a\.npy": cannot tell a dtype from a symbol/);
     return true;
   });
 });
