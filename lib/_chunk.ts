@@ -10,7 +10,6 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
-import type { NpyArrayLike } from "./npy.ts";
 import {
   type Casting,
   defaultRegistry,
@@ -58,6 +57,45 @@ function chunkError<E extends Error>(
   const e = make(`Cannot ${action}: ${state}`, path === undefined ? {} : { path });
   if (path === undefined) WORDED.add(e);
   return e;
+}
+
+/**
+ * An array with its shape: `data` holds the elements flat, in the file's order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
+ *
+ * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
+ * const m: NpyArrayLike = {
+ *   data: [1, 4, 2, 5, 3, 6],
+ *   shape: [2, 3],
+ *   descr: "<i2",
+ *   fortranOrder: true,
+ * };
+ * const a = parseNpy(encodeNpy(m));
+ * assert.equal(a.fortranOrder, true);
+ * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
+ * ```
+ */
+export interface NpyArrayLike {
+  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
+  readonly data: ArrayBufferView | ArrayLike<unknown>;
+  /** The full shape. */
+  readonly shape: readonly number[];
+  /**
+   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
+   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
+   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
+   * position), if NumPy's `can_cast` allows it under the casting rule.
+   */
+  readonly descr?: Descr;
+  /**
+   * Whether `data` is column-major.
+   * @default {false}
+   */
+  readonly fortranOrder?: boolean;
 }
 
 /** An ndarray-like as `append` takes it: scijs `ndarray`s add strides and an offset. */

@@ -26,12 +26,15 @@ import {
   type ChunkTarget,
   flattenNested,
   inferDescr,
+  type NpyArrayLike,
   shapeText,
   sizeOf,
   splitChunk,
 } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { numberShaped } from "./_header_io.ts";
+
+export type { NpyArrayLike }; // (it lives with the chunk code that takes it apart)
 
 /**
  * An array read from a `.npy` file: the header's facts and the decoded data.
@@ -204,45 +207,6 @@ export type NpyChunk =
   | boolean
   | string
   | Date;
-
-/**
- * An array with its shape: `data` holds the elements flat, in the file's order.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
- *
- * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
- * const m: NpyArrayLike = {
- *   data: [1, 4, 2, 5, 3, 6],
- *   shape: [2, 3],
- *   descr: "<i2",
- *   fortranOrder: true,
- * };
- * const a = parseNpy(encodeNpy(m));
- * assert.equal(a.fortranOrder, true);
- * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
- * ```
- */
-export interface NpyArrayLike {
-  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
-  readonly data: ArrayBufferView | ArrayLike<unknown>;
-  /** The full shape. */
-  readonly shape: readonly number[];
-  /**
-   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
-   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
-   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
-   * position), if NumPy's `can_cast` allows it under the casting rule.
-   */
-  readonly descr?: Descr;
-  /**
-   * Whether `data` is column-major.
-   * @default {false}
-   */
-  readonly fortranOrder?: boolean;
-}
 
 /**
  * Options of {@link encodeNpy} and {@link saveNpy}.
