@@ -21,6 +21,7 @@ import {
   defaultRegistry,
   type DtypePlugin,
   DtypeRegistry,
+  encodeNpy,
   NpyDtypeError,
   NpyShapeError,
 } from "../mod.ts";
@@ -248,4 +249,20 @@ test("rowShapeError() says what shape was expected, with a hint for one bare row
   assert.deepEqual([e.path, e.expected, e.actual], ["a.npy", [0, 3], [3]]);
   const fortran = rowShapeError(FILE, [[1, 2]], [1, 2], [3], true);
   assert.match(fortran.message, /expected \(3, k\)$/);
+});
+
+test("encodeNpy() words the chunk code's errors as its own: nothing is appended to anything", () => {
+  const cases: [unknown, RegExp][] = [
+    [[[1, 2], [3]], /^Cannot encode the array: the nested array is ragged: the item at \[1\]/],
+    [[], /^Cannot encode the array: an empty first chunk does not tell the dtype/],
+    [{ data: [1, 2], shape: [3] }, /^Cannot encode the array: the chunk's data holds 2 elements/],
+  ];
+  for (const [chunk, message] of cases) {
+    assert.throws(() => encodeNpy(chunk as never), (e) => {
+      assert.ok(e instanceof NpyShapeError || e instanceof NpyDtypeError, String(e));
+      assert.match(e.message, message);
+      assert.doesNotMatch(e.message, /append/);
+      return true;
+    });
+  }
 });
