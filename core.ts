@@ -60,6 +60,7 @@ export {
 } from "./lib/header.ts";
 export {
   type Casting,
+  type CastOptions,
   type DecodeOptions,
   type Dtype,
   type DtypePlugin,

@@ -8,7 +8,7 @@
 import process from "node:process";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { MAX_HEADER_SIZE } from "../lib/header.ts";
-import { envVar } from "../lib/_permissions.ts";
+import { envVar } from "../lib/file.ts";
 import type { DtypeRegistry } from "../lib/registry.ts";
 import { defaultRegistry } from "../dtypes/mod.ts";
 import { type Command, commandHelp, COMMANDS, globalHelp, VERSION } from "./commands.ts";

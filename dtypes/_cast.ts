@@ -11,19 +11,19 @@
 
 import { descrEquals } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import type { Casting, Dtype } from "../lib/registry.ts";
+import type { Casting, CastOptions, Dtype } from "../lib/registry.ts";
 import {
   canCastNumeric,
   canonicalTypestr,
   CASTINGS,
   gather,
-  HOST_LITTLE_ENDIAN,
   LEVEL,
   quoteDescr,
   scatter,
   swapInPlace,
   swappedCopy,
 } from "./_common.ts";
+import { HOST_LITTLE_ENDIAN } from "../lib/_typed.ts";
 import { GENERIC, rescale, timeLevel, UNITS, zeroMultiplierProblem } from "./_cast_time.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
 import { copyNaNs } from "./_nan.ts";
@@ -167,18 +167,14 @@ export function canCast(from: Dtype, to: Dtype, casting: Casting): boolean {
 /**
  * `bytes` (`count` whole elements of `from`; the count matters only for elements of no
  * bytes) as elements of `to`, converted as NumPy's `astype` does; `bytes` itself when the
- * descrs are equal.
+ * descrs are equal. The `DtypePlugin.cast` of every built-in plugin: it casts between
+ * any NumPy type strings and records, so it never answers `undefined`.
  * @throws {NpyDtypeError} When `can_cast` refuses the cast under `casting`, when a value
  * does not fit (a datetime that overflows the finer unit, text that is not ASCII), or for
  * the casts NumPy makes that this does not (numbers and datetimes to and from text).
  */
-export function castBytes(
-  bytes: Uint8Array,
-  from: Dtype,
-  to: Dtype,
-  casting: Casting,
-  count: number = from.itemsize === 0 ? 0 : bytes.length / from.itemsize,
-): Uint8Array {
+export function castBytes(bytes: Uint8Array, cast: Required<CastOptions>): Uint8Array {
+  const { from, to, casting, count } = cast;
   if (descrEquals(from.descr, to.descr)) return bytes;
   const level = castLevel(from, to);
   const rule = CASTINGS.indexOf(casting);

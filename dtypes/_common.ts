@@ -1,6 +1,7 @@
 /**
- * Internal helpers shared by the built-in dtype plugins: host byte order, descr
- * canonicalisation, NumPy's casting table, byte swapping and typed-array introspection.
+ * Internal helpers shared by the built-in dtype plugins: descr canonicalisation, NumPy's
+ * casting table, byte swapping and value checks. (What a TypedArray holds is in
+ * lib/_typed.ts, which the chunk code asks too.)
  * Never exported from `mod.ts`. Pure: no I/O, no side effects on import.
  *
  * @module
@@ -16,13 +17,7 @@ import {
   unknownDescrError,
 } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import type { Casting, Dtype, DtypePlugin } from "../lib/registry.ts";
-
-/** `true` on little-endian hosts (every platform Deno, Bun and Node run on in practice). */
-export const HOST_LITTLE_ENDIAN: boolean = new Uint8Array(Uint16Array.of(1).buffer)[0] === 1;
-
-/** The byte order character of the host: `"<"` or `">"`. */
-export { HOST_ORDER };
+import type { Casting, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 
 /** A typestr taken apart with its byte order made explicit (`<`, `>`, or `|` for 1 byte). */
 export interface CanonicalTypestr extends Typestr {
@@ -36,15 +31,18 @@ export interface CanonicalTypestr extends Typestr {
 
 /**
  * A plugin for simple (type string) descrs: `make` returns the codec for a canonical typestr
- * it handles, or `undefined`. Codecs are built once per descr spelling and cached.
+ * it handles, or `undefined`. Codecs are built once per descr spelling and cached. `cast`
+ * is the plugin's {@link DtypePlugin.cast} (the built-ins pass dtypes/_cast.ts's engine).
  */
 export function typestrPlugin(
   name: string,
   make: (t: CanonicalTypestr) => Dtype | undefined,
+  cast: NonNullable<DtypePlugin["cast"]>,
 ): DtypePlugin {
   const cache = new Map<string, Dtype | null>();
   return {
     name,
+    cast,
     resolve(descr) {
       if (typeof descr !== "string") return undefined;
       let codec = cache.get(descr);
@@ -156,133 +154,13 @@ export function canCastNumeric(
 }
 
 /** The casting option, checked. */
-export function castingOf(options?: { casting?: Casting }): Casting {
+export function castingOf(options?: EncodeOptions): Casting {
   return options?.casting ?? "same_kind";
 }
 
 /** NumPy's name for a numeric type, e.g. `float64`, for messages. */
 export function numpyName(t: NumType): string {
   return numpyNameOf(`${t.size === 1 ? "|" : "<"}${t.kind}${t.size}`);
-}
-
-/**
- * Any TypedArray (not a DataView).
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { type AnyTypedArray, defaultRegistry } from "@npy/append-array";
- *
- * const inputs: AnyTypedArray[] = [Int16Array.of(-1, 2), Float32Array.of(-1, 2)];
- * const f8 = defaultRegistry.resolve("<f8");
- * const bytes = new Uint8Array(16);
- * for (const input of inputs) {
- *   f8.encodeInto(input, bytes); // int16 and float32 both cast safely to float64
- *   assert.deepEqual(f8.decode(bytes), Float64Array.of(-1, 2));
- * }
- * ```
- */
-export type AnyTypedArray =
-  | Int8Array
-  | Uint8Array
-  | Uint8ClampedArray
-  | Int16Array
-  | Uint16Array
-  | Int32Array
-  | Uint32Array
-  | Float32Array
-  | Float64Array
-  | BigInt64Array
-  | BigUint64Array
-  | Float16ArrayLike;
-
-/**
- * The structural type of a `Float16Array` (ES2025), so the package compiles against older
- * TypeScript libs too. At run time it is the runtime's own `Float16Array`.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { defaultRegistry, type Float16ArrayLike } from "@npy/append-array";
- *
- * const f2 = defaultRegistry.resolve("<f2");
- * const bytes = new Uint8Array(4);
- * f2.encodeInto([1.5, 0.1], bytes);
- * const halves = f2.decode(bytes) as Float16ArrayLike;
- * assert.equal(halves.length, 2);
- * assert.deepEqual([...halves], [1.5, 0.0999755859375]); // 0.1 rounded to binary16
- * ```
- */
-export interface Float16ArrayLike extends ArrayLike<number> {
-  /** Always 2. */
-  readonly BYTES_PER_ELEMENT: number;
-  /** The memory the array views. */
-  readonly buffer: ArrayBufferLike;
-  /** Offset of the first element in `buffer`, in bytes. */
-  readonly byteOffset: number;
-  /** Length in bytes. */
-  readonly byteLength: number;
-  /** Length in elements. */
-  readonly length: number;
-  /** An element as a number. */
-  [index: number]: number;
-  /** Copies numbers in, rounding each to binary16. */
-  set(array: ArrayLike<number>, offset?: number): void;
-  /** A view of part of the array. */
-  subarray(begin?: number, end?: number): Float16ArrayLike;
-  /** The elements as numbers. */
-  [Symbol.iterator](): IterableIterator<number>;
-  /** `"Float16Array"`. */
-  readonly [Symbol.toStringTag]: "Float16Array";
-}
-
-/** The constructor of a `Float16Array`. */
-export interface Float16ArrayConstructorLike {
-  new (length: number): Float16ArrayLike;
-  new (buffer: ArrayBufferLike, byteOffset?: number, length?: number): Float16ArrayLike;
-  readonly BYTES_PER_ELEMENT: number;
-}
-
-/** The runtime's `Float16Array`, or `undefined` (Node 20/22). */
-export const Float16ArrayCtor: Float16ArrayConstructorLike | undefined =
-  (globalThis as { Float16Array?: Float16ArrayConstructorLike }).Float16Array;
-
-/** What a TypedArray holds, in NumPy's terms. */
-export interface TypedInfo extends NumType {
-  /** `true` for BigInt64Array/BigUint64Array. */
-  readonly big: boolean;
-}
-
-/** The numeric type of a TypedArray's elements, or `undefined` for anything else. */
-export function typedInfo(value: unknown): TypedInfo | undefined {
-  if (!ArrayBuffer.isView(value) || value instanceof DataView) return undefined;
-  const tag = (value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
-  return TYPED_INFO[tag];
-}
-
-const TYPED_INFO: Record<string, TypedInfo | undefined> = {
-  Int8Array: { kind: "i", size: 1, big: false },
-  Uint8Array: { kind: "u", size: 1, big: false },
-  Uint8ClampedArray: { kind: "u", size: 1, big: false },
-  Int16Array: { kind: "i", size: 2, big: false },
-  Uint16Array: { kind: "u", size: 2, big: false },
-  Int32Array: { kind: "i", size: 4, big: false },
-  Uint32Array: { kind: "u", size: 4, big: false },
-  BigInt64Array: { kind: "i", size: 8, big: true },
-  BigUint64Array: { kind: "u", size: 8, big: true },
-  Float16Array: { kind: "f", size: 2, big: false },
-  Float32Array: { kind: "f", size: 4, big: false },
-  Float64Array: { kind: "f", size: 8, big: false },
-};
-
-/** The name of a TypedArray's class, for messages. */
-export function typedName(value: ArrayBufferView): string {
-  return (value as unknown as { [Symbol.toStringTag]: string })[Symbol.toStringTag];
-}
-
-/** The bytes of a view, as a Uint8Array over the same memory. */
-export function bytesOf(value: ArrayBufferView): Uint8Array {
-  return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 }
 
 /**
@@ -363,28 +241,6 @@ export function swappedCopy(bytes: Uint8Array, unit: number): Uint8Array {
 /** Quotes a descr for messages: `'<f4'`. */
 export function quoteDescr(descr: Descr): string {
   return typeof descr === "string" ? `'${descr}'` : JSON.stringify(descr);
-}
-
-/** Describes a JS value briefly for messages: `1.5`, `"abc"`, `an object`. */
-export function describeValue(value: unknown): string {
-  if (typeof value === "number") return Object.is(value, -0) ? "-0" : String(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "string") {
-    return JSON.stringify(value.length > 20 ? value.slice(0, 20) + "…" : value);
-  }
-  if (value === null) return "null";
-  if (value === undefined) return "undefined";
-  if (typeof value === "boolean") return String(value);
-  if (ArrayBuffer.isView(value)) return `a ${typedName(value)}`;
-  if (Array.isArray(value)) return `an array of ${value.length}`;
-  if (value instanceof Date) {
-    return `the Date ${Number.isNaN(value.getTime()) ? "Invalid Date" : value.toISOString()}`;
-  }
-  if (typeof value === "object") {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
-  }
-  return `a ${typeof value}`;
 }
 
 /** Throws when `target` cannot take `nbytes`. */

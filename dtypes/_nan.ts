@@ -11,7 +11,7 @@
  * @module
  */
 
-import { HOST_LITTLE_ENDIAN } from "./_common.ts";
+import { HOST_LITTLE_ENDIAN } from "../lib/_typed.ts";
 
 const MANTISSA_BITS: Record<number, bigint> = { 2: 10n, 4: 23n, 8: 52n };
 

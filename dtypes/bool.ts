@@ -5,16 +5,10 @@
  */
 
 import { NpyDtypeError } from "../lib/errors.ts";
+import { castBytes } from "./_cast.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import {
-  bytesOf,
-  castingOf,
-  checkTarget,
-  describeValue,
-  typedInfo,
-  typedName,
-  typestrPlugin,
-} from "./_common.ts";
+import { castingOf, checkTarget, typestrPlugin } from "./_common.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 
 /**
  * What the bool dtype encodes from: an array of booleans (or of the numbers 0 and 1), or a
@@ -171,4 +165,5 @@ const BOOL: BoolDtype = {
 export const boolPlugin: DtypePlugin = typestrPlugin(
   "bool",
   (t) => t.kind === "b" ? BOOL : undefined,
+  castBytes,
 );

@@ -6,8 +6,10 @@
  */
 
 import { NpyDtypeError } from "../lib/errors.ts";
+import { castBytes } from "./_cast.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
-import { bytesOf, checkTarget, checkWhole, describeValue, typestrPlugin } from "./_common.ts";
+import { checkTarget, checkWhole, typestrPlugin } from "./_common.ts";
+import { bytesOf, describeValue } from "../lib/_typed.ts";
 
 /**
  * What `S<n>` and `U<n>` encode from: an array of strings (`S` also takes `Uint8Array`
@@ -309,4 +311,4 @@ function fromCodePoints(codes: number[], i: number, descr: string): string {
 export const bytesPlugin: DtypePlugin = typestrPlugin("bytes", (t) => {
   if (t.kind !== "S" && t.kind !== "U" && t.kind !== "V") return undefined;
   return new BytesCodec(t.canonical, t.kind, t.size, t.littleEndian);
-});
+}, castBytes);

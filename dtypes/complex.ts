@@ -6,20 +6,18 @@
  */
 
 import { NpyDtypeError } from "../lib/errors.ts";
+import { castBytes } from "./_cast.ts";
 import type { Casting, DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import {
-  bytesOf,
   canCastNumeric,
   castingOf,
   checkTarget,
   checkWhole,
-  describeValue,
   swapInPlace,
   swappedCopy,
-  typedInfo,
-  typedName,
   typestrPlugin,
 } from "./_common.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 import { copyNaNs } from "./_nan.ts";
 
 /**
@@ -261,4 +259,4 @@ class ComplexCodec implements ComplexDtype {
 export const complexPlugin: DtypePlugin = typestrPlugin("complex", (t) => {
   if (t.kind !== "c" || (t.itemsize !== 8 && t.itemsize !== 16)) return undefined;
   return new ComplexCodec(t.canonical, t.itemsize, t.littleEndian, t.native);
-});
+}, castBytes);

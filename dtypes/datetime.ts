@@ -9,19 +9,17 @@
 
 import type { DatetimeUnit } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
+import { castBytes } from "./_cast.ts";
 import type { DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import {
-  bytesOf,
   castingOf,
   checkTarget,
   checkWhole,
-  describeValue,
   swapInPlace,
   swappedCopy,
-  typedInfo,
-  typedName,
   typestrPlugin,
 } from "./_common.ts";
+import { bytesOf, describeValue, typedInfo, typedName } from "../lib/_typed.ts";
 
 /**
  * NumPy's "not a time" value, −2^63, as stored in `M8`/`m8` data.
@@ -326,4 +324,4 @@ class DatetimeCodec implements DatetimeDtype {
 export const datetimePlugin: DtypePlugin = typestrPlugin("datetime", (t) => {
   if (t.kind !== "M" && t.kind !== "m") return undefined;
   return new DatetimeCodec(t.canonical, t.kind, t.unit, t.unitCount ?? 1, t.native);
-});
+}, castBytes);

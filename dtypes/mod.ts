@@ -1,13 +1,14 @@
 /**
  * The built-in dtype plugins gathered into {@link defaultRegistry}. Importing this module
- * registers nothing anywhere: it only builds a registry object.
+ * registers nothing in any registry: it builds the default one and hands it to the I/O
+ * modules of `lib/` (which do not import `dtypes/`) as their default.
  *
  * @module
  */
 
 import type { Descr } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
-import { type DtypePlugin, DtypeRegistry } from "../lib/registry.ts";
+import { type DtypePlugin, DtypeRegistry, installDefaultRegistry } from "../lib/registry.ts";
 import { boolPlugin } from "./bool.ts";
 import { bytesPlugin } from "./bytes.ts";
 import { complexPlugin } from "./complex.ts";
@@ -67,3 +68,4 @@ export const BUILTIN_PLUGINS: readonly DtypePlugin[] = Object.freeze([
  * ```
  */
 export const defaultRegistry: DtypeRegistry = new DtypeRegistry(BUILTIN_PLUGINS);
+installDefaultRegistry(defaultRegistry);

@@ -11,30 +11,32 @@
 import { NpyDtypeError } from "../lib/errors.ts";
 import type { Casting, DecodeOptions, Dtype, DtypePlugin, EncodeOptions } from "../lib/registry.ts";
 import {
-  type AnyTypedArray,
-  bytesOf,
   canCastNumeric,
   canonicalTypestr,
   castingOf,
   checkTarget,
   checkWhole,
+  numpyName,
+  swapInPlace,
+  swappedCopy,
+  typestrPlugin,
+} from "./_common.ts";
+import {
+  type AnyTypedArray,
+  bytesOf,
   describeValue,
   Float16ArrayCtor,
   type Float16ArrayLike,
   HOST_LITTLE_ENDIAN,
-  numpyName,
-  swapInPlace,
-  swappedCopy,
   type TypedInfo,
   typedInfo,
   typedName,
-  typestrPlugin,
-} from "./_common.ts";
+} from "../lib/_typed.ts";
 import { floatToHalfBits, halfToFloat32Bits } from "./_half.ts";
-import { bigintToFloat32 } from "./_cast.ts";
+import { bigintToFloat32, castBytes } from "./_cast.ts";
 import { copyNaNs } from "./_nan.ts";
 
-export type { AnyTypedArray, Float16ArrayLike } from "./_common.ts";
+export type { AnyTypedArray, Float16ArrayLike } from "../lib/_typed.ts";
 
 /**
  * What the numeric dtype decodes to: the TypedArray of the descr's type. `'<f2'` gives a
@@ -484,4 +486,4 @@ export const numericPlugin: DtypePlugin = typestrPlugin("numeric", (t) => {
   if (t.kind !== "i" && t.kind !== "u" && t.kind !== "f") return undefined;
   if (t.kind === "f" && t.itemsize > 8) return undefined;
   return new NumericCodec(t.canonical, t.kind, t.itemsize, t.littleEndian);
-});
+}, castBytes);

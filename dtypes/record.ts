@@ -22,7 +22,9 @@ import type {
   DtypeRegistry,
   EncodeOptions,
 } from "../lib/registry.ts";
-import { checkTarget, checkWhole, describeValue, gather, quoteDescr, scatter } from "./_common.ts";
+import { checkTarget, checkWhole, gather, quoteDescr, scatter } from "./_common.ts";
+import { describeValue } from "../lib/_typed.ts";
+import { castBytes } from "./_cast.ts";
 
 /**
  * One record as a plain object: field name → value (a subarray field gives an array).
@@ -208,7 +210,7 @@ class RecordCodec implements RecordDtype {
           `Cannot encode record columns: column '${f.name}' holds ${total} values, expected ${
             n === undefined ? `a multiple of ${f.per}` : `${n} × ${f.per}`
           }`,
-          { expected: n === undefined ? undefined : [n, ...f.shape], actual: [total] },
+          { ...(n === undefined ? {} : { expected: [n, ...f.shape] }), actual: [total] },
         );
       }
       n = rows;
@@ -523,6 +525,7 @@ function flattenInto(v: unknown, isElement: (v: unknown) => boolean, out: unknow
  */
 export const recordPlugin: DtypePlugin = {
   name: "record",
+  cast: castBytes,
   resolve(descr: Descr, registry: DtypeRegistry) {
     if (typeof descr === "string" || !Array.isArray(descr)) return undefined;
     return new RecordCodec(descr, registry);

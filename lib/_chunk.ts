@@ -8,17 +8,95 @@
  * @module
  */
 
-import { type Descr, formatDescr } from "./descr.ts";
+import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
-import type { NpyArrayLike } from "./npy.ts";
-import type { Casting, Dtype, EncodeOptions } from "./registry.ts";
+import {
+  type Casting,
+  defaultRegistry,
+  descrText,
+  type Dtype,
+  type DtypeRegistry,
+  type EncodeOptions,
+} from "./registry.ts";
 import {
   type AnyTypedArray as TypedArray,
-  castingOf,
-  HOST_ORDER,
-  typedInfo,
-} from "../dtypes/_common.ts";
-import { castBytes } from "../dtypes/_cast.ts";
+  describeValue,
+  isTypedArray,
+  typedArrayDescr,
+} from "./_typed.ts";
+
+/**
+ * What the errors of the chunk code name: the action that failed, in the caller's words
+ * (`append to "a.npy"`, `encode the array`), and the user's file when there is one. Given
+ * as a string, it is the quoted name of a file being appended to (`"a.npy"`), as the file
+ * writer passes it.
+ */
+export interface ChunkTarget {
+  /** After "Cannot": `append to "a.npy"`, `encode the array`. */
+  readonly action: string;
+  /** The file the errors carry as `path`. */
+  readonly path?: string;
+}
+
+/**
+ * Errors worded here for a target given only as text (no path): {@link appendError} gives
+ * them their path and leaves their words, where it wraps an error of the dtype code in one
+ * that names the file. (An error with a path is the caller's already.)
+ */
+const WORDED = new WeakSet<Error>();
+
+/** `Cannot <action>: <state>`, for the caller's target, its path when known. */
+function chunkError<E extends Error>(
+  target: string | ChunkTarget,
+  state: string,
+  make: (message: string, path: { path?: string }) => E,
+): E {
+  const { action, path } = typeof target === "string"
+    ? { action: `append to ${target}`, path: undefined }
+    : target;
+  const e = make(`Cannot ${action}: ${state}`, path === undefined ? {} : { path });
+  if (path === undefined) WORDED.add(e);
+  return e;
+}
+
+/**
+ * An array with its shape: `data` holds the elements flat, in the file's order.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
+ *
+ * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
+ * const m: NpyArrayLike = {
+ *   data: [1, 4, 2, 5, 3, 6],
+ *   shape: [2, 3],
+ *   descr: "<i2",
+ *   fortranOrder: true,
+ * };
+ * const a = parseNpy(encodeNpy(m));
+ * assert.equal(a.fortranOrder, true);
+ * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
+ * ```
+ */
+export interface NpyArrayLike {
+  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
+  readonly data: ArrayBufferView | ArrayLike<unknown>;
+  /** The full shape. */
+  readonly shape: readonly number[];
+  /**
+   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
+   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
+   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
+   * position), if NumPy's `can_cast` allows it under the casting rule.
+   */
+  readonly descr?: Descr;
+  /**
+   * Whether `data` is column-major.
+   * @default {false}
+   */
+  readonly fortranOrder?: boolean;
+}
 
 /** An ndarray-like as `append` takes it: scijs `ndarray`s add strides and an offset. */
 export interface NdArrayLike extends NpyArrayLike {
@@ -49,18 +127,6 @@ export interface ChunkParts {
   own: boolean;
   /** A bare TypedArray: its shape is known only from the file's row shape. */
   flat: boolean;
-}
-
-/** The descr a TypedArray's elements have, or `undefined` for a DataView. */
-export function typedArrayDescr(view: ArrayBufferView): string | undefined {
-  const t = typedInfo(view);
-  if (t === undefined) return undefined;
-  return t.size === 1 ? `|${t.kind}1` : `${HOST_ORDER}${t.kind}${t.size}`;
-}
-
-/** Whether `value` is a TypedArray (any ArrayBufferView but a DataView). */
-export function isTypedArray(value: unknown): value is TypedArray {
-  return ArrayBuffer.isView(value) && !(value instanceof DataView);
 }
 
 /**
@@ -108,24 +174,12 @@ export function sizeOf(shape: readonly number[]): number {
   return n;
 }
 
-function typeName(value: unknown): string {
-  if (value === null) return "null";
-  if (Array.isArray(value)) return "an array";
-  if (ArrayBuffer.isView(value)) return `a ${Object.prototype.toString.call(value).slice(8, -1)}`;
-  if (typeof value === "object") {
-    const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
-  }
-  if (typeof value === "string") return `the string ${JSON.stringify(value.slice(0, 40))}`;
-  return `${typeof value} ${String(value)}`;
-}
-
 /**
  * Takes a chunk apart without knowing the file's dtype: TypedArrays, ndarray-likes and
  * scijs ndarrays; nested JS arrays are returned as they are (`values` the nested array,
  * `shape` empty) for {@link flattenNested} once the dtype is known.
  */
-export function splitChunk(chunk: unknown, where: string): ChunkParts | undefined {
+export function splitChunk(chunk: unknown, target: string | ChunkTarget): ChunkParts | undefined {
   if (isTypedArray(chunk)) {
     return {
       shape: [chunk.length],
@@ -151,24 +205,25 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
   if (!isNdArrayLike(chunk)) return undefined;
   const { data, shape, descr, fortranOrder, stride, offset } = chunk;
   if (!isShape(shape)) {
-    throw new NpyShapeError(
-      `Cannot append to ${where}: the chunk's shape ${JSON.stringify(shape)} is not a list ` +
-        `of non-negative integers`,
-      { actual: Array.isArray(shape) ? shape : undefined },
+    throw chunkError(
+      target,
+      `the chunk's shape ${JSON.stringify(shape)} is not a list of non-negative integers`,
+      (message, path) =>
+        new NpyShapeError(message, { ...path, ...(Array.isArray(shape) ? { actual: shape } : {}) }),
     );
   }
   const n = sizeOf(shape);
   if (Array.isArray(stride) && typeof offset === "number") {
     if (!isShape(stride.map(Math.abs)) || stride.length !== shape.length) {
-      throw new NpyShapeError(
-        `Cannot append to ${where}: the ndarray's stride ${JSON.stringify(stride)} does not ` +
-          `fit its shape ${shapeText(shape)}`,
-        { actual: shape },
+      throw chunkError(
+        target,
+        `the ndarray's stride ${JSON.stringify(stride)} does not fit its shape ${shapeText(shape)}`,
+        (message, path) => new NpyShapeError(message, { ...path, actual: shape }),
       );
     }
     return {
       shape: [...shape],
-      values: gather(data as ArrayLike<unknown>, shape, stride, offset, where),
+      values: gather(data as ArrayLike<unknown>, shape, stride, offset, target),
       fortran: false,
       descr: descr ?? (isTypedArray(data) ? typedArrayDescr(data) : undefined),
       raw: false,
@@ -189,16 +244,18 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
     };
   }
   if (data instanceof DataView) {
-    throw new NpyDtypeError(
-      `Cannot append to ${where}: a DataView chunk needs a descr for its bytes`,
-      { descr },
+    throw chunkError(
+      target,
+      "a DataView chunk needs a descr for its bytes",
+      (message, path) => new NpyDtypeError(message, { ...path, descr }),
     );
   }
   if (Array.isArray(data) && data.length !== n) {
-    throw new NpyShapeError(
-      `Cannot append to ${where}: the chunk's data holds ${data.length} elements but its ` +
-        `shape ${shapeText(shape)} needs ${n}`,
-      { actual: shape },
+    throw chunkError(
+      target,
+      `the chunk's data holds ${data.length} elements but its shape ${shapeText(shape)} ` +
+        `needs ${n}`,
+      (message, path) => new NpyShapeError(message, { ...path, actual: shape }),
     );
   }
   return {
@@ -217,8 +274,9 @@ export function splitChunk(chunk: unknown, where: string): ChunkParts | undefine
  * the writer and `encodeNpy` share. Values are encoded by `dtype` (a view of their memory
  * when possible); raw bytes already in `dtype` are used as they are. When the chunk has a
  * descr of its own (`source`, resolved, differing from `dtype`), its values are first encoded
- * in that descr (raw bytes already are), then cast to `dtype` as NumPy's `astype` does,
- * under NumPy's `can_cast` rule `options.casting`.
+ * in that descr (raw bytes already are), then cast to `dtype` by `registry` (its plugins
+ * make NumPy's `astype`), under NumPy's `can_cast` rule `options.casting`. The writer does
+ * not pass its registry yet: the default one makes the same casts for every built-in dtype.
  * @throws {NpyDtypeError} When a value cannot be encoded or the cast is refused.
  */
 export function chunkBytes(
@@ -228,10 +286,13 @@ export function chunkBytes(
   raw: boolean,
   count: number,
   options: EncodeOptions,
+  registry: DtypeRegistry = defaultRegistry,
 ): Uint8Array {
   const from = source ?? dtype;
   const own = raw ? values as Uint8Array : encode(from, values, count, options);
-  return from === dtype ? own : castBytes(own, from, dtype, castingOf(options), count);
+  if (from === dtype) return own;
+  const casting = options.casting ?? "same_kind";
+  return registry.cast(own, { from, to: dtype, casting, count });
 }
 
 /** `count` elements of `values` as the dtype's bytes: a view when possible, else encoded. */
@@ -250,28 +311,27 @@ function gather(
   shape: readonly number[],
   stride: readonly number[],
   offset: number,
-  where: string,
+  target: string | ChunkTarget,
 ): ArrayLike<unknown> {
   const n = sizeOf(shape);
-  const nd = shape.length;
+  if (n === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
   // C-contiguous: a view (TypedArray) or a slice, no element loop.
   let contiguous = true;
-  for (let i = nd - 1, s = 1; i >= 0; i--) {
-    if (shape[i] !== 1 && stride[i] !== s) contiguous = false;
-    s *= shape[i];
-  }
   let last = offset, first = offset;
-  for (let i = 0; i < nd; i++) {
-    if (shape[i] === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
-    const reach = (shape[i] - 1) * stride[i];
+  for (let i = shape.length - 1, s = 1; i >= 0; i--) {
+    const size = shape[i] ?? 1, step = stride[i] ?? 0; // (i < shape.length = stride.length)
+    if (size !== 1 && step !== s) contiguous = false;
+    s *= size;
+    const reach = (size - 1) * step;
     if (reach > 0) last += reach;
     else first += reach;
   }
   if (!Number.isSafeInteger(offset) || first < 0 || last >= data.length) {
-    throw new NpyShapeError(
-      `Cannot append to ${where}: the ndarray's offset ${offset} and stride ` +
-        `${JSON.stringify(stride)} reach outside its data of ${data.length} elements`,
-      { actual: shape },
+    throw chunkError(
+      target,
+      `the ndarray's offset ${offset} and stride ${JSON.stringify(stride)} reach outside ` +
+        `its data of ${data.length} elements`,
+      (message, path) => new NpyShapeError(message, { ...path, actual: [...shape] }),
     );
   }
   if (contiguous) {
@@ -282,18 +342,11 @@ function gather(
   const out: { [i: number]: unknown; length: number } = isTypedArray(data)
     ? new (data.constructor as new (n: number) => TypedArray)(n)
     : new Array(n);
-  const index = new Array<number>(nd).fill(0);
+  const index = new Array<number>(shape.length).fill(0);
   let src = offset;
   for (let k = 0; k < n; k++) {
     out[k] = data[src];
-    for (let ax = nd - 1; ax >= 0; ax--) {
-      if (++index[ax] < shape[ax]) {
-        src += stride[ax];
-        break;
-      }
-      index[ax] = 0;
-      src -= stride[ax] * (shape[ax] - 1);
-    }
+    src = nextSource(index, shape, stride, src);
   }
   return out as ArrayLike<unknown>;
 }
@@ -306,7 +359,7 @@ function gather(
 export function flattenNested(
   chunk: unknown,
   isElement: ((value: unknown) => boolean) | undefined,
-  where: string,
+  target: string | ChunkTarget,
 ): { shape: number[]; values: unknown[] } {
   const isDim = (v: unknown): v is ArrayLike<unknown> =>
     (Array.isArray(v) || isTypedArray(v)) && !(isElement !== undefined && isElement(v));
@@ -337,18 +390,18 @@ export function flattenNested(
     for (let i = 0; i < v.length; i++) walk(v[i], depth + 1);
   };
   const ragged = (depth: number, length: number): NpyShapeError => {
-    const path: number[] = []; // the index of values[k] in shape, cut to `depth` levels
+    const index: number[] = []; // the index of values[k] in shape, cut to `depth` levels
     for (let d = nd - 1, rest = k; d >= 0; d--) {
-      path.unshift(rest % shape[d]);
-      rest = Math.floor(rest / shape[d]);
+      const size = shape[d] ?? 1;
+      index.unshift(rest % size);
+      rest = Math.floor(rest / size);
     }
-    return new NpyShapeError(
-      `Cannot append to ${where}: the nested array is ragged: the item at [${
-        path.slice(0, depth).join("][")
-      }] is ${
+    return chunkError(
+      target,
+      `the nested array is ragged: the item at [${index.slice(0, depth).join("][")}] is ${
         length < 0 ? "not an array" : `an array of ${length}`
       } where the first items give the shape ${shapeText(shape)}`,
-      { actual: shape },
+      (message, path) => new NpyShapeError(message, { ...path, actual: shape }),
     );
   };
   walk(chunk, 0);
@@ -361,7 +414,7 @@ export function flattenNested(
  * objects records with one such field per key.
  * @throws {NpyDtypeError} When the values are not of these kinds.
  */
-export function inferDescr(chunk: unknown, where: string): Descr {
+export function inferDescr(chunk: unknown, target: string | ChunkTarget): Descr {
   const leaves: unknown[] = [];
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) { for (const x of v) collect(x); }
@@ -369,9 +422,10 @@ export function inferDescr(chunk: unknown, where: string): Descr {
   };
   collect(chunk);
   if (leaves.length === 0) {
-    throw new NpyDtypeError(
-      `Cannot append to ${where}: an empty first chunk does not tell the dtype; pass ` +
-        `options.descr`,
+    throw chunkError(
+      target,
+      "an empty first chunk does not tell the dtype; pass options.descr",
+      (message, path) => new NpyDtypeError(message, path),
     );
   }
   const first = leaves[0];
@@ -399,15 +453,14 @@ export function inferDescr(chunk: unknown, where: string): Descr {
     throw junk(v);
   }
   function junk(v: unknown): NpyDtypeError {
-    return new NpyDtypeError(
-      `Cannot append to ${where}: cannot tell a dtype from ${typeName(v)} (expected ` +
-        `numbers, bigints, booleans, strings, records or TypedArrays; or pass options.descr)`,
+    return chunkError(
+      target,
+      `cannot tell a dtype from ${describeValue(v)} (expected numbers, bigints, booleans, ` +
+        `strings, records or TypedArrays; or pass options.descr)`,
+      (message, path) => new NpyDtypeError(message, path),
     );
   }
 }
-
-/** Describes a value for an error message. */
-export { typeName };
 
 /**
  * Reverses the axes of C-ordered elements: `bytes` holds a C-order array of `shape`; the
@@ -428,7 +481,7 @@ export function reverseAxes(
   const inStride = new Array<number>(nd);
   for (let i = nd - 1, s = 1; i >= 0; i--) {
     inStride[i] = s;
-    s *= shape[i];
+    s *= shape[i] ?? 1; // (i < nd)
   }
   // Output axis j corresponds to input axis nd-1-j.
   const oShape = [...shape].reverse();
@@ -449,7 +502,7 @@ export function reverseAxes(
     const inArr = new A(source.buffer as ArrayBuffer, source.byteOffset, n) as Uint32Array;
     const outArr = new A(out.buffer) as Uint32Array;
     for (let k = 0; k < n; k++) {
-      outArr[k] = inArr[src];
+      outArr[k] = inArr[src] ?? 0; // (src < n: a permutation of the elements)
       src = nextSource(index, oShape, oStride, src);
     }
     return out;
@@ -462,19 +515,25 @@ export function reverseAxes(
 }
 
 /**
- * Steps the output position `index` (C order over `oShape`) by one element and returns the
- * matching source element: `src` moved by the strides of the axes that changed.
+ * Steps the position `index` (C order over `shape`) by one element and returns the matching
+ * source element: `src` moved by the source strides of the axes that changed. The walk of
+ * a strided scijs view and of an axis reversal alike.
  */
 function nextSource(
   index: number[],
-  oShape: readonly number[],
-  oStride: readonly number[],
+  shape: readonly number[],
+  stride: readonly number[],
   src: number,
 ): number {
   for (let ax = index.length - 1; ax >= 0; ax--) {
-    if (++index[ax] < oShape[ax]) return src + oStride[ax];
+    // (ax < index.length, the length of shape and stride too)
+    const at = (index[ax] ?? 0) + 1, size = shape[ax] ?? 1, step = stride[ax] ?? 0;
+    if (at < size) {
+      index[ax] = at;
+      return src + step;
+    }
     index[ax] = 0;
-    src -= oStride[ax] * (oShape[ax] - 1);
+    src -= step * (size - 1);
   }
   return src;
 }
@@ -490,15 +549,6 @@ export interface AppendTarget {
   noun: "file" | "stack";
   /** The path errors carry. */
   path: string;
-}
-
-/** A descr as messages quote it: `'<f4'`, or its JSON when it is not a valid descr. */
-export function descrText(descr: Descr): string {
-  try {
-    return formatDescr(descr);
-  } catch {
-    return JSON.stringify(descr);
-  }
 }
 
 /** `[1, 2]`, `[[1, 2], [3, 4]]`, cut short: a nested array as the user wrote it. */
@@ -547,10 +597,14 @@ export function rowShapeError(
 }
 
 /**
- * Names the target in an error from the chunk or dtype code (which knows no file): a
- * `NpyDtypeError` or `NpyShapeError` without a path becomes one of the same class that says
- * `Cannot append to <target>: …`, the original as its `cause`. Other errors are returned
- * as they are.
+ * The error to throw for `e`, raised while a chunk was checked or encoded for `target`:
+ * - an error of the chunk code, worded for the target but without its path (a
+ *   {@link ChunkTarget} given as text), is the same error with the path;
+ * - an `NpyDtypeError` or `NpyShapeError` of the dtype code (which knows no file) becomes
+ *   one of the same class that says in one sentence what failed for the target (its dtype
+ *   and casting rule, the shape expected), the original as its `cause` (which says which
+ *   value or field);
+ * - any other error, and one that has a path already, is returned as it is.
  */
 export function appendError(
   e: unknown,
@@ -558,22 +612,25 @@ export function appendError(
   dtype?: Dtype,
   casting?: Casting,
 ): unknown {
-  const { where, path } = target;
-  const named = (e: Error) => e.message.startsWith(`Cannot append to ${where}`);
-  if (e instanceof NpyDtypeError && e.path === undefined) {
-    const message = named(e) ? e.message : `Cannot append to ${where}: the chunk does not fit ` +
-      `the ${target.noun}'s dtype ${dtype ? descrText(dtype.descr) : "(unknown)"} under ` +
-      `casting "${casting}": ${e.message}`;
-    return new NpyDtypeError(message, { path, descr: dtype?.descr ?? e.descr, cause: e });
+  const { where, noun, path } = target;
+  if (!(e instanceof NpyDtypeError || e instanceof NpyShapeError) || e.path !== undefined) {
+    return e;
   }
-  if (e instanceof NpyShapeError && e.path === undefined) {
-    const message = named(e) ? e.message : `Cannot append to ${where}: ${e.message}`;
-    return new NpyShapeError(message, {
-      path,
-      expected: e.expected,
-      actual: e.actual,
-      cause: e,
-    });
+  const worded = WORDED.has(e);
+  const options = { path, cause: worded ? e.cause : e };
+  const fileDtype = dtype === undefined ? "" : ` ${descrText(dtype.descr)}`;
+  if (e instanceof NpyDtypeError) {
+    const message = worded ? e.message : `Cannot append to ${where}: the chunk's values ` +
+      `do not fit the ${noun}'s dtype${fileDtype} under casting "${casting ?? "same_kind"}"`;
+    const descr = worded ? e.descr : dtype?.descr ?? e.descr;
+    return new NpyDtypeError(message, { ...options, descr });
   }
-  return e;
+  const expected = e.expected === undefined ? "" : ` (expected ${shapeText(e.expected)})`;
+  const message = worded ? e.message : `Cannot append to ${where}: the number of the ` +
+    `chunk's values does not match its shape for the ${noun}'s dtype${fileDtype}${expected}`;
+  return new NpyShapeError(message, {
+    ...options,
+    ...(e.expected === undefined ? {} : { expected: e.expected }),
+    ...(e.actual === undefined ? {} : { actual: e.actual }),
+  });
 }

@@ -18,7 +18,6 @@ import {
   type AppendTarget,
   chunkBytes,
   type ChunkParts,
-  descrText,
   flattenNested,
   inferDescr,
   reverseAxes,
@@ -27,6 +26,7 @@ import {
   sizeOf,
   splitChunk,
 } from "./_chunk.ts";
+import { descrText } from "./registry.ts";
 
 /** What chunks must fit: the file's dtype and row shape where known, and its order. */
 export interface ChunkTarget {

@@ -16,7 +16,7 @@
  * @module
  */
 
-import process from "node:process";
+import { onProcessExit } from "./file.ts";
 
 interface Tracked {
   readonly ref: WeakRef<object>;
@@ -35,7 +35,7 @@ let hooked = false;
 
 function warn(line: string): void {
   try {
-    process.stderr.write(line + "\n");
+    console.error(line);
   } catch {
     // No stderr to warn on.
   }
@@ -118,7 +118,7 @@ function installHooks(): void {
     target.addEventListener("error", fatal);
     target.addEventListener("unhandledrejection", fatal);
   } else {
-    process.on("exit", closeAll);
+    onProcessExit(closeAll);
   }
 }
 

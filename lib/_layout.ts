@@ -14,7 +14,8 @@ import type { Dtype, EncodeOptions } from "./registry.ts";
 import type { NpyArrayLike } from "./npy.ts";
 import type { NumberShapedHeader } from "./_header_io.ts";
 import { hasGrowthRoom } from "./repair.ts";
-import { isRawBytes, isTypedArray, shapeText, sizeOf } from "./_chunk.ts";
+import { isRawBytes, shapeText, sizeOf } from "./_chunk.ts";
+import { isTypedArray } from "./_typed.ts";
 
 /** The header bytes for a row count (lib/header.ts). */
 type HeaderRewriter = ReturnType<typeof headerRewriter>;

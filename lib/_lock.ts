@@ -27,11 +27,18 @@
  * @module
  */
 
-import { hostname } from "node:os";
-import process from "node:process";
 import { NpyLockError, type NpyLockHolder } from "./errors.ts";
-import { createError, fileError, NpyFile, readTextSync, removeSync } from "./file.ts";
-import { permitted } from "./_permissions.ts";
+import {
+  createError,
+  fileError,
+  hasExited,
+  hostName,
+  NpyFile,
+  PROCESS_ID,
+  readTextSync,
+  removeSync,
+  runtimeName,
+} from "./file.ts";
 import { releaseCollected } from "./_exit.ts";
 
 interface LockRecord extends NpyLockHolder {
@@ -40,17 +47,6 @@ interface LockRecord extends NpyLockHolder {
   readonly commit?: "header";
   /** A stack writer's journal of an append across shards (opaque here). */
   readonly journal?: unknown;
-}
-
-/** `"deno 2.1.0"`, `"bun 1.2.0"` or `"node 22.1.0"`. */
-export function runtimeName(): string {
-  const g = globalThis as {
-    Deno?: { version?: { deno?: string } };
-    Bun?: { version?: string };
-  };
-  if (g.Deno?.version?.deno) return `deno ${g.Deno.version.deno}`;
-  if (g.Bun?.version) return `bun ${g.Bun.version}`;
-  return `node ${process.versions.node}`;
 }
 
 function sleepSync(ms: number): void {
@@ -68,34 +64,6 @@ function parseRecord(text: string): LockRecord | undefined {
     // Not JSON (yet): the holder may be writing it right now.
   }
   return undefined;
-}
-
-/** The host name, for a process not permitted to ask the system for it. */
-const HOSTNAME_FILE = "/etc/hostname";
-
-/** This machine's name; `""` when this process may not learn it. */
-function hostName(): string {
-  if (permitted({ name: "sys", kind: "hostname" })) return hostname();
-  if (permitted({ name: "read", path: HOSTNAME_FILE })) {
-    try {
-      return readTextSync(HOSTNAME_FILE)?.trim() ?? "";
-    } catch {
-      return "";
-    }
-  }
-  return "";
-}
-
-/** Whether process `pid` on this host has exited; `undefined` when this cannot be told. */
-function isDead(pid: number): boolean | undefined {
-  if (pid === process.pid) return false;
-  if (!permitted({ name: "run" })) return undefined; // Deno without --allow-run
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (e) {
-    return (e as { code?: string }).code === "ESRCH" ? true : undefined;
-  }
 }
 
 /** The texts of the locks this process holds: a lock among them is ours, and alive. */
@@ -270,11 +238,11 @@ export class WriterLock {
     const lockPath = path + ".lock";
     const time = new Date().toISOString();
     const record: LockRecord = {
-      pid: process.pid,
+      pid: PROCESS_ID,
       host: hostName(),
       runtime: runtimeName(),
       time,
-      token: `${process.pid}-${time}-${Math.random().toString(36).slice(2)}`,
+      token: `${PROCESS_ID}-${time}-${Math.random().toString(36).slice(2)}`,
     };
     let inherited: string | undefined; // a dead writer's record taken over
     let journal: unknown; // and the journal in it
@@ -291,7 +259,7 @@ export class WriterLock {
           throw new NpyLockError(
             `Cannot ${action}: the lock file "${lockPath}" cannot be created ` +
               `(${(e as Error).message}); pass { lock: false } where locking cannot work`,
-            { path, lockPath, code, cause: e },
+            { path, lockPath, ...(code === undefined ? {} : { code }), cause: e },
           );
         }
         const existing = readTextSync(lockPath);
@@ -308,7 +276,7 @@ export class WriterLock {
           const ours = HELD.has(existing);
           // A writer of ours collected without close(): its lock goes now, then try again.
           if (ours && releaseCollected()) continue;
-          const dead = ours ? false : sameHost ? isDead(holder.pid) : undefined;
+          const dead = ours ? false : sameHost ? hasExited(holder.pid) : undefined;
           if (dead !== true) {
             throw heldError(action, path, lockPath, holder, dead === false, ours);
           }

@@ -2,13 +2,11 @@
  * Internal: asking before touching what a Deno program may not be allowed to reach. Under
  * `deno run --allow-read --allow-write` (or narrower), reading an environment variable or
  * the host name, or signalling a process, throws `NotCapable`; this library and the `npy`
- * command read them only where {@link permitted} says so, and fall back otherwise. Node
- * and Bun have no such permissions: everything is permitted there.
+ * command read them only where {@link permitted} says so, and fall back otherwise (lib/file.ts
+ * does the reading). Node and Bun have no such permissions: everything is permitted there.
  *
  * @module
  */
-
-import process from "node:process";
 
 /** A Deno permission, as `Deno.permissions.querySync` takes it. */
 export type Permission =
@@ -30,9 +28,4 @@ export function permitted(permission: Permission): boolean {
   } catch {
     return false;
   }
-}
-
-/** The environment variable `name`; `undefined` when unset or not permitted. */
-export function envVar(name: string): string | undefined {
-  return permitted({ name: "env", variable: name }) ? process.env[name] : undefined;
 }

@@ -66,9 +66,11 @@ function write(value: PickleValue, out: number[]): void {
       out.push(EMPTY_TUPLE);
       return;
     }
-    if (items.length > 3) out.push(MARK);
+    // One to three items have an opcode of their own; more are MARK, the items, TUPLE.
+    const sized = [TUPLE1, TUPLE2, TUPLE3][items.length - 1];
+    if (sized === undefined) out.push(MARK);
     for (const item of items) write(item, out);
-    out.push(items.length > 3 ? TUPLE : [TUPLE1, TUPLE2, TUPLE3][items.length - 1]);
+    out.push(sized ?? TUPLE);
   } else if (value instanceof Map) {
     out.push(EMPTY_DICT);
     if (value.size === 0) return;

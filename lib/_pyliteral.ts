@@ -157,7 +157,7 @@ export function parsePyLiteral(text: string): PyValue {
       skipSpace();
     }
     const digitsAt = i;
-    while (/[0-9_]/.test(text[i] ?? "")) i++;
+    while (i < text.length && /[0-9_]/.test(text.charAt(i))) i++;
     const raw = text.slice(digitsAt, i);
     if (!/^(?:0(?:_?0)*|[1-9](?:_?[0-9])*)$/.test(raw)) {
       fail(`expected an integer, found ${JSON.stringify(text.slice(start, i + 1))}`, start);

@@ -10,14 +10,8 @@ import type { Descr } from "./descr.ts";
 import { NpyShapeError } from "./errors.ts";
 import { encodeChunk, type EncodeNpyOptions, type NpyChunk } from "./npy.ts";
 import type { Casting, Dtype, DtypeRegistry } from "./registry.ts";
-import {
-  type AppendTarget,
-  isTypedArray,
-  reverseAxes,
-  rowShapeError,
-  shapeText,
-  sizeOf,
-} from "./_chunk.ts";
+import { type AppendTarget, reverseAxes, rowShapeError, shapeText, sizeOf } from "./_chunk.ts";
+import { isTypedArray } from "./_typed.ts";
 import { sameShape } from "./_stack_layout.ts";
 
 /** The stack's dtype and row shape, once fixed, and what follows from them. */

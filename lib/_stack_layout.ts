@@ -12,10 +12,11 @@ import { joinPath, listDirSync, readBytesSync, readTextSync } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
 import { NpyReader } from "./reader.ts";
 import type { DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
+import { defaultRegistry } from "./registry.ts";
 import { WriterLock } from "./_lock.ts";
 import { LOCK_NAME, shardPath } from "./_stack_journal.ts";
-import { descrText, shapeText } from "./_chunk.ts";
+import { shapeText } from "./_chunk.ts";
+import { descrText } from "./registry.ts";
 import {
   INFO,
   parseStackJson,

@@ -16,21 +16,21 @@ export function editDistance(a: string, b: string): number {
   let twoBack = new Array<number>(n + 1).fill(0);
   let oneBack = Array.from({ length: n + 1 }, (_, j) => j);
   let row = new Array<number>(n + 1).fill(0);
-  // Every row has n + 1 cells and each index read below is within 0..n: `at` never misses.
-  const at = (cells: number[], j: number): number => cells[j] ?? Infinity;
+  // Every row holds n + 1 cells, and j runs from 1 to n: the `?? 0` never applies.
   for (let i = 1; i <= m; i++) {
     row[0] = i;
     for (let j = 1; j <= n; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(at(oneBack, j) + 1, at(row, j - 1) + 1, at(oneBack, j - 1) + cost);
+      const above = oneBack[j] ?? 0, left = row[j - 1] ?? 0, diagonal = oneBack[j - 1] ?? 0;
+      let d = Math.min(above + 1, left + 1, diagonal + cost);
       if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, at(twoBack, j - 2) + 1);
+        d = Math.min(d, (twoBack[j - 2] ?? 0) + 1);
       }
       row[j] = d;
     }
     [twoBack, oneBack, row] = [oneBack, row, twoBack];
   }
-  return at(oneBack, n);
+  return oneBack[n] ?? 0;
 }
 
 /**
@@ -91,7 +91,7 @@ export function checkOptionKeys(
   for (const key of Object.keys(options)) {
     if (Object.hasOwn(known, key)) continue;
     const python = PYTHON_NAMES[key];
-    if (python !== undefined && Object.hasOwn(known, python.split(":", 1)[0] ?? python)) {
+    if (python !== undefined && Object.hasOwn(known, python.split(":")[0] ?? python)) {
       throw new TypeError(
         `Cannot ${action}: unknown option ${JSON.stringify(key)}: that is the Python ` +
           `package's name; here it is ${python}`,

@@ -11,7 +11,8 @@ import { NpyDtypeError, NpyShapeError } from "./errors.ts";
 import type { HeaderFields } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
-import { descrText, shapeText } from "./_chunk.ts";
+import { shapeText } from "./_chunk.ts";
+import { descrText } from "./registry.ts";
 import { rowShapeOf, sameShape } from "./_layout.ts";
 
 /**

@@ -4,7 +4,9 @@
  * which Deno, Bun and Node all provide. Positional reads and writes are looped until
  * complete (a single call may be short, and is capped at 2 GiB).
  *
- * Two jobs live here too because every caller needs them the same way: {@link Replacement},
+ * What the library asks of the process and its host (pid, host name, whether a process
+ * lives, environment, the exit hook) is here too: this is the one module that imports
+ * `node:`. Two jobs live here because every caller needs them the same way: {@link Replacement},
  * the one atomic replace (temp file, fsync, writer lock, rename, directory fsync) behind
  * `saveNpy`, the copying repairs and `npy concat`; and {@link fileError}, which words a
  * system error for the user's file (`Cannot write "out.npy": permission denied (EACCES)`)
@@ -14,11 +16,14 @@
  */
 
 import * as fs from "node:fs";
+import { hostname } from "node:os";
 import * as nodePath from "node:path";
 /** Joins path segments, as `node:path` does: for modules that must not import `node:`. */
 export { join as joinPath } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
-import { NpyIOError } from "./errors.ts";
+import { permitted } from "./_permissions.ts";
+import { fileError } from "./_file_error.ts";
 import { WriterLock } from "./_lock.ts";
 import { denoWriteLayer } from "./_deno_write.ts";
 import type { Steps } from "./_steps.ts";
@@ -406,47 +411,9 @@ export function realPathSync(path: string): string | undefined {
 }
 
 // -----------------------------------------------------------------------------------------
-// System errors, worded
+// System errors, worded (lib/_file_error.ts; re-exported: callers reach files through here)
 
-/** What the system error codes mean, in words. */
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: "no such file or directory",
-  EACCES: "permission denied",
-  EPERM: "operation not permitted",
-  EISDIR: "is a directory",
-  ENOTDIR: "a part of the path is not a directory",
-  EEXIST: "the file exists",
-  ENOSPC: "no space left on the device",
-  EDQUOT: "the disk quota is exceeded",
-  EROFS: "read-only file system",
-  EIO: "input/output error",
-  EMFILE: "too many open files",
-  ENFILE: "too many open files in the system",
-  EBUSY: "the file is busy",
-  ETXTBSY: "the file is busy",
-  ELOOP: "too many levels of symbolic links",
-  ENAMETOOLONG: "the name is too long",
-  EFBIG: "the file is too large",
-};
-
-/**
- * The error to throw for `e`, raised while trying to `action` the user's file at `path`
- * (`action` names it: `open "a.npy" for appending`). A raw system error (a `code` and a
- * `syscall`, as `node:fs` throws them; its message may name a lock or temp file, or no file
- * at all) becomes an {@link NpyIOError} `Cannot <action>: <reason> (<code>)`; any other error
- * is returned as is.
- *
- * @param reason Words for the reason, when the caller knows better than the code
- *   (`the directory "d" does not exist`).
- */
-export function fileError(e: unknown, action: string, path: string, reason?: string): unknown {
-  if (!(e instanceof Error) || e instanceof NpyIOError) return e;
-  const { code, syscall } = e as NodeJS.ErrnoException;
-  if (typeof code !== "string" || typeof syscall !== "string") return e;
-  const text = reason ?? ERRNO_TEXT[code] ?? e.message.replace(/^[A-Z]+: |, .*$/g, "");
-  // The original error is the cause: it may name a lock or temp file, the message never does.
-  return new NpyIOError(`Cannot ${action}: ${text} (${code})`, { path, code, syscall, cause: e });
-}
+export { fileError };
 
 /**
  * {@link fileError} for a file that could not be created at `path`: an `ENOENT` then means
@@ -654,4 +621,54 @@ export function readBytesSync(path: string): Uint8Array | undefined {
 /** The size in bytes of the file at `path`. */
 export function fileSizeSync(path: string): number {
   return fs.statSync(path).size;
+}
+
+// -----------------------------------------------------------------------------------------
+// The process and its host (for the writer lock and the exit hooks)
+
+/** This process's id. */
+export const PROCESS_ID: number = process.pid;
+
+/** `"deno 2.1.0"`, `"bun 1.2.0"` or `"node 22.1.0"`. */
+export function runtimeName(): string {
+  const g = globalThis as { Deno?: { version?: { deno?: string } }; Bun?: { version?: string } };
+  if (g.Deno?.version?.deno) return `deno ${g.Deno.version.deno}`;
+  if (g.Bun?.version) return `bun ${g.Bun.version}`;
+  return `node ${process.versions.node}`;
+}
+
+/** Where the host name is read by a process not permitted to ask the system for it. */
+const HOSTNAME_FILE = "/etc/hostname";
+
+/** This machine's name; `""` when this process may not learn it. */
+export function hostName(): string {
+  if (permitted({ name: "sys", kind: "hostname" })) return hostname();
+  if (!permitted({ name: "read", path: HOSTNAME_FILE })) return "";
+  try {
+    return readTextSync(HOSTNAME_FILE)?.trim() ?? "";
+  } catch {
+    return "";
+  }
+}
+
+/** Whether process `pid` on this host has exited; `undefined` when this cannot be told. */
+export function hasExited(pid: number): boolean | undefined {
+  if (pid === process.pid) return false;
+  if (!permitted({ name: "run" })) return undefined; // Deno without --allow-run
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (e) {
+    return (e as { code?: string }).code === "ESRCH" ? true : undefined;
+  }
+}
+
+/** The environment variable `name`; `undefined` when unset or not permitted. */
+export function envVar(name: string): string | undefined {
+  return permitted({ name: "env", variable: name }) ? process.env[name] : undefined;
+}
+
+/** Runs `listener` when the process exits (Node and Bun: its `exit` event). */
+export function onProcessExit(listener: () => void): void {
+  process.on("exit", listener);
 }

@@ -15,11 +15,26 @@ import {
   type NpyVersion,
   parseHeader,
 } from "./header.ts";
-import type { Casting, DecodeOptions, DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
-import { chunkBytes, flattenNested, inferDescr, shapeText, sizeOf, splitChunk } from "./_chunk.ts";
+import {
+  type Casting,
+  type DecodeOptions,
+  defaultRegistry,
+  type DtypeRegistry,
+} from "./registry.ts";
+import {
+  chunkBytes,
+  type ChunkTarget,
+  flattenNested,
+  inferDescr,
+  type NpyArrayLike,
+  shapeText,
+  sizeOf,
+  splitChunk,
+} from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { numberShaped } from "./_header_io.ts";
+
+export type { NpyArrayLike }; // (it lives with the chunk code that takes it apart)
 
 /**
  * An array read from a `.npy` file: the header's facts and the decoded data.
@@ -139,8 +154,7 @@ export const READER_OPTIONS = {
  */
 export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): NpyArray {
   checkOptionKeys(options, READER_OPTIONS, "parse the .npy bytes");
-  const { maxHeaderSize, layout } = options;
-  const header = numberShaped(parseHeader(bytes, { maxHeaderSize }));
+  const header = numberShaped(parseHeader(bytes, options)); // (it reads maxHeaderSize)
   const dtype = (options.registry ?? defaultRegistry).resolve(header.descr);
   const dataBytes = dataByteLength(header);
   const actual = bytes.length - header.headerLength;
@@ -157,7 +171,7 @@ export function parseNpy(bytes: Uint8Array, options: NpyReaderOptions = {}): Npy
     fortranOrder: header.fortranOrder,
     data: dtype.decode(
       bytes.subarray(header.headerLength, header.headerLength + dataBytes),
-      { layout, count: header.shape.reduce((a, b) => a * b, 1) },
+      { layout: options.layout, count: sizeOf(header.shape) },
     ),
   };
 }
@@ -193,45 +207,6 @@ export type NpyChunk =
   | boolean
   | string
   | Date;
-
-/**
- * An array with its shape: `data` holds the elements flat, in the file's order.
- *
- * @example
- * ```ts
- * import assert from "node:assert/strict";
- * import { encodeNpy, type NpyArrayLike, parseNpy } from "@npy/append-array";
- *
- * // The 2×3 matrix [[1, 2, 3], [4, 5, 6]], stored column-major.
- * const m: NpyArrayLike = {
- *   data: [1, 4, 2, 5, 3, 6],
- *   shape: [2, 3],
- *   descr: "<i2",
- *   fortranOrder: true,
- * };
- * const a = parseNpy(encodeNpy(m));
- * assert.equal(a.fortranOrder, true);
- * assert.deepEqual(a.data, Int16Array.of(1, 4, 2, 5, 3, 6));
- * ```
- */
-export interface NpyArrayLike {
-  /** The elements, flat: a TypedArray, a JS array, or raw bytes of `descr`. */
-  readonly data: ArrayBufferView | ArrayLike<unknown>;
-  /** The full shape. */
-  readonly shape: readonly number[];
-  /**
-   * The dtype of `data`; inferred from a TypedArray when absent. With `Uint8Array` or
-   * `DataView` data, the layout of raw bytes. When it differs from the file's dtype, the
-   * elements are cast as NumPy's `astype` does (datetime units rescaled, records by
-   * position), if NumPy's `can_cast` allows it under the casting rule.
-   */
-  readonly descr?: Descr;
-  /**
-   * Whether `data` is column-major.
-   * @default {false}
-   */
-  readonly fortranOrder?: boolean;
-}
 
 /**
  * Options of {@link encodeNpy} and {@link saveNpy}.
@@ -300,23 +275,27 @@ export function encodeChunk(
   flat: boolean;
   data: Uint8Array;
 } {
-  const where = path === undefined ? "the array" : quote(path);
+  const target: ChunkTarget = path === undefined
+    ? { action: "encode the array" }
+    : { action: `encode ${quote(path)}`, path };
   const registry = options.registry ?? defaultRegistry;
   const casting = options.casting;
-  let parts = splitChunk(chunk, where);
+  let parts = splitChunk(chunk, target);
   let descr = options.descr ?? parts?.descr;
   if (parts === undefined) {
     // Nested JS arrays, or a single value (a 0-d array).
-    descr ??= inferDescr(chunk, where);
+    descr ??= inferDescr(chunk, target);
     const dtype = registry.resolve(descr);
-    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), where);
+    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), target);
     parts = { shape, values, fortran: false, descr, raw: false, own: false, flat: false };
   }
+  const { action } = target;
+  const about = path === undefined ? {} : { path }; // (no `path: undefined` key)
   if (descr === undefined) {
     throw new NpyDtypeError(
-      `Cannot encode ${where}: no descr given and none can be inferred from the values ` +
+      `Cannot ${action}: no descr given and none can be inferred from the values ` +
         `(pass { descr })`,
-      { path },
+      about,
     );
   }
   const dtype = registry.resolve(descr);
@@ -333,12 +312,12 @@ export function encodeChunk(
   const elements = sizeOf(shape);
   if (elements !== count || (parts.raw && rawBytes !== elements * source.itemsize)) {
     throw new NpyShapeError(
-      `Cannot encode ${where}: the shape ${shapeText(shape)} holds ${elements} elements ` +
-        `but the data has ${count}`,
-      { path, expected: shape, actual: [count] },
+      `Cannot ${action}: the shape ${shapeText(shape)} holds ${elements} elements but the ` +
+        `data has ${count}`,
+      { ...about, expected: shape, actual: [count] },
     );
   }
-  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting });
+  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting }, registry);
   return { fields, flat: parts.flat && options.shape === undefined, data };
 }
 
@@ -363,7 +342,12 @@ export function encodeParts(
     path === undefined ? "encode the array" : `write ${quote(path)}`,
   );
   const { fields, data } = encodeChunk(chunk, options, path);
-  return [encodeHeader(fields, { version: options.version, path }), data];
+  const { version } = options;
+  const header = encodeHeader(fields, {
+    ...(version === undefined ? {} : { version }),
+    ...(path === undefined ? {} : { path }),
+  });
+  return [header, data];
 }
 
 /**

@@ -10,8 +10,7 @@ import type { Descr } from "./descr.ts";
 import { NpyDtypeError, quote } from "./errors.ts";
 import { fileError, NpyFile, toPath } from "./file.ts";
 import { MAX_HEADER_SIZE, type NpyHeader } from "./header.ts";
-import type { DecodeOptions, Dtype, DtypeRegistry } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
+import { type DecodeOptions, defaultRegistry, type Dtype, type DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
   type FileHeader,

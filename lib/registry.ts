@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type Descr, formatDescr, normalizeDescr } from "./descr.ts";
+import { type Descr, descrEquals, formatDescr, normalizeDescr } from "./descr.ts";
 import { NpyDtypeError } from "./errors.ts";
 
 /**
@@ -50,7 +50,7 @@ export interface EncodeOptions {
    * bigints are weak, as in NumPy's NEP 50: accepted when the value fits.
    * @default {"same_kind"}
    */
-  casting?: Casting;
+  casting?: Casting | undefined;
 }
 
 /**
@@ -77,13 +77,13 @@ export interface DecodeOptions {
    * per-field arrays). Ignored by other dtypes.
    * @default {"objects"}
    */
-  layout?: "objects" | "columns";
+  layout?: "objects" | "columns" | undefined;
   /**
    * How many elements the bytes hold, for a dtype of itemsize 0 whose bytes cannot tell
    * (NumPy's structured dtype with no fields, `np.dtype([])`). Readers pass it.
    * @default {bytes.length / itemsize (0 for itemsize 0)}
    */
-  count?: number;
+  count?: number | undefined;
 }
 
 /**
@@ -172,6 +172,49 @@ export interface DtypePlugin {
    * compound dtypes (records) resolve their parts through `registry`.
    */
   resolve(descr: Descr, registry: DtypeRegistry): Dtype | undefined;
+  /**
+   * Converts `bytes`, elements of `cast.from`, into elements of `cast.to` as NumPy's
+   * `astype` does, when `can_cast` allows it under `cast.casting`; `undefined` when this
+   * plugin does not make casts between these two dtypes (the registry asks the next).
+   * Absent: the plugin makes no casts. The built-in plugins share one engine, NumPy's casts
+   * between its type strings and records.
+   * @throws {NpyDtypeError} When the cast is this plugin's but is refused or a value does
+   *   not fit.
+   */
+  cast?(bytes: Uint8Array, cast: Required<CastOptions>): Uint8Array | undefined;
+}
+
+/**
+ * What {@link DtypeRegistry.cast} converts: elements of `from` into elements of `to`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { type CastOptions, defaultRegistry } from "@npy/append-array";
+ *
+ * const cast: CastOptions = {
+ *   from: defaultRegistry.resolve("<i2"),
+ *   to: defaultRegistry.resolve(">f4"),
+ * };
+ * const bytes = defaultRegistry.cast(new Uint8Array(Int16Array.of(-3).buffer), cast);
+ * assert.deepEqual(bytes, Uint8Array.of(0xc0, 0x40, 0, 0)); // -3.0 big-endian
+ * ```
+ */
+export interface CastOptions {
+  /** The dtype of the elements given. */
+  from: Dtype;
+  /** The dtype to convert them to. */
+  to: Dtype;
+  /**
+   * Which casts NumPy's `can_cast` must allow.
+   * @default {"same_kind"}
+   */
+  casting?: Casting;
+  /**
+   * How many elements the bytes hold (it matters only for elements of no bytes).
+   * @default {bytes.length / from.itemsize (0 for itemsize 0)}
+   */
+  count?: number;
 }
 
 /**
@@ -252,17 +295,94 @@ export class DtypeRegistry {
       if (dtype !== undefined) return dtype;
     }
     if (unknown !== undefined) throw unknown;
-    let text: string;
-    try {
-      text = formatDescr(descr);
-    } catch {
-      text = JSON.stringify(descr);
-    }
     throw new NpyDtypeError(
-      `Cannot resolve descr ${text}: no registered dtype plugin handles it (plugins: ${
-        this.#plugins.map((p) => p.name).join(", ") || "none"
-      })`,
+      `Cannot resolve descr ${descrText(descr)}: no registered dtype plugin handles it ` +
+        `(plugins: ${this.#names()})`,
       { descr },
     );
   }
+
+  /**
+   * Converts elements of one dtype into another as NumPy's `astype` does (datetime units
+   * rescaled, records matched by position), if NumPy's `can_cast` allows it under
+   * `casting`: the cast of a chunk whose own descr is not the file's. Plugins make the casts
+   * ({@link DtypePlugin.cast}), asked in order; equal descrs need none.
+   *
+   * @param bytes Whole elements of `cast.from`.
+   * @param cast `from`, `to`, `casting`, `count`.
+   * @returns The elements as `cast.to` stores them; `bytes` itself when the descrs are equal.
+   * @throws {NpyDtypeError} When the cast is refused, a value does not fit, or no plugin
+   *   casts between the two dtypes.
+   *
+   * @example
+   * ```ts
+   * import assert from "node:assert/strict";
+   * import { defaultRegistry, NpyDtypeError } from "@npy/append-array";
+   *
+   * const from = defaultRegistry.resolve("<M8[s]");
+   * const to = defaultRegistry.resolve("<M8[ms]");
+   * const ms = defaultRegistry.cast(new Uint8Array(BigInt64Array.of(2n).buffer), { from, to });
+   * assert.deepEqual(new BigInt64Array(ms.slice().buffer), BigInt64Array.of(2000n));
+   * // float64 to int32 is not a "same_kind" cast.
+   * const f8 = defaultRegistry.resolve("<f8"), i4 = defaultRegistry.resolve("<i4");
+   * assert.throws(() => defaultRegistry.cast(new Uint8Array(8), { from: f8, to: i4 }), NpyDtypeError);
+   * ```
+   */
+  cast(bytes: Uint8Array, cast: CastOptions): Uint8Array {
+    const { from, to } = cast;
+    if (descrEquals(from.descr, to.descr)) return bytes;
+    const request: Required<CastOptions> = {
+      from,
+      to,
+      casting: cast.casting ?? "same_kind",
+      count: cast.count ?? (from.itemsize === 0 ? 0 : bytes.length / from.itemsize),
+    };
+    for (const plugin of this.#plugins) {
+      const out = plugin.cast?.(bytes, request);
+      if (out !== undefined) return out;
+    }
+    throw new NpyDtypeError(
+      `Cannot cast ${descrText(from.descr)} to ${descrText(to.descr)}: no registered dtype ` +
+        `plugin casts between them (plugins: ${this.#names()})`,
+      { descr: from.descr },
+    );
+  }
+
+  #names(): string {
+    return this.#plugins.map((p) => p.name).join(", ") || "none";
+  }
+}
+
+/** A descr as messages quote it: `'<f4'`, or its JSON when it is not a valid descr. */
+export function descrText(descr: Descr): string {
+  try {
+    return formatDescr(descr);
+  } catch {
+    return JSON.stringify(descr);
+  }
+}
+
+/**
+ * Internal: the registry the I/O modules (`encodeNpy`, readers, writers, stacks) use when
+ * given none. `lib/` does not import `dtypes/`, so the built-in registry is handed down:
+ * `dtypes/mod.ts` builds it and installs it here with {@link installDefaultRegistry}, and
+ * every entry point (`mod.ts`, `core.ts`, the `npy` command) imports `dtypes/mod.ts`. Until
+ * then, resolving through it throws an error that says so. This is a live binding: read it
+ * when a registry is needed, never copy it at load time. (package.json's `sideEffects`
+ * names the entry points and `dtypes/mod`, so that bundlers keep the installation.)
+ */
+export let defaultRegistry: DtypeRegistry = new DtypeRegistry([{
+  name: "built-in dtypes not loaded",
+  resolve(descr) {
+    throw new NpyDtypeError(
+      `Cannot resolve descr ${descrText(descr)}: the built-in dtypes are not loaded; ` +
+        `import the library from its entry point (mod.ts or core.ts), or pass a registry`,
+      { descr },
+    );
+  },
+}]);
+
+/** Internal: makes `registry` the one {@link defaultRegistry} (called by `dtypes/mod.ts`). */
+export function installDefaultRegistry(registry: DtypeRegistry): void {
+  defaultRegistry = registry;
 }

@@ -28,7 +28,8 @@ import {
   type StackLayout,
 } from "./_stack_layout.ts";
 import { holdsStackFiles, publishListing, removeListing } from "./stack_listing.ts";
-import { descrText, shapeText } from "./_chunk.ts";
+import { shapeText } from "./_chunk.ts";
+import { descrText } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
 /**

@@ -11,7 +11,8 @@ import type { Dtype, DtypeRegistry } from "./registry.ts";
 import type { NpyAppendArrayOptions } from "./writer.ts";
 import { sameShape } from "./_stack_layout.ts";
 import type { StackListing } from "./stack_listing.ts";
-import { descrText, shapeText } from "./_chunk.ts";
+import { shapeText } from "./_chunk.ts";
+import { descrText } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
 /**

@@ -23,8 +23,7 @@ import {
   tempPathBeside,
   toPath,
 } from "./file.ts";
-import type { Dtype, DtypeRegistry, EncodeOptions } from "./registry.ts";
-import { defaultRegistry } from "../dtypes/mod.ts";
+import { defaultRegistry, type Dtype, type DtypeRegistry, type EncodeOptions } from "./registry.ts";
 import { type NumberShapedHeader, rowsOf } from "./_header_io.ts";
 import type { NpyChunk } from "./npy.ts";
 import { WriterLock } from "./_lock.ts";

@@ -61,12 +61,14 @@ export const RUNTIME: "deno" | "bun" | "node" = "Deno" in globalThis
   ? "bun"
   : "node";
 
-/** The module URL of the writer for a child: the .ts source, or the .js build under node. */
-export function writerModuleUrl(): string {
+/**
+ * The URL of an entry point for a child to import (`"mod"`, `"cli"`): the .ts source, or the
+ * .js build under node. (Not a lib/ module: the entry points install the built-in dtypes.)
+ */
+export function entryModuleUrl(entry: "mod" | "core" | "cli"): string {
   const here = fileURLToPath(import.meta.url);
   const built = here.endsWith(".js");
-  const dir = built ? join(ROOT, "dist", "lib") : join(ROOT, "lib");
-  return "file://" + join(dir, built ? "writer.js" : "writer.ts");
+  return "file://" + (built ? join(ROOT, "dist", `${entry}.js`) : join(ROOT, `${entry}.ts`));
 }
 
 /** Command and arguments that run `script` (a .mjs file) with the current runtime. */

@@ -118,8 +118,12 @@ test("appendSync refuses a unit change the casting rule refuses, and a datetime 
       try {
         assert.throws(() => w.appendSync(chunk as NpyChunk), (e: unknown) => {
           assert.ok(e instanceof NpyDtypeError, String(e));
-          assert.match(e.message, message);
-          assert.match(e.message, /^Cannot append to ".*a\.npy"/);
+          // The message names the file, its dtype and the rule; the cause says why.
+          assert.match(
+            e.message,
+            /^Cannot append to ".*a\.npy": .* dtype '<M8\[ns\]' under casting/,
+          );
+          assert.match(`${e.message} ${(e.cause as Error | undefined)?.message}`, message);
           return true;
         });
       } finally {
@@ -402,7 +406,7 @@ print(json.dumps([bool(np.can_cast("S2", "S0", "no")), bool(np.can_cast("<M8[s]"
       const before = readFileSync(path);
       assert.throws(() => append(path, [chunk], casting), (e: unknown) => {
         assert.ok(e instanceof NpyDtypeError, String(e));
-        assert.match(e.message, reason);
+        assert.match(`${e.message} ${(e.cause as Error | undefined)?.message}`, reason);
         return true;
       });
       assert.deepEqual(readFileSync(path), before);

@@ -41,7 +41,7 @@ import {
   saveNpySync,
 } from "../mod.ts";
 import { makeTempDir } from "./_util.ts";
-import { childCommand, writerModuleUrl } from "./_writer_util.ts";
+import { childCommand, entryModuleUrl } from "./_writer_util.ts";
 
 type Attempt = [what: string, verb: string, run: () => unknown];
 
@@ -184,8 +184,8 @@ test(
       chmodSync(own, 0o444);
       const ownBefore = readFileSync(own);
       const inWorkBefore = readFileSync(inWork);
-      const modUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "mod.$1");
-      const cliUrl = writerModuleUrl().replace(/lib\/writer\.(ts|js)$/, "cli.$1");
+      const modUrl = entryModuleUrl("mod");
+      const cliUrl = entryModuleUrl("cli");
       const script = join(dir, "work", "child.mjs");
       writeFileSync(
         script,

@@ -14,7 +14,7 @@ import { join } from "node:path";
 import { main } from "../cli.ts";
 import { NpyLockError, recover, saveNpy, saveNpySync } from "../mod.ts";
 import { makeTempDir } from "./_util.ts";
-import { checkWithNumpy, childCommand, writerModuleUrl } from "./_writer_util.ts";
+import { checkWithNumpy, childCommand, entryModuleUrl } from "./_writer_util.ts";
 
 /**
  * A child holding a live writer on `path` (`<i8` rows of 2, the header rewritten only at
@@ -53,7 +53,7 @@ function startHolder(dir: string, path: string): Promise<Holder> {
   const go = join(dir, "go");
   writeFileSync(
     script,
-    `import process from "node:process";\n` + holderCode(writerModuleUrl(), path, go),
+    `import process from "node:process";\n` + holderCode(entryModuleUrl("mod"), path, go),
   );
   const [cmd, args] = childCommand(script);
   const child = spawn(cmd, args, { stdio: ["ignore", "pipe", "pipe"] });

@@ -72,10 +72,20 @@ test("package.json pins every devDependency to an exact version", () => {
   }
 });
 
-test("package.json requires Node >=20 and is an ES module without side effects", () => {
+test("package.json requires Node >=20; only the entry points are kept for their side effect", () => {
   assert.equal(pkg.engines?.node, ">=20");
   assert.equal(pkg.type, "module");
-  assert.equal(pkg.sideEffects, false);
+  // dtypes/mod installs the built-in dtypes as lib/'s default registry (lib/ does not import
+  // dtypes/), and the entry points import it: a bundler must not drop them (core_test.ts
+  // bundles both entry points to show it). Every other module is free of side effects.
+  assert.deepEqual(pkg.sideEffects, [
+    "./dist/mod.js",
+    "./dist/core.js",
+    "./dist/dtypes/mod.js",
+    "./mod.ts",
+    "./core.ts",
+    "./dtypes/mod.ts",
+  ]);
 });
 
 test("package.json files ship the build but not the compiled tests", () => {

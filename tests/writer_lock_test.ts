@@ -15,11 +15,11 @@ import { NpyAppendArray, NpyLockError, parseHeader } from "../mod.ts";
 import { makeTempDir, ROOT, runPython } from "./_util.ts";
 import {
   checkWithNumpy,
+  entryModuleUrl,
   localBin,
   runChild,
   RUNTIME,
   startChild,
-  writerModuleUrl,
 } from "./_writer_util.ts";
 
 function childCode(moduleUrl: string, path: string, hold: boolean): string {
@@ -74,7 +74,7 @@ test("two processes: the second gets NpyLockError; a killed holder's lock is tak
   const { dir, cleanup } = makeTempDir();
   try {
     const path = join(dir, "shared.npy");
-    const url = writerModuleUrl();
+    const url = entryModuleUrl("mod");
     // We hold the file: a child process is refused, naming us.
     const w = NpyAppendArray.openSync(path);
     w.appendSync([[0, 0]]);
@@ -115,7 +115,7 @@ test("a writer in another runtime is refused too", () => {
     const w = NpyAppendArray.openSync(path);
     w.appendSync([[1, 1]]);
     const script = join(dir, "other.mjs");
-    writeFileSync(script, childCode("file://" + join(ROOT, "lib", "writer.ts"), path, false));
+    writeFileSync(script, childCode("file://" + join(ROOT, "mod.ts"), path, false));
     const args = other === "deno" ? ["run", "-A", script] : [script];
     const r = spawnSync(bin, args, { encoding: "utf8", env: { ...process.env, NO_COLOR: "1" } });
     assert.equal(r.status, 0, r.stderr);
@@ -166,7 +166,7 @@ test("a writer killed mid-stream leaves a file NumPy loads, holding a prefix of 
   try {
     const path = join(dir, "killed.npy");
     const code = `
-import { NpyAppendArray } from ${JSON.stringify(writerModuleUrl())};
+import { NpyAppendArray } from ${JSON.stringify(entryModuleUrl("mod"))};
 const w = NpyAppendArray.openSync(${JSON.stringify(path)}, { durability: "none", shape: [4] });
 const row = new Float64Array(4);
 for (let i = 0; ; i++) {

@@ -185,7 +185,9 @@ test(
       assert.throws(() => w.appendSync(chunk as NpyChunk), (e) => {
         assert.ok(e instanceof type, `${JSON.stringify(chunk)}: ${e}`);
         assert.match((e as Error).message, /^Cannot append to "[^"]*v\.npy"/);
-        assert.match((e as Error).message, message);
+        // The message says what failed for the file; an inner error (the cause) says why.
+        const cause = (e as Error).cause as Error | undefined;
+        assert.match(`${(e as Error).message} ${cause?.message ?? ""}`, message);
         assert.equal((e as { path?: string }).path, path);
         return true;
       });
