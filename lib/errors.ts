@@ -73,9 +73,7 @@ export class NpyFormatError extends SyntaxError {
   ) {
     super(message, options);
     this.name = "NpyFormatError";
-    this.path = options.path;
-    this.offset = options.offset;
-    this.maxHeaderSize = options.maxHeaderSize;
+    ({ path: this.path, offset: this.offset, maxHeaderSize: this.maxHeaderSize } = options);
   }
 }
 
@@ -110,8 +108,7 @@ export class NpyDtypeError extends TypeError {
   constructor(message: string, options: NpyErrorOptions & { descr?: unknown } = {}) {
     super(message, options);
     this.name = "NpyDtypeError";
-    this.path = options.path;
-    this.descr = options.descr;
+    ({ path: this.path, descr: this.descr } = options);
   }
 }
 
@@ -155,9 +152,7 @@ export class NpyShapeError extends RangeError {
   ) {
     super(message, options);
     this.name = "NpyShapeError";
-    this.path = options.path;
-    this.expected = options.expected;
-    this.actual = options.actual;
+    ({ path: this.path, expected: this.expected, actual: this.actual } = options);
   }
 }
 
@@ -197,9 +192,7 @@ export class NpyHeaderSpaceError extends RangeError {
   ) {
     super(message, options);
     this.name = "NpyHeaderSpaceError";
-    this.path = options.path;
-    this.needed = options.needed;
-    this.available = options.available;
+    ({ path: this.path, needed: this.needed, available: this.available } = options);
   }
 }
 
@@ -207,18 +200,25 @@ export class NpyHeaderSpaceError extends RangeError {
  * A file's data does not match its header (a crash or a cut download left it shorter or
  * longer than the header claims); `recover` makes it loadable again.
  *
- * @example
+ * @example A cut download
  * ```ts
  * import assert from "node:assert/strict";
- * import { NpyRecoveryError } from "@npy/append-array";
+ * import { mkdtempSync, rmSync, truncateSync } from "node:fs";
+ * import { tmpdir } from "node:os";
+ * import { join } from "node:path";
+ * import { loadNpySync, NpyRecoveryError, recoverSync, saveNpySync } from "@npy/append-array";
  *
- * const e = new NpyRecoveryError("Cannot read \"a.npy\": data is 3 bytes short", {
- *   path: "a.npy",
- *   expectedBytes: 40,
- *   actualBytes: 37,
+ * const dir = mkdtempSync(join(tmpdir(), "npy-"));
+ * const path = join(dir, "a.npy");
+ * saveNpySync(path, new Float64Array(5)); // 128 header bytes, then 40 data bytes
+ * truncateSync(path, 128 + 37);
+ * assert.throws(() => loadNpySync(path), (e) => {
+ *   assert.ok(e instanceof NpyRecoveryError);
+ *   assert.deepEqual([e.path, e.expectedBytes, e.actualBytes], [path, 40, 37]);
+ *   return true;
  * });
- * assert.equal(e.path, "a.npy");
- * assert.equal(e.expectedBytes - e.actualBytes, 3);
+ * assert.equal(recoverSync(path).rows, 4); // whole rows kept, the cut one dropped
+ * rmSync(dir, { recursive: true });
  * ```
  */
 export class NpyRecoveryError extends Error {
@@ -241,9 +241,8 @@ export class NpyRecoveryError extends Error {
   ) {
     super(message, options);
     this.name = "NpyRecoveryError";
-    this.path = options.path;
-    this.expectedBytes = options.expectedBytes;
-    this.actualBytes = options.actualBytes;
+    ({ path: this.path, expectedBytes: this.expectedBytes, actualBytes: this.actualBytes } =
+      options);
   }
 }
 
@@ -322,10 +321,7 @@ export class NpyLockError extends Error {
   ) {
     super(message, options);
     this.name = "NpyLockError";
-    this.path = options.path;
-    this.lockPath = options.lockPath;
-    this.holder = options.holder;
-    this.code = options.code;
+    ({ path: this.path, lockPath: this.lockPath, holder: this.holder, code: this.code } = options);
   }
 }
 
@@ -375,9 +371,7 @@ export class NpyIOError extends Error {
   ) {
     super(message, options);
     this.name = "NpyIOError";
-    this.path = options.path;
-    this.code = options.code;
-    this.syscall = options.syscall;
+    ({ path: this.path, code: this.code, syscall: this.syscall } = options);
   }
 }
 
