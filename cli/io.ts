@@ -6,7 +6,7 @@
  * @module
  */
 
-import { NpyFormatError, quote } from "../lib/errors.ts";
+import { NpyDtypeError, NpyFormatError, quote } from "../lib/errors.ts";
 import { fileError } from "../lib/file.ts";
 import type { DtypeRegistry } from "../lib/registry.ts";
 import type { BarOutput } from "./progress.ts";
@@ -75,7 +75,15 @@ export function errorLine(e: unknown): string {
     : "access";
   const where = typeof path === "string" ? `${verb} ${quote(path)}` : verb;
   const worded = fileError(e, where, path ?? "");
-  const message = worded instanceof Error ? worded.message : String(worded);
+  let message = worded instanceof Error ? worded.message : String(worded);
+  // The library puts why a dtype is refused (a "did you mean", the sizes a kind comes in)
+  // in the error's cause: a one-line report shows it too.
+  for (let c = worded instanceof Error ? worded.cause : undefined; c instanceof Error;) {
+    if (c instanceof NpyDtypeError && !message.includes(c.message)) {
+      message += `. Cause: ${c.message}`;
+    }
+    c = c.cause;
+  }
   return message.replace(/\s*\n\s*/g, " ");
 }
 

@@ -248,3 +248,21 @@ print("1")`,
   assert.match(run.err, /\rappend \[[#-]+\]\s+\d+%/);
   assert.match(run.err, /\nnpy append: interrupted\n$/);
 });
+
+test("a one-line error also shows the library's cause (the detail of why a descr is refused)", async () => {
+  // An int32 file whose header says '<i3': NumPy refuses it too ("data type '<i3' not
+  // understood"); the reason (the sizes 'i' comes in) is the cause of the header error.
+  const bytes = readFileSync(p("a.npy"));
+  const text = Array.from(bytes, (b) => String.fromCharCode(b)).join(""); // latin1
+  assert.match(text, /'descr': '<i4'/);
+  const path = p("i3.npy");
+  writeFileSync(path, Uint8Array.from(text.replace("'<i4'", "'<i3'"), (c) => c.charCodeAt(0)));
+  const run = await npy(["head", path]);
+  assert.equal(run.code, 1);
+  assert.equal(run.err.split("\n").length, 2, `one line: ${JSON.stringify(run.err)}`);
+  assert.match(run.err, /^npy head: Cannot parse the header of ".*i3\.npy": its 'descr' '<i3'/);
+  assert.match(
+    run.err,
+    /\. Cause: .*kind 'i' does not come in size 3 \(expected one of 1, 2, 4, 8/,
+  );
+});
