@@ -15,6 +15,7 @@
  * @module
  */
 
+import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import { hostname } from "node:os";
 import * as nodePath from "node:path";
@@ -35,6 +36,22 @@ const MAX_IO = 1 << 30;
  * (15–20 µs here) would cost more than the transfer itself (about 1 µs for a small pread).
  */
 export const SMALL_IO = 1 << 20;
+
+/** From this size on, {@link bytesToFill} does not zero the memory a read overwrites. */
+const UNZEROED_FROM = 1 << 16;
+
+/**
+ * A new buffer of `length` bytes for a read to fill. A large one is not zeroed first
+ * (`Buffer.allocUnsafeSlow`: memory of its own, never the shared pool): zeroing memory that
+ * a read then overwrites costs about as much as the read. So the caller must fill every
+ * byte before anyone sees the buffer, or drop it: {@link NpyFile.read} returns a short
+ * count at the end of the file, and the reader then throws instead of returning the rows.
+ */
+export function bytesToFill(length: number): Uint8Array {
+  if (length < UNZEROED_FROM) return new Uint8Array(length);
+  const bytes = Buffer.allocUnsafeSlow(length);
+  return new Uint8Array(bytes.buffer, bytes.byteOffset, length);
+}
 
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";

@@ -8,7 +8,7 @@
 
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, quote } from "./errors.ts";
-import { fileError, NpyFile, toPath } from "./file.ts";
+import { bytesToFill, fileError, NpyFile, toPath } from "./file.ts";
 import { MAX_HEADER_SIZE, type NpyHeader } from "./header.ts";
 import { type DecodeOptions, defaultRegistry, type Dtype, type DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
@@ -333,7 +333,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     else shape = [e - s, ...header.shape.slice(1)];
     return {
       position: header.headerLength + s * rowBytes,
-      bytes: buffer?.subarray(0, (e - s) * rowBytes) ?? new Uint8Array((e - s) * rowBytes),
+      bytes: buffer?.subarray(0, (e - s) * rowBytes) ?? bytesToFill((e - s) * rowBytes),
       shape,
       s,
       e,
@@ -500,7 +500,9 @@ export class NpyReader implements Disposable, AsyncDisposable {
    */
   *#chunkPlans(options: NpyChunksOptions, buffers = 1): Generator<ReadPlan, void, undefined> {
     const ranges = this.#ranges(options);
-    // The first chunk is the longest: the others fit in its buffer.
+    // The first chunk is the longest: the others fit in its buffer. Zeroed (not
+    // bytesToFill): a shorter last chunk leaves the buffer's tail unread, and it shows
+    // through the chunk's `.buffer`.
     const [first] = ranges;
     const reused = options.reuse === true && first !== undefined
       ? Array.from({ length: buffers }, () => new Uint8Array((first[1] - first[0]) * this.rowBytes))
