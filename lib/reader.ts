@@ -166,7 +166,7 @@ interface ReadPlan {
  *   assert.deepEqual(part.shape, [2, 2]);
  *   assert.deepEqual([...(part.data as Float32Array)], [2, 3, 4, 5]);
  *   let rows = 0;
- *   for await (const chunk of r.chunks({ rows: 2 })) rows += chunk.shape[0];
+ *   for await (const chunk of r.chunks({ rows: 2 })) rows += chunk.shape[0] ?? 0;
  *   assert.equal(rows, 3);
  * }
  * rmSync(dir, { recursive: true });

@@ -31,7 +31,7 @@ function random(seed: number): () => number {
   };
 }
 
-const job = JSON.parse(process.argv[process.argv.length - 1]);
+const job = JSON.parse(process.argv.at(-1) ?? "{}");
 if (job.task === "copy") {
   using reader = NpyReader.openSync(job.input);
   const rowShape = reader.shape.slice(1);

@@ -54,7 +54,7 @@ async function npy(args: string[], signal?: AbortSignal) {
     stdout: (t) => void (out += t),
     stderr: (t) => void (err += t),
     isTTY: false,
-    signal,
+    ...(signal === undefined ? {} : { signal }),
   });
   return { code, out, err };
 }

@@ -156,7 +156,7 @@ test(
         assert.ok(child.lines.includes("collected"), `${runtime}: ${child.lines} ${child.stderr}`);
         const warnings = child.stderr.split("\n").filter((l) => l.includes("garbage-collected"));
         assert.equal(warnings.length, 1, `${runtime}: ${child.stderr}`);
-        assert.ok(warnings[0].includes(JSON.stringify(plain)), warnings[0]);
+        assert.ok(warnings[0]?.includes(JSON.stringify(plain)), warnings[0]);
         assert.equal(
           existsSync(plain + ".lock"),
           false,
@@ -201,7 +201,7 @@ test(
           if (then === "reopen") assert.equal(child.lines[1], "reopened", label);
           const warnings = child.stderr.split("\n").filter((l) => l.includes("garbage-collected"));
           assert.equal(warnings.length, 1, `${label}: ${child.stderr}`);
-          assert.ok(warnings[0].includes(JSON.stringify(path)), `${label}: ${warnings[0]}`);
+          assert.ok(warnings[0]?.includes(JSON.stringify(path)), `${label}: ${warnings[0]}`);
           assert.equal(existsSync(path + ".lock"), false, `${label}: the lock file is left`);
           paths.push(path);
         }

@@ -21,7 +21,7 @@ import {
   NpyStackWriter,
   recoverStackSync,
 } from "../mod.ts";
-import { makeTempDir, ROOT } from "./_util.ts";
+import { makeTempDir, present, ROOT } from "./_util.ts";
 import { daskPython, runDask, runDaskScript } from "./_dask_util.ts";
 
 /** Python starts take seconds on a loaded machine (bun's default test timeout is 5 s). */
@@ -54,6 +54,18 @@ function produce(which: "deno" | "bun", job: Record<string, unknown>): string {
   });
   assert.equal(r.status, 0, `${which} producer: ${r.stdout}\n${r.stderr}`);
   return r.stdout;
+}
+
+/** What the Dask cluster script reports for one stack. */
+interface DaskResult {
+  shape: number[];
+  dtype: string;
+  expected_shape: number[];
+  numblocks: number[];
+  equal: boolean;
+  meta_equal: boolean;
+  reduction: [number, number] | null;
+  task_pids: number[];
 }
 
 test("Dask and distributed are importable (python3-dask, python3-distributed)", SLOW, () => {
@@ -177,16 +189,7 @@ print("null")`,
           worker_pids: number[];
           client_pid: number;
           startup_seconds: number;
-          results: Array<{
-            shape: number[];
-            dtype: string;
-            expected_shape: number[];
-            numblocks: number[];
-            equal: boolean;
-            meta_equal: boolean;
-            reduction: [number, number] | null;
-            task_pids: number[];
-          }>;
+          results: Array<DaskResult>;
         }>(CLUSTER, [jobsFile]);
         const seconds = (performance.now() - started) / 1000;
         process.stderr.write(
@@ -197,12 +200,14 @@ print("null")`,
         assert.equal(report.workers, 2);
         assert.equal(new Set(report.worker_pids).size, 2);
         assert.ok(!report.worker_pids.includes(report.client_pid));
-        const [f, r, fo, al] = report.results;
+        const [f, r, fo, al] = ["floats", "records", "fortran", "aligned"].map((name, i) =>
+          present(report.results[i], `the ${name} result`)
+        ) as [DaskResult, DaskResult, DaskResult, DaskResult]; // each one present()-checked
         assert.deepEqual(f.shape, [1777, 3, 2]);
         assert.deepEqual(f.numblocks, [16, 1, 1]);
         assert.equal(f.dtype, "float32");
         assert.ok(f.equal, "merged floats differ from np.concatenate of the inputs");
-        assert.ok(Math.abs(f.reduction![0] - f.reduction![1]) < 1e-2);
+        assert.ok(f.reduction !== null && Math.abs(f.reduction[0] - f.reduction[1]) < 1e-2);
         assert.deepEqual(r.shape, [551]);
         assert.deepEqual(r.numblocks, [11]);
         assert.ok(r.equal, "merged records differ from np.concatenate of the inputs");
@@ -257,7 +262,7 @@ print(json.dumps({"records": [[int(r["id"]), r["v"].tolist(), str(r["s"])] for r
         assert.equal(r.descr, ">i8");
         assert.deepEqual(r.shape, [40, 3]);
         assert.deepEqual(r.shardRows, [7, 7, 7, 7, 7, 5]);
-        for (const [s, e] of [[0, 40], [5, 30], [13, 14], [35, 40], [20, 20]]) {
+        for (const [s, e] of [[0, 40], [5, 30], [13, 14], [35, 40], [20, 20]] as const) {
           const part = r.readSync(s, e);
           assert.deepEqual(part.shape, [e - s, 3]);
           const want = Array.from({ length: (e - s) * 3 }, (_, i) => BigInt(s * 3 + i));

@@ -22,7 +22,7 @@ import {
   type NpyStackWriterOptions,
   recoverStackSync,
 } from "../mod.ts";
-import { makeTempDir } from "./_util.ts";
+import { makeTempDir, present } from "./_util.ts";
 import {
   Child,
   childCommand,
@@ -235,7 +235,7 @@ test(
       const stack = join(dir, "s");
       // Copies as the append creates shard 4: shards 2 and 3 full, unlisted.
       let copied = false;
-      await cutAppend(stack, SCENARIOS[0], (op) => {
+      await cutAppend(stack, present(SCENARIOS[0], "first scenario"), (op) => {
         if (!copied && op.kind === "open" && op.path.endsWith(`${sep}4.npy`)) {
           copied = true;
           for (const name of ["journal", "none", "bad"]) deadCopy(stack, join(dir, name));

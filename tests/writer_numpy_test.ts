@@ -378,7 +378,7 @@ with open(json.load(sys.stdin), "wb") as fp:
 print("null")`,
       old,
     );
-    for (const [path, name] of [[tight, "tight"], [old, "old"]]) {
+    for (const [path, name] of [[tight, "tight"], [old, "old"]] as const) {
       const before = readFileSync(path);
       for (
         const open of [
