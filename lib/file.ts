@@ -19,8 +19,6 @@ import { Buffer } from "node:buffer";
 import * as fs from "node:fs";
 import { hostname } from "node:os";
 import * as nodePath from "node:path";
-/** Joins path segments, as `node:path` does: for modules that must not import `node:`. */
-export { join as joinPath } from "node:path";
 import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { permitted } from "./_permissions.ts";
@@ -53,6 +51,11 @@ export function bytesToFill(length: number): Uint8Array {
   return new Uint8Array(bytes.buffer, bytes.byteOffset, length);
 }
 
+/** Joins path segments, as `node:path` does: for modules that must not import `node:`. */
+export function joinPath(...segments: string[]): string {
+  return nodePath.join(...segments);
+}
+
 /** How to open a file: as `fs.openSync` flags. */
 export type OpenFlags = "r" | "r+" | "w+" | "wx+";
 
@@ -80,7 +83,18 @@ function describePath(value: unknown): string {
   return value === null ? "null" : Array.isArray(value) ? "an array" : typeof value;
 }
 
-type Callback<T> = (err: NodeJS.ErrnoException | null, value: T) => void;
+/**
+ * A system error as `node:fs` raises it (`NodeJS.ErrnoException`), spelled out so that the
+ * package's declarations need no Node types.
+ */
+export interface SystemError extends Error {
+  code?: string | undefined;
+  syscall?: string | undefined;
+  errno?: number | undefined;
+  path?: string | undefined;
+}
+
+type Callback<T> = (err: SystemError | null, value: T) => void;
 
 /**
  * Internal: the descriptor-level calls {@link NpyFile} makes, with `node:fs` signatures.
@@ -108,7 +122,7 @@ export interface FileSystem {
     offset: number,
     length: number,
     position: number,
-    callback: (err: NodeJS.ErrnoException | null, bytesRead: number, buffer: Uint8Array) => void,
+    callback: (err: SystemError | null, bytesRead: number, buffer: Uint8Array) => void,
   ): void;
   /** `fs.writeSync`. */
   writeSync(
@@ -125,7 +139,7 @@ export interface FileSystem {
     offset: number,
     length: number,
     position: number,
-    callback: (err: NodeJS.ErrnoException | null, written: number, buffer: Uint8Array) => void,
+    callback: (err: SystemError | null, written: number, buffer: Uint8Array) => void,
   ): void;
   /** `fs.fstatSync`. */
   fstatSync(fd: number): { size: number; mode: number };
@@ -136,7 +150,7 @@ export interface FileSystem {
   /** `fs.fdatasyncSync`. */
   fdatasyncSync(fd: number): void;
   /** `fs.fdatasync`. */
-  fdatasync(fd: number, callback: (err: NodeJS.ErrnoException | null) => void): void;
+  fdatasync(fd: number, callback: (err: SystemError | null) => void): void;
   /** `fs.fsyncSync`. */
   fsyncSync(fd: number): void;
   /** `fs.fchmodSync`. */
@@ -352,7 +366,7 @@ export class NpyFile {
 }
 
 function isErrno(e: unknown, ...codes: string[]): boolean {
-  return e instanceof Error && codes.includes((e as NodeJS.ErrnoException).code ?? "");
+  return e instanceof Error && codes.includes((e as SystemError).code ?? "");
 }
 
 /**
