@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { permitted } from "./_permissions.ts";
 import { fileError } from "./_file_error.ts";
 import { WriterLock } from "./_lock.ts";
-import { denoWriteLayer } from "./_deno_write.ts";
+import { denoIoLayer } from "./_deno_io.ts";
 import type { Steps } from "./_steps.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
@@ -178,11 +178,11 @@ const NODE_FS = {
 
 /**
  * The real file system: the `node:fs` functions themselves, but under Deno for large async
- * writes and for errors without `syscall` (lib/_deno_write.ts).
+ * reads and writes and for errors without `syscall` (lib/_deno_io.ts).
  */
 export const NODE_FILE_SYSTEM: FileSystem = {
   ...NODE_FS,
-  ...denoWriteLayer(fs.write, fs.closeSync, NODE_FS),
+  ...denoIoLayer(fs.write, fs.read, fs.closeSync, NODE_FS),
 };
 
 let fileSystem: FileSystem = NODE_FILE_SYSTEM;
