@@ -24,9 +24,9 @@ import {
   lockStack,
   registryOf,
   requireLayout,
-  sameShape,
   type StackLayout,
 } from "./_stack_layout.ts";
+import { sameShape } from "./header.ts";
 import { holdsStackFiles, publishListing, removeListing } from "./stack_listing.ts";
 import { shapeText } from "./_chunk.ts";
 import { descrText } from "./registry.ts";

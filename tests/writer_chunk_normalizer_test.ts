@@ -9,15 +9,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { defaultRegistry, NpyDtypeError, NpyShapeError } from "../mod.ts";
-import { ChunkNormalizer, type ChunkTarget } from "../lib/_chunk_normalizer.ts";
+import { ChunkEncoder, ChunkNormalizer, type RowLayout } from "../lib/_chunk_normalizer.ts";
 
-const named = { where: '"t.npy"', noun: "file", path: "t.npy" } as const;
+const FILE = { action: 'append to "t.npy"', noun: "file", path: "t.npy" } as const;
 
 function normalizer(casting: "same_kind" | "unsafe" = "same_kind"): ChunkNormalizer {
-  return new ChunkNormalizer(named, defaultRegistry, { casting });
+  return new ChunkNormalizer(FILE, defaultRegistry, casting);
 }
 
-function target(descr?: string, rowShape?: number[], fortran = false): ChunkTarget {
+function target(descr?: string, rowShape?: number[], fortran = false): RowLayout {
   return {
     dtype: descr === undefined ? undefined : defaultRegistry.resolve(descr),
     rowShape,
