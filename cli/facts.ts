@@ -87,4 +87,3 @@ export function needsRecovery(f: Facts): boolean {
 export function recoveryText(f: Facts): string {
   return `the data is ${f.actualBytes} bytes but the header claims ${f.dataBytes}`;
 }
-

@@ -118,7 +118,16 @@ export class ChunkEncoder {
     if (parts === undefined) {
       const { shape, values } = flattenNested(chunk, to.isElement?.bind(to), target);
       const count = sizeOf(shape);
-      return { dtype: to, source: undefined, values, raw: false, count, shape, fortran: false, flat: false };
+      return {
+        dtype: to,
+        source: undefined,
+        values,
+        raw: false,
+        count,
+        shape,
+        fortran: false,
+        flat: false,
+      };
     }
     // A chunk with a descr of its own holds elements of that dtype, cast to `to`.
     const source = parts.own && parts.descr !== undefined
@@ -158,10 +167,14 @@ export class ChunkEncoder {
   #chunkDtype(chunk: unknown, parts: ChunkParts | undefined): Dtype {
     const target = this.#target;
     const descr = parts?.descr;
-    if (descr !== undefined) return resolveDescr(this.#registry, descr, target, "the chunk's descr");
-    if (parts?.raw) {
+    if (descr !== undefined) {
+      return resolveDescr(this.#registry, descr, target, "the chunk's descr");
+    }
+    if (parts !== undefined) {
+      // Raw bytes, or an ndarray-like whose data is a JS array: no TypedArray type to go by.
+      const what = parts.raw ? "raw bytes do not" : "an ndarray-like's JS array data does not";
       throw new NpyDtypeError(
-        `Cannot ${target.action}: raw bytes do not tell the dtype; pass options.descr or an ` +
+        `Cannot ${target.action}: ${what} tell the dtype; pass options.descr or an ` +
           `ndarray-like with a descr`,
         target.path === undefined ? {} : { path: target.path },
       );

@@ -17,8 +17,8 @@ import {
   lockStack,
   registryOf,
   requireLayout,
-  shardRowsOf,
   shardHeader,
+  shardRowsOf,
   type StackLayout,
 } from "./_stack_layout.ts";
 import { publishListing } from "./stack_listing.ts";

@@ -15,13 +15,7 @@ import type { Dtype, DtypeRegistry } from "./registry.ts";
 import { NpyAppendArray } from "./writer.ts";
 import type { WriterLock } from "./_lock.ts";
 import { shardPath, type StackJournal, undoAppendSync } from "./_stack_journal.ts";
-import {
-  lockStack,
-  registryOf,
-  requireLayout,
-  shardRowsOf,
-  shardHeader,
-} from "./_stack_layout.ts";
+import { lockStack, registryOf, requireLayout, shardHeader, shardRowsOf } from "./_stack_layout.ts";
 import {
   holdsStackFiles,
   publishListing,
@@ -147,7 +141,11 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     this.#lock = lock;
     this.#options = options;
     this.#registry = registryOf(options);
-    const target = { action: `append to the stack ${quote(dir)}`, noun: "stack", path: dir } as const;
+    const target = {
+      action: `append to the stack ${quote(dir)}`,
+      noun: "stack",
+      path: dir,
+    } as const;
     this.#normalizer = new ChunkNormalizer(target, this.#registry, options.casting ?? "same_kind");
     this.#fortran = options.fortranOrder ?? false;
   }
