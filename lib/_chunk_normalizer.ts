@@ -86,6 +86,8 @@ export class ChunkEncoder {
   // The codec of chunks in the last own descr seen: streams of raw chunks repeat one descr,
   // and resolving a record descr builds a new codec each time.
   #own: { descr: Descr; dtype: Dtype; source: Dtype | undefined } | undefined;
+  // What elements() returns, filled anew by each call: an append allocates no result.
+  #elements: { -readonly [K in keyof ChunkElements]: ChunkElements[K] } | undefined;
 
   /**
    * @param target What errors name.
@@ -98,15 +100,11 @@ export class ChunkEncoder {
     this.#encode = { casting };
   }
 
-  /** What errors name. */
-  get target(): ChunkTarget {
-    return this.#target;
-  }
-
   /**
    * The elements of `chunk` as elements of `dtype`, or of the dtype the chunk tells when
    * `dtype` is `undefined`. The chunk code's errors are worded for the target; those of
-   * the dtype code (counting values) are left as they are.
+   * the dtype code (counting values) are left as they are. The result is valid until the
+   * next call (it is reused).
    * @throws {NpyDtypeError} When no dtype is given and the chunk tells none the registry has.
    * @throws {NpyShapeError} For ragged nesting, a bad ndarray-like, or raw bytes that are
    *   not whole elements.
@@ -117,17 +115,7 @@ export class ChunkEncoder {
     const to = dtype ?? this.#chunkDtype(chunk, parts);
     if (parts === undefined) {
       const { shape, values } = flattenNested(chunk, to.isElement?.bind(to), target);
-      const count = sizeOf(shape);
-      return {
-        dtype: to,
-        source: undefined,
-        values,
-        raw: false,
-        count,
-        shape,
-        fortran: false,
-        flat: false,
-      };
+      return this.#fill(to, undefined, values, false, sizeOf(shape), shape, false, false);
     }
     // A chunk with a descr of its own holds elements of that dtype, cast to `to`.
     const source = parts.own && parts.descr !== undefined
@@ -150,7 +138,32 @@ export class ChunkEncoder {
       count = from.count(values, this.#encode);
     }
     const shape = flat ? [count] : parts.shape;
-    return { dtype: to, source, values, raw, count, shape, fortran: parts.fortran, flat };
+    return this.#fill(to, source, values, raw, count, shape, parts.fortran, flat);
+  }
+
+  #fill(
+    dtype: Dtype,
+    source: Dtype | undefined,
+    values: unknown,
+    raw: boolean,
+    count: number,
+    shape: readonly number[],
+    fortran: boolean,
+    flat: boolean,
+  ): ChunkElements {
+    const e = this.#elements;
+    if (e === undefined) {
+      return this.#elements = { dtype, source, values, raw, count, shape, fortran, flat };
+    }
+    e.dtype = dtype;
+    e.source = source;
+    e.values = values;
+    e.raw = raw;
+    e.count = count;
+    e.shape = shape;
+    e.fortran = fortran;
+    e.flat = flat;
+    return e;
   }
 
   /**

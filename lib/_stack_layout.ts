@@ -32,7 +32,9 @@ import {
  * Where a stack's codecs come from: the registry `options` name, else the default one (the
  * one place the stack modules pick it).
  */
-export function registryOf(options: { readonly registry?: DtypeRegistry }): DtypeRegistry {
+export function registryOf(
+  options: { readonly registry?: DtypeRegistry | undefined },
+): DtypeRegistry {
   return options.registry ?? defaultRegistry;
 }
 
