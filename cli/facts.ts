@@ -87,8 +87,3 @@ export function needsRecovery(f: Facts): boolean {
 export function recoveryText(f: Facts): string {
   return `the data is ${f.actualBytes} bytes but the header claims ${f.dataBytes}`;
 }
-
-/** The shape of one row along the growth axis (axis 0; the last axis in Fortran order). */
-export function rowShapeOf(f: Pick<Facts, "shape" | "header">): number[] {
-  return f.header.fortranOrder ? f.shape.slice(0, -1) : f.shape.slice(1);
-}

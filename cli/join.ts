@@ -10,7 +10,7 @@ import { resolve as resolvePath } from "node:path";
 import { descrEquals, formatDescr, normalizeDescr } from "../lib/descr.ts";
 import { NpyRecoveryError, NpyShapeError, quote } from "../lib/errors.ts";
 import { existsSync, isDirectorySync, NpyFile, realPathSync, replaceSteps } from "../lib/file.ts";
-import { encodeHeader, growthAxis } from "../lib/header.ts";
+import { encodeHeader, growthAxis, rowShapeOf, sameShape } from "../lib/header.ts";
 import { WriterLock } from "../lib/_lock.ts";
 import { pyReprIntTuple } from "../lib/_pyliteral.ts";
 import { hasGrowthRoom } from "../lib/repair.ts";
@@ -25,7 +25,6 @@ import {
   needsRecovery,
   openReader,
   recoveryText,
-  rowShapeOf,
 } from "./facts.ts";
 import {
   EXIT_OK,
@@ -75,8 +74,9 @@ function checkJoinable(action: string, base: Facts, inputs: readonly Facts[]): v
           `does not match ${pyBool(h.fortranOrder)}`,
       );
     }
-    const a = rowShapeOf(f), b = rowShapeOf(base);
-    if (a.length !== b.length || a.some((d, i) => d !== b[i])) {
+    const a = rowShapeOf(f.shape, f.header.fortranOrder);
+    const b = rowShapeOf(base.shape, base.header.fortranOrder);
+    if (!sameShape(a, b)) {
       throw new NpyShapeError(
         `Cannot ${action} ${against}: row shape ${pyReprIntTuple(a)} does not match ` +
           `${pyReprIntTuple(b)} (shapes ${pyReprIntTuple(f.shape)} and ` +
@@ -224,7 +224,7 @@ async function appendLocked(
     if (identity(f.path) === self) throw new FileError(`Cannot append ${quote(f.path)} to itself`);
   }
   const h = target.header;
-  const rowShape = rowShapeOf(target);
+  const rowShape = rowShapeOf(target.shape, h.fortranOrder);
   const total = inputs.reduce((n, f) => n + f.dataBytes, 0);
   const bar = new ProgressBar(io, "append");
   let appended = 0;

@@ -7,7 +7,8 @@
 
 import { quote } from "../lib/errors.ts";
 import { elementText, nestedText } from "./format.ts";
-import { factsOf, openReader, recoveryText, rowShapeOf } from "./facts.ts";
+import { factsOf, openReader, recoveryText } from "./facts.ts";
+import { rowShapeOf } from "../lib/header.ts";
 import { EXIT_OK, type Io, UsageError, type Values } from "./io.ts";
 
 /** Rows printed (and read) per batch by `head` and `tail`. */
@@ -80,7 +81,7 @@ export async function runHeadTail(
     return EXIT_OK;
   }
   const [start, end] = rowsToPrint(which, count, total);
-  const rowShape = rowShapeOf(f);
+  const rowShape = rowShapeOf(f.shape, f.header.fortranOrder);
   const perRow = rowShape.reduce((a, b) => a * b, 1);
   const width = String(Math.max(0, end - 1)).length;
   const perBatch = Math.max(1, Math.floor(PRINT_BATCH_BYTES / Math.max(1, f.rowBytes)));

@@ -11,6 +11,7 @@
 
 import { descrEquals } from "../lib/descr.ts";
 import { NpyDtypeError } from "../lib/errors.ts";
+import { sameShape } from "../lib/header.ts";
 import type { Casting, CastOptions, Dtype } from "../lib/registry.ts";
 import {
   canCastNumeric,
@@ -145,10 +146,6 @@ function recordLevel(
   }
   if (!viewable || from.itemsize !== to.itemsize) level = Math.max(level, EQUIV);
   return level;
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 function fieldLevel(x: RecordField, y: RecordField): number {

@@ -12,7 +12,6 @@ import type { Descr } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
 import {
   type Casting,
-  defaultRegistry,
   descrText,
   type Dtype,
   type DtypeRegistry,
@@ -27,36 +26,35 @@ import {
 
 /**
  * What the errors of the chunk code name: the action that failed, in the caller's words
- * (`append to "a.npy"`, `encode the array`), and the user's file when there is one. Given
- * as a string, it is the quoted name of a file being appended to (`"a.npy"`), as the file
- * writer passes it.
+ * (`append to "a.npy"`, `append to the stack "d"`, `encode the array`), and the user's file
+ * (or stack) when there is one.
  */
 export interface ChunkTarget {
   /** After "Cannot": `append to "a.npy"`, `encode the array`. */
   readonly action: string;
-  /** The file the errors carry as `path`. */
+  /** The file or stack the errors carry as `path`. */
   readonly path?: string;
 }
 
 /**
- * Errors worded here for a target given only as text (no path): {@link appendError} gives
- * them their path and leaves their words, where it wraps an error of the dtype code in one
- * that names the file. (An error with a path is the caller's already.)
+ * A target that has rows: a file or a stack appended to. Its errors always carry the path,
+ * which is how {@link appendError} tells them from the dtype code's.
  */
-const WORDED = new WeakSet<Error>();
+export interface AppendTarget extends ChunkTarget {
+  /** The file or stack. */
+  readonly path: string;
+  /** `"file"` or `"stack"`, as in "the file's rows". */
+  readonly noun: "file" | "stack";
+}
 
 /** `Cannot <action>: <state>`, for the caller's target, its path when known. */
 function chunkError<E extends Error>(
-  target: string | ChunkTarget,
+  target: ChunkTarget,
   state: string,
   make: (message: string, path: { path?: string }) => E,
 ): E {
-  const { action, path } = typeof target === "string"
-    ? { action: `append to ${target}`, path: undefined }
-    : target;
-  const e = make(`Cannot ${action}: ${state}`, path === undefined ? {} : { path });
-  if (path === undefined) WORDED.add(e);
-  return e;
+  const { action, path } = target;
+  return make(`Cannot ${action}: ${state}`, path === undefined ? {} : { path });
 }
 
 /**
@@ -179,7 +177,7 @@ export function sizeOf(shape: readonly number[]): number {
  * scijs ndarrays; nested JS arrays are returned as they are (`values` the nested array,
  * `shape` empty) for {@link flattenNested} once the dtype is known.
  */
-export function splitChunk(chunk: unknown, target: string | ChunkTarget): ChunkParts | undefined {
+export function splitChunk(chunk: unknown, target: ChunkTarget): ChunkParts | undefined {
   if (isTypedArray(chunk)) {
     return {
       shape: [chunk.length],
@@ -275,8 +273,8 @@ export function splitChunk(chunk: unknown, target: string | ChunkTarget): ChunkP
  * when possible); raw bytes already in `dtype` are used as they are. When the chunk has a
  * descr of its own (`source`, resolved, differing from `dtype`), its values are first encoded
  * in that descr (raw bytes already are), then cast to `dtype` by `registry` (its plugins
- * make NumPy's `astype`), under NumPy's `can_cast` rule `options.casting`. The writer does
- * not pass its registry yet: the default one makes the same casts for every built-in dtype.
+ * make NumPy's `astype`, a plugin's own `cast` first), under NumPy's `can_cast` rule
+ * `options.casting`.
  * @throws {NpyDtypeError} When a value cannot be encoded or the cast is refused.
  */
 export function chunkBytes(
@@ -286,7 +284,7 @@ export function chunkBytes(
   raw: boolean,
   count: number,
   options: EncodeOptions,
-  registry: DtypeRegistry = defaultRegistry,
+  registry: DtypeRegistry,
 ): Uint8Array {
   const from = source ?? dtype;
   const own = raw ? values as Uint8Array : encode(from, values, count, options);
@@ -311,7 +309,7 @@ function gather(
   shape: readonly number[],
   stride: readonly number[],
   offset: number,
-  target: string | ChunkTarget,
+  target: ChunkTarget,
 ): ArrayLike<unknown> {
   const n = sizeOf(shape);
   if (n === 0) return isTypedArray(data) ? data.subarray(0, 0) : [];
@@ -359,7 +357,7 @@ function gather(
 export function flattenNested(
   chunk: unknown,
   isElement: ((value: unknown) => boolean) | undefined,
-  target: string | ChunkTarget,
+  target: ChunkTarget,
 ): { shape: number[]; values: unknown[] } {
   const isDim = (v: unknown): v is ArrayLike<unknown> =>
     (Array.isArray(v) || isTypedArray(v)) && !(isElement !== undefined && isElement(v));
@@ -414,7 +412,7 @@ export function flattenNested(
  * objects records with one such field per key.
  * @throws {NpyDtypeError} When the values are not of these kinds.
  */
-export function inferDescr(chunk: unknown, target: string | ChunkTarget): Descr {
+export function inferDescr(chunk: unknown, target: ChunkTarget): Descr {
   const leaves: unknown[] = [];
   const collect = (v: unknown): void => {
     if (Array.isArray(v)) { for (const x of v) collect(x); }
@@ -541,16 +539,6 @@ function nextSource(
 // -----------------------------------------------------------------------------------------
 // Messages shared by the file writer and the stack writer
 
-/** What an append error names: `"a.npy"` and the file, or `the stack "d"` and the stack. */
-export interface AppendTarget {
-  /** The target as messages name it, quoted: `"a.npy"`, `the stack "d"`. */
-  where: string;
-  /** `"file"` or `"stack"`, as in "the file's rows". */
-  noun: "file" | "stack";
-  /** The path errors carry. */
-  path: string;
-}
-
 /** `[1, 2]`, `[[1, 2], [3, 4]]`, cut short: a nested array as the user wrote it. */
 function previewOf(value: unknown): string {
   const text = (v: unknown): string =>
@@ -584,7 +572,7 @@ export function rowShapeError(
     ? `; one row is a chunk of shape ${shapeText([...rowShape, 1])}`
     : `; to append one row, wrap it as [${previewOf(chunk)}]`;
   return new NpyShapeError(
-    `Cannot append to ${target.where}: the chunk's shape ${shapeText(shape)} does not fit ` +
+    `Cannot ${target.action}: the chunk's shape ${shapeText(shape)} does not fit ` +
       `the ${target.noun}'s rows of shape ${shapeText(rowShape)}: expected (${dims.join(", ")}${
         dims.length === 1 ? "," : ""
       })${hint}`,
@@ -598,13 +586,11 @@ export function rowShapeError(
 
 /**
  * The error to throw for `e`, raised while a chunk was checked or encoded for `target`:
- * - an error of the chunk code, worded for the target but without its path (a
- *   {@link ChunkTarget} given as text), is the same error with the path;
- * - an `NpyDtypeError` or `NpyShapeError` of the dtype code (which knows no file) becomes
- *   one of the same class that says in one sentence what failed for the target (its dtype
- *   and casting rule, the shape expected), the original as its `cause` (which says which
- *   value or field);
- * - any other error, and one that has a path already, is returned as it is.
+ * an `NpyDtypeError` or `NpyShapeError` of the dtype code (which knows no file, so it has
+ * no path) becomes one of the same class that says in one sentence what failed for the
+ * target (its dtype and casting rule, the shape expected), the original as its `cause`
+ * (which says which value or field). The chunk code's own errors, worded for the target
+ * and carrying its path, and any other error are returned as they are.
  */
 export function appendError(
   e: unknown,
@@ -612,25 +598,27 @@ export function appendError(
   dtype?: Dtype,
   casting?: Casting,
 ): unknown {
-  const { where, noun, path } = target;
+  const { action, noun, path } = target;
   if (!(e instanceof NpyDtypeError || e instanceof NpyShapeError) || e.path !== undefined) {
     return e;
   }
-  const worded = WORDED.has(e);
-  const options = { path, cause: worded ? e.cause : e };
   const fileDtype = dtype === undefined ? "" : ` ${descrText(dtype.descr)}`;
   if (e instanceof NpyDtypeError) {
-    const message = worded ? e.message : `Cannot append to ${where}: the chunk's values ` +
-      `do not fit the ${noun}'s dtype${fileDtype} under casting "${casting ?? "same_kind"}"`;
-    const descr = worded ? e.descr : dtype?.descr ?? e.descr;
-    return new NpyDtypeError(message, { ...options, descr });
+    return new NpyDtypeError(
+      `Cannot ${action}: the chunk's values do not fit the ${noun}'s dtype${fileDtype} under ` +
+        `casting "${casting ?? "same_kind"}"`,
+      { path, cause: e, descr: dtype?.descr ?? e.descr },
+    );
   }
   const expected = e.expected === undefined ? "" : ` (expected ${shapeText(e.expected)})`;
-  const message = worded ? e.message : `Cannot append to ${where}: the number of the ` +
-    `chunk's values does not match its shape for the ${noun}'s dtype${fileDtype}${expected}`;
-  return new NpyShapeError(message, {
-    ...options,
-    ...(e.expected === undefined ? {} : { expected: e.expected }),
-    ...(e.actual === undefined ? {} : { actual: e.actual }),
-  });
+  return new NpyShapeError(
+    `Cannot ${action}: the number of the chunk's values does not match its shape for the ` +
+      `${noun}'s dtype${fileDtype}${expected}`,
+    {
+      path,
+      cause: e,
+      ...(e.expected === undefined ? {} : { expected: e.expected }),
+      ...(e.actual === undefined ? {} : { actual: e.actual }),
+    },
+  );
 }

@@ -16,8 +16,6 @@ import {
   parseHeader,
   peekHeaderLength,
   preambleSize,
-  rowByteLength,
-  rowCountOf,
 } from "./header.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 
@@ -54,16 +52,6 @@ export interface FileHeader {
   size: number;
   /** Data bytes the header claims. */
   dataBytes: number;
-}
-
-/** Bytes of one step along the growth axis (a row; a column block in Fortran order). */
-export function rowBytesOf(header: NumberShapedHeader): number {
-  return rowByteLength(header);
-}
-
-/** Steps along the growth axis (1 for a 0-d array: its single element). */
-export function rowsOf(header: NumberShapedHeader): number {
-  return rowCountOf(header.shape, header.fortranOrder) ?? 1;
 }
 
 function checkPrefix(

@@ -9,7 +9,14 @@
 
 import { type Descr, descrEquals } from "./descr.ts";
 import { NpyHeaderSpaceError, NpyShapeError, quote } from "./errors.ts";
-import { encodeHeader, type HeaderFields, headerRewriter, type NpyVersion } from "./header.ts";
+import {
+  encodeHeader,
+  type HeaderFields,
+  headerRewriter,
+  type NpyVersion,
+  rowShapeOf,
+  shapeWithRows,
+} from "./header.ts";
 import type { Dtype, EncodeOptions } from "./registry.ts";
 import type { NpyArrayLike } from "./npy.ts";
 import type { NumberShapedHeader } from "./_header_io.ts";
@@ -80,7 +87,7 @@ export class Layout {
     const fields = {
       descr: dtype.descr,
       fortranOrder: fortran,
-      shape: withRows(rowShape, fortran, 0),
+      shape: shapeWithRows(rowShape, 0, fortran),
     };
     const bytes = encodeHeader(fields, { path });
     const header = { version: bytes[6] as NpyVersion, length: bytes.length };
@@ -135,7 +142,7 @@ export class Layout {
 
   /** The full shape with `rows` rows. */
   shape(rows: number): number[] {
-    return withRows(this.rowShape, this.fortran, rows);
+    return shapeWithRows(this.rowShape, rows, this.fortran);
   }
 
   /** The header fields with `rows` rows. */
@@ -210,29 +217,4 @@ export class Layout {
     const rows = shape[this.fortran ? rowShape.length : 0];
     return rows !== undefined && Number.isSafeInteger(rows) && rows >= 0 ? rows : undefined;
   }
-}
-
-/** The row shape of a full `shape`: without its first axis (its last in Fortran order). */
-export function rowShapeOf(shape: readonly number[], fortran: boolean): number[] {
-  return fortran ? shape.slice(0, -1) : shape.slice(1);
-}
-
-/**
- * The rows of a full `shape`: its first dimension (its last in Fortran order); 1 for a 0-d
- * shape (a lone value is one row).
- */
-export function rowCountOf(shape: readonly number[], fortran: boolean): number {
-  return (fortran ? shape[shape.length - 1] : shape[0]) ?? 1;
-}
-
-/** The full shape of `rows` rows of `rowShape`. */
-export function withRows(rowShape: readonly number[], fortran: boolean, rows: number): number[] {
-  return fortran ? [...rowShape, rows] : [rows, ...rowShape];
-}
-
-/** Whether two shapes are the same. */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }

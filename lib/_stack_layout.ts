@@ -10,6 +10,7 @@ import { descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyIOError, NpyShapeError, quote } from "./errors.ts";
 import { joinPath, listDirSync, readBytesSync, readTextSync } from "./file.ts";
 import { numberShaped, type NumberShapedHeader } from "./_header_io.ts";
+import { rowCountOf, rowShapeOf, sameShape } from "./header.ts";
 import { NpyReader } from "./reader.ts";
 import type { DtypeRegistry } from "./registry.ts";
 import { defaultRegistry } from "./registry.ts";
@@ -37,11 +38,6 @@ export function registryOf(
   return options.registry ?? defaultRegistry;
 }
 
-/** Whether two shapes are equal. */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** What a stack directory holds, as read from `stack.json` (or `info`) and the shards. */
 export interface StackLayout extends StackListing {
   /** Who wrote the listing: this library or Dask's `to_npy_stack`. */
@@ -50,15 +46,12 @@ export interface StackLayout extends StackListing {
   unlisted: number[];
 }
 
-/** The row shape a shard's header gives: its shape without the growth axis. */
-export function rowShapeOf(header: NumberShapedHeader): number[] {
-  return header.fortranOrder ? header.shape.slice(0, -1) : header.shape.slice(1);
-}
-
-/** The rows a shard's header gives: the length of its growth axis. */
-export function rowsOfHeader(header: NumberShapedHeader): number {
-  // ?? 0: never taken, shardHeader refuses a 0-d shard.
-  return header.shape.at(header.fortranOrder ? -1 : 0) ?? 0;
+/**
+ * The rows a shard's header gives: the length of its growth axis (a shard is never 0-d:
+ * {@link shardHeader} refuses one).
+ */
+export function shardRowsOf(header: NumberShapedHeader): number {
+  return rowCountOf(header.shape, header.fortranOrder) ?? 0; // (?? 0: never taken)
 }
 
 /** The header of shard `index` (a complete shard: its data as long as its header says). */
@@ -103,7 +96,7 @@ export function checkShard(
       { path },
     );
   }
-  const rowShape = rowShapeOf(header);
+  const rowShape = rowShapeOf(header.shape, header.fortranOrder);
   if (!sameShape(rowShape, layout.rowShape)) {
     throw new NpyShapeError(
       `${where} has rows of shape ${shapeText(rowShape)}, not the stack's ` +
@@ -111,9 +104,9 @@ export function checkShard(
       { path, expected: layout.rowShape, actual: rowShape },
     );
   }
-  if (rows !== undefined && rowsOfHeader(header) !== rows) {
+  if (rows !== undefined && shardRowsOf(header) !== rows) {
     throw new NpyFormatError(
-      `${where} holds ${rowsOfHeader(header)} rows, but ${STACK_JSON} lists ${rows}`,
+      `${where} holds ${shardRowsOf(header)} rows, but ${STACK_JSON} lists ${rows}`,
       { path },
     );
   }
@@ -177,9 +170,9 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   const layout: StackLayout = {
     dir,
     descr: first.descr,
-    rowShape: rowShapeOf(first),
+    rowShape: rowShapeOf(first.shape, first.fortranOrder),
     fortranOrder: first.fortranOrder,
-    shardRows: [rowsOfHeader(first)],
+    shardRows: [shardRowsOf(first)],
     source: "dask",
     unlisted: indices.slice(count),
   };
@@ -197,7 +190,7 @@ function readLayoutSync(dir: string, registry: DtypeRegistry): StackLayout | und
   for (let i = 1; i < count; i++) {
     const header = shardHeader(dir, i, registry);
     checkShard(layout, i, header);
-    layout.shardRows.push(rowsOfHeader(header));
+    layout.shardRows.push(shardRowsOf(header));
   }
   return layout;
 }

@@ -8,12 +8,11 @@
 
 import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyShapeError } from "./errors.ts";
-import type { HeaderFields } from "./header.ts";
+import { type HeaderFields, rowShapeOf, sameShape } from "./header.ts";
 import type { Casting, Dtype, DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { shapeText } from "./_chunk.ts";
 import { descrText } from "./registry.ts";
-import { rowShapeOf, sameShape } from "./_layout.ts";
 
 /**
  * Options of {@link NpyAppendArray.open}.

@@ -29,6 +29,7 @@ export {
   rowByteLength,
   rowCountOf,
   rowShapeOf,
+  sameShape,
   shapeWithRows,
 } from "./header_fields.ts";
 export { parseHeader, type ParseHeaderOptions, peekHeaderLength } from "./parse_header.ts";

@@ -281,6 +281,13 @@ export function shapeWithRows<D extends number | bigint>(
   return fortranOrder ? [...rowShape, rows] : [rows, ...rowShape];
 }
 
+/** Whether two shapes are the same, dimension by dimension. Internal. */
+export function sameShape<D extends number | bigint>(a: readonly D[], b: readonly D[]): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 /**
  * Bytes of one step along the growth axis (a row; a column block in Fortran order); the
  * whole data of a 0-d array. Internal.

@@ -6,8 +6,8 @@
  * @module
  */
 
-import { type Descr, descrEquals } from "./descr.ts";
-import { NpyDtypeError, NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
+import type { Descr } from "./descr.ts";
+import { NpyRecoveryError, NpyShapeError, quote } from "./errors.ts";
 import {
   dataByteLength,
   encodeHeader,
@@ -21,16 +21,8 @@ import {
   defaultRegistry,
   type DtypeRegistry,
 } from "./registry.ts";
-import {
-  chunkBytes,
-  type ChunkTarget,
-  flattenNested,
-  inferDescr,
-  type NpyArrayLike,
-  shapeText,
-  sizeOf,
-  splitChunk,
-} from "./_chunk.ts";
+import { type ChunkTarget, type NpyArrayLike, shapeText, sizeOf } from "./_chunk.ts";
+import { ChunkEncoder } from "./_chunk_normalizer.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { numberShaped } from "./_header_io.ts";
 
@@ -262,63 +254,33 @@ export interface EncodeNpyOptions {
 }
 
 /**
- * Internal: a chunk's header fields and data bytes (a view of the chunk when possible),
- * before any header is encoded. `flat`: the chunk gave no shape (a TypedArray), so
- * `fields.shape` is its element count.
+ * A chunk's header fields and data bytes (a view of the chunk when possible), before any
+ * header is encoded: the chunk's own shape (or `options.shape`) and order.
  */
-export function encodeChunk(
+function encodeChunk(
   chunk: NpyChunk,
   options: EncodeNpyOptions,
   path?: string,
-): {
-  fields: HeaderFields & { readonly shape: readonly number[] };
-  flat: boolean;
-  data: Uint8Array;
-} {
+): { fields: HeaderFields; data: Uint8Array } {
   const target: ChunkTarget = path === undefined
     ? { action: "encode the array" }
     : { action: `encode ${quote(path)}`, path };
   const registry = options.registry ?? defaultRegistry;
-  const casting = options.casting;
-  let parts = splitChunk(chunk, target);
-  let descr = options.descr ?? parts?.descr;
-  if (parts === undefined) {
-    // Nested JS arrays, or a single value (a 0-d array).
-    descr ??= inferDescr(chunk, target);
-    const dtype = registry.resolve(descr);
-    const { shape, values } = flattenNested(chunk, dtype.isElement?.bind(dtype), target);
-    parts = { shape, values, fortran: false, descr, raw: false, own: false, flat: false };
-  }
-  const { action } = target;
-  const about = path === undefined ? {} : { path }; // (no `path: undefined` key)
-  if (descr === undefined) {
-    throw new NpyDtypeError(
-      `Cannot ${action}: no descr given and none can be inferred from the values ` +
-        `(pass { descr })`,
-      about,
-    );
-  }
-  const dtype = registry.resolve(descr);
-  // A chunk with a descr of its own holds elements of that dtype, cast to options.descr.
-  let source = parts.own && parts.descr !== undefined ? registry.resolve(parts.descr) : dtype;
-  if (descrEquals(source.descr, dtype.descr)) source = dtype;
-  const rawBytes = parts.raw ? (parts.values as Uint8Array).length : 0;
-  const count = parts.raw
-    ? Math.floor(rawBytes / (source.itemsize || 1))
-    : source.count(parts.values, { casting });
-  const shape = options.shape ?? (parts.flat ? [count] : parts.shape);
-  const fortranOrder = options.fortranOrder ?? parts.fortran;
-  const fields = { descr: dtype.descr, fortranOrder, shape: [...shape] };
-  const elements = sizeOf(shape);
-  if (elements !== count || (parts.raw && rawBytes !== elements * source.itemsize)) {
+  const dtype = options.descr === undefined ? undefined : registry.resolve(options.descr);
+  const encoder = new ChunkEncoder(target, registry, options.casting ?? "same_kind");
+  const elements = encoder.elements(chunk, dtype);
+  const { count } = elements;
+  const shape = options.shape ?? elements.shape;
+  if (sizeOf(shape) !== count) {
     throw new NpyShapeError(
-      `Cannot ${action}: the shape ${shapeText(shape)} holds ${elements} elements but the ` +
-        `data has ${count}`,
-      { ...about, expected: shape, actual: [count] },
+      `Cannot ${target.action}: the shape ${shapeText(shape)} holds ${sizeOf(shape)} elements ` +
+        `but the data has ${count}`,
+      { ...(path === undefined ? {} : { path }), expected: [...shape], actual: [count] },
     );
   }
-  const data = chunkBytes(dtype, source, parts.values, parts.raw, count, { casting }, registry);
-  return { fields, flat: parts.flat && options.shape === undefined, data };
+  const fortranOrder = options.fortranOrder ?? elements.fortran;
+  const fields = { descr: elements.dtype.descr, fortranOrder, shape: [...shape] };
+  return { fields, data: encoder.bytes(elements) };
 }
 
 const ENCODE_OPTIONS = {

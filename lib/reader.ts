@@ -9,7 +9,7 @@
 import type { Descr } from "./descr.ts";
 import { NpyDtypeError, quote } from "./errors.ts";
 import { bytesToFill, fileError, NpyFile, toPath } from "./file.ts";
-import { MAX_HEADER_SIZE, type NpyHeader } from "./header.ts";
+import { MAX_HEADER_SIZE, type NpyHeader, rowByteLength, rowCountOf } from "./header.ts";
 import { type DecodeOptions, defaultRegistry, type Dtype, type DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import {
@@ -17,9 +17,7 @@ import {
   readHeader,
   readHeaderSteps,
   readHeaderSync,
-  rowBytesOf,
   rowRange,
-  rowsOf,
   truncatedError,
 } from "./_header_io.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
@@ -279,12 +277,13 @@ export class NpyReader implements Disposable, AsyncDisposable {
 
   /** Rows along the growth axis, as the header says; 1 for a 0-d array. */
   get rows(): number {
-    return rowsOf(this.#state.header);
+    const { shape, fortranOrder } = this.#state.header;
+    return rowCountOf(shape, fortranOrder) ?? 1;
   }
 
   /** Bytes of one row along the growth axis (the whole element for a 0-d array). */
   get rowBytes(): number {
-    return rowBytesOf(this.#state.header);
+    return rowByteLength(this.#state.header);
   }
 
   /**

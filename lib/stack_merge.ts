@@ -20,13 +20,8 @@ import {
 import type { DtypeRegistry } from "./registry.ts";
 import type { WriterLock } from "./_lock.ts";
 import { shardPath } from "./_stack_journal.ts";
-import {
-  lockStack,
-  registryOf,
-  requireLayout,
-  sameShape,
-  type StackLayout,
-} from "./_stack_layout.ts";
+import { lockStack, registryOf, requireLayout, type StackLayout } from "./_stack_layout.ts";
+import { sameShape } from "./header.ts";
 import { holdsStackFiles, publishListing, removeListing } from "./stack_listing.ts";
 import { shapeText } from "./_chunk.ts";
 import { descrText } from "./registry.ts";

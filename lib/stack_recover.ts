@@ -17,8 +17,8 @@ import {
   lockStack,
   registryOf,
   requireLayout,
-  rowsOfHeader,
   shardHeader,
+  shardRowsOf,
   type StackLayout,
 } from "./_stack_layout.ts";
 import { publishListing } from "./stack_listing.ts";
@@ -81,7 +81,7 @@ export function adoptUnlistedSync(
     }
     const header = shardHeader(layout.dir, index, registry);
     checkShard(layout, index, header);
-    layout.shardRows.push(rowsOfHeader(header));
+    layout.shardRows.push(shardRowsOf(header));
     adopted.push(index);
   }
   layout.unlisted = [];

@@ -15,13 +15,7 @@ import type { Dtype, DtypeRegistry } from "./registry.ts";
 import { NpyAppendArray } from "./writer.ts";
 import type { WriterLock } from "./_lock.ts";
 import { shardPath, type StackJournal, undoAppendSync } from "./_stack_journal.ts";
-import {
-  lockStack,
-  registryOf,
-  requireLayout,
-  rowsOfHeader,
-  shardHeader,
-} from "./_stack_layout.ts";
+import { lockStack, registryOf, requireLayout, shardHeader, shardRowsOf } from "./_stack_layout.ts";
 import {
   holdsStackFiles,
   publishListing,
@@ -38,14 +32,21 @@ import {
   resolveDescr,
   shardOptions,
 } from "./stack_writer_options.ts";
-import { encodeStackChunk, type StackRowLayout, type StackRows } from "./_stack_chunk.ts";
+import { ChunkNormalizer, type RowLayout } from "./_chunk_normalizer.ts";
 import { pin, track, untrack } from "./_exit.ts";
-import { appendError, type AppendTarget, sizeOf } from "./_chunk.ts";
+import { sizeOf } from "./_chunk.ts";
+import { shapeWithRows } from "./header.ts";
+import { isTypedArray } from "./_typed.ts";
 
 const RESOLVED: Promise<void> = Promise.resolve();
 
-/** The stack's row layout once fixed, and the rows per shard that follow from it. */
-interface FixedLayout extends StackRowLayout {
+/** The stack's row layout once fixed, and what follows from it. */
+interface FixedLayout extends RowLayout {
+  readonly dtype: Dtype;
+  readonly rowShape: readonly number[];
+  /** Bytes of one row. */
+  readonly rowBytes: number;
+  /** Rows per shard. */
   readonly perShard: number;
 }
 
@@ -112,7 +113,7 @@ async function runShardSteps(steps: Iterable<ShardStep>): Promise<void> {
 export class NpyStackWriter implements AsyncDisposable, Disposable {
   /** The stack's directory. */
   readonly dir: string;
-  readonly #named: AppendTarget; // what append errors name
+  readonly #normalizer: ChunkNormalizer; // chunks as rows of the stack
   readonly #registry: DtypeRegistry;
   readonly #lock: WriterLock | undefined;
   readonly #options: NpyStackWriterOptions;
@@ -137,10 +138,15 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
 
   private constructor(dir: string, lock: WriterLock | undefined, options: NpyStackWriterOptions) {
     this.dir = dir;
-    this.#named = { where: `the stack ${quote(dir)}`, noun: "stack", path: dir };
     this.#lock = lock;
     this.#options = options;
     this.#registry = registryOf(options);
+    const target = {
+      action: `append to the stack ${quote(dir)}`,
+      noun: "stack",
+      path: dir,
+    } as const;
+    this.#normalizer = new ChunkNormalizer(target, this.#registry, options.casting ?? "same_kind");
     this.#fortran = options.fortranOrder ?? false;
   }
 
@@ -216,12 +222,12 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
       this.#listed = layout.shardRows.length;
       this.#fortran = layout.fortranOrder;
       this.#rows = layout.shardRows.reduce((a, b) => a + b, 0);
-      this.#fix(layout.descr, layout.rowShape);
+      this.#fix(resolveDescr(registry, layout.descr, dir), layout.rowShape);
       if (adopted.length > 0 || layout.source === "dask") this.#publish();
       return;
     }
     if (options.descr !== undefined && options.shape !== undefined) {
-      this.#fix(options.descr, options.shape);
+      this.#fix(resolveDescr(registry, options.descr, dir), options.shape);
       this.#publish();
     } else if (options.descr !== undefined) {
       this.#declared = resolveDescr(registry, options.descr, dir);
@@ -229,13 +235,13 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
   }
 
   /** Fixes the dtype and row shape (from the options, the stack, or the first chunk). */
-  #fix(descr: Descr, rowShape: readonly number[]): void {
-    const dtype = resolveDescr(this.#registry, descr, this.dir);
+  #fix(dtype: Dtype, rowShape: readonly number[]): void {
     const rowBytes = sizeOf(rowShape) * dtype.itemsize;
     const { shardRows, shardBytes = DEFAULT_SHARD_BYTES } = this.#options;
     const perShard = shardRows ??
       (rowBytes === 0 ? Number.MAX_SAFE_INTEGER : Math.max(1, Math.floor(shardBytes / rowBytes)));
-    this.#fixed = { dtype, rowShape: [...rowShape], rowBytes, perShard };
+    const fortran = this.#fortran;
+    this.#fixed = { dtype, rowShape: [...rowShape], fortran, rowBytes, perShard };
   }
 
   /**
@@ -337,33 +343,23 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
    * Checks and encodes a chunk into the stack's layout: its bytes and row count. Fixes the
    * dtype and row shape when it is the first. Nothing is written; on error nothing changes.
    */
-  #prepare(chunk: NpyChunk): StackRows {
+  #prepare(chunk: NpyChunk): { bytes: Uint8Array; rows: number } {
     this.#checkOpen();
-    const casting = this.#options.casting;
-    let prepared: StackRows;
-    try {
-      prepared = encodeStackChunk(chunk, {
-        named: this.#named,
-        registry: this.#registry,
-        casting,
-        fortranOrder: this.#fortran,
-        layout: this.#fixed,
-        declared: this.#declared,
-      });
-    } catch (e) {
-      // A cast or shape error of the dtype code names the stack, as the writer's name the file.
-      throw appendError(
-        e,
-        this.#named,
-        this.#fixed?.dtype ?? this.#declared,
-        casting ?? "same_kind",
-      );
+    const fixed = this.#fixed;
+    // Fast path: a TypedArray the dtype views as it is, whole rows.
+    if (fixed !== undefined && fixed.rowBytes > 0 && isTypedArray(chunk)) {
+      const view = fixed.dtype.view?.(chunk, { casting: this.#options.casting ?? "same_kind" });
+      if (view !== undefined && view.length % fixed.rowBytes === 0) {
+        return { bytes: view, rows: view.length / fixed.rowBytes };
+      }
     }
-    if (this.#fixed === undefined) {
-      this.#fix(prepared.descr, prepared.rowShape);
+    const layout = fixed ?? { dtype: this.#declared, rowShape: undefined, fortran: this.#fortran };
+    const { dtype, rowShape, rows, bytes } = this.#normalizer.normalize(chunk, layout);
+    if (fixed === undefined) {
+      this.#fix(dtype, rowShape);
       this.#publish();
     }
-    return prepared;
+    return { bytes, rows };
   }
 
   /**
@@ -445,7 +441,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     const { rowShape, dtype } = layout;
     return {
       data: new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength),
-      shape: this.#fortran ? [...rowShape, rows] : [rows, ...rowShape],
+      shape: shapeWithRows(rowShape, rows, this.#fortran),
       descr: dtype.descr,
       fortranOrder: this.#fortran,
     };
@@ -643,7 +639,7 @@ export class NpyStackWriter implements AsyncDisposable, Disposable {
     try {
       if (writer.#journal === undefined && writer.#current !== undefined) {
         const header = shardHeader(writer.dir, writer.#shardRows.length, writer.#registry);
-        writer.#currentRows = rowsOfHeader(header);
+        writer.#currentRows = shardRowsOf(header);
       }
       runShardStepsSync(writer.#closeSteps());
     } finally {

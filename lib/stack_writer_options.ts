@@ -9,7 +9,7 @@ import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, NpyFormatError, NpyShapeError, quote } from "./errors.ts";
 import type { Dtype, DtypeRegistry } from "./registry.ts";
 import type { NpyAppendArrayOptions } from "./writer.ts";
-import { sameShape } from "./_stack_layout.ts";
+import { sameShape } from "./header.ts";
 import type { StackListing } from "./stack_listing.ts";
 import { shapeText } from "./_chunk.ts";
 import { descrText } from "./registry.ts";

@@ -24,14 +24,15 @@ import {
   toPath,
 } from "./file.ts";
 import { defaultRegistry, type Dtype, type DtypeRegistry, type EncodeOptions } from "./registry.ts";
-import { type NumberShapedHeader, rowsOf } from "./_header_io.ts";
+import type { NumberShapedHeader } from "./_header_io.ts";
+import { rowCountOf, shapeWithRows } from "./header.ts";
 import type { NpyChunk } from "./npy.ts";
 import { WriterLock } from "./_lock.ts";
 import { backgroundTimeout, pin, track, untrack } from "./_exit.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
 import { appendAll, chunkStream } from "./_chunk_sink.ts";
-import { ChunkNormalizer, type ChunkTarget, resolveDescr } from "./_chunk_normalizer.ts";
-import { Layout, withRows } from "./_layout.ts";
+import { ChunkNormalizer, resolveDescr, type RowLayout } from "./_chunk_normalizer.ts";
+import { Layout } from "./_layout.ts";
 import {
   checkOptionsMatchFile,
   checkWriterOptions,
@@ -124,7 +125,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
 
   // What the file holds: what the options declared, until the layout is fixed (by the
   // header, by options.descr and shape together, or by the first chunk).
-  readonly #declared: ChunkTarget;
+  readonly #declared: RowLayout;
   #layout: Layout | undefined;
 
   // The header state: rows accepted (written, buffered or queued), rows whose data is in the
@@ -157,8 +158,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#registry = options.registry ?? defaultRegistry;
     const encode = { casting: options.casting ?? "same_kind" } as const;
     this.#encode = encode;
-    const named = { where: this.#where, noun: "file", path } as const;
-    this.#normalizer = new ChunkNormalizer(named, this.#registry, encode);
+    const target = { action: `append to ${this.#where}`, noun: "file", path } as const;
+    this.#normalizer = new ChunkNormalizer(target, this.#registry, encode.casting);
     this.#rewriteOnAppend = options.rewriteHeaderOnAppend ?? true;
     this.#durability = options.durability ?? "close";
     this.#flushInterval = options.flushInterval;
@@ -166,7 +167,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     this.#buffer = bufferSize > 0 ? new Uint8Array(bufferSize) : undefined;
     if (header !== undefined) {
       this.#layout = this.#declared = this.#layoutOf(header, options);
-      this.#rows = this.#rowsWritten = this.#rowsInHeader = rowsOf(header);
+      // (?? 0: never taken, Layout.ofFile refuses a 0-d file)
+      const rows = rowCountOf(header.shape, header.fortranOrder) ?? 0;
+      this.#rows = this.#rowsWritten = this.#rowsInHeader = rows;
     } else {
       const { descr, shape, fortranOrder: fortran = false } = options;
       this.#declared = {
@@ -258,7 +261,7 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
    */
   get shape(): number[] | undefined {
     const { rowShape, fortran } = this.#layout ?? this.#declared;
-    return rowShape === undefined ? undefined : withRows(rowShape, fortran, this.#rows);
+    return rowShape === undefined ? undefined : shapeWithRows(rowShape, this.#rows, fortran);
   }
 
   /** Whether {@link NpyAppendArray.close} has been called. */
@@ -380,15 +383,16 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     const dtype = this.#resolve(header.descr, "the file's descr");
     const layout = Layout.ofFile(header, dtype, this.path, this.#encode);
     const resolve = (descr: Descr) => this.#resolve(descr, "options.descr");
-    const file = { ...layout.fields(rowsOf(header)), rowShape: layout.rowShape };
+    const { descr, fortranOrder, shape } = header;
+    const file = { descr, fortranOrder, shape, rowShape: layout.rowShape };
     checkOptionsMatchFile(options, file, dtype, resolve, this.#where, this.path);
     return layout;
   }
 
   /** `registry.resolve(descr)`, its error naming the file and `whose` descr it is. */
   #resolve(descr: Descr, whose: string): Dtype {
-    const action = `open ${this.#where} for appending`;
-    return resolveDescr(this.#registry, descr, action, whose, this.path);
+    const target = { action: `open ${this.#where} for appending`, path: this.path };
+    return resolveDescr(this.#registry, descr, target, whose);
   }
 
   /** Fixes the layout of a new file and writes its header, with 0 rows. */

@@ -1,5 +1,5 @@
 /**
- * The chunk normaliser of lib/_chunk.ts on its own, with no file: how a chunk is taken
+ * The chunk helpers of lib/_chunk.ts on their own, with no file: how a chunk is taken
  * apart (TypedArrays, ndarray-likes, strided scijs views, raw bytes, nested arrays), the
  * descr inferred for a first chunk, the bytes made for a dtype (casts through the
  * registry), axis reversal, and how errors are worded: by the caller's target, with the
@@ -26,11 +26,11 @@ import {
   NpyShapeError,
 } from "../mod.ts";
 
-const FILE: AppendTarget = { where: '"a.npy"', noun: "file", path: "a.npy" };
+const FILE: AppendTarget = { action: 'append to "a.npy"', noun: "file", path: "a.npy" };
 
 test("splitChunk() takes TypedArrays, ndarray-likes and raw bytes apart; other values are not its", () => {
   const f32 = Float32Array.of(1, 2, 3);
-  const typed = splitChunk(f32, '"a.npy"');
+  const typed = splitChunk(f32, FILE);
   assert.deepEqual(
     { ...typed, values: undefined },
     {
@@ -45,41 +45,41 @@ test("splitChunk() takes TypedArrays, ndarray-likes and raw bytes apart; other v
   );
   assert.equal(typed?.values, f32, "the values are the chunk itself, not a copy");
 
-  const like = splitChunk({ data: [1, 2, 3, 4], shape: [2, 2], descr: "<i2" }, '"a.npy"');
+  const like = splitChunk({ data: [1, 2, 3, 4], shape: [2, 2], descr: "<i2" }, FILE);
   assert.deepEqual(like?.shape, [2, 2]);
   assert.equal(like?.descr, "<i2");
   assert.equal(like?.own, true, "an ndarray-like's descr is its own: cast by NumPy's rules");
   assert.equal(like?.raw, false);
 
   const bytes = new Uint8Array(8);
-  const raw = splitChunk({ data: bytes, shape: [2], descr: "<f4" }, '"a.npy"');
+  const raw = splitChunk({ data: bytes, shape: [2], descr: "<f4" }, FILE);
   assert.equal(raw?.raw, true, "a Uint8Array with another descr holds raw bytes");
   assert.equal((raw?.values as Uint8Array).buffer, bytes.buffer);
 
-  const view = splitChunk(new DataView(new ArrayBuffer(4)), '"a.npy"');
+  const view = splitChunk(new DataView(new ArrayBuffer(4)), FILE);
   assert.equal(view?.raw, true);
   assert.equal(view?.descr, undefined);
 
   for (const other of [[1, 2], 5, "x", { x: 1 }, null]) {
-    assert.equal(splitChunk(other, '"a.npy"'), undefined, JSON.stringify(other));
+    assert.equal(splitChunk(other, FILE), undefined, JSON.stringify(other));
   }
 });
 
 test("splitChunk() copies a strided scijs view in C order, and refuses one reaching outside", () => {
   // The transpose of [[0, 1, 2], [3, 4, 5]] as a view: shape (3, 2), strides (1, 3).
   const data = Int32Array.of(0, 1, 2, 3, 4, 5);
-  const parts = splitChunk({ data, shape: [3, 2], stride: [1, 3], offset: 0 }, '"a.npy"');
+  const parts = splitChunk({ data, shape: [3, 2], stride: [1, 3], offset: 0 }, FILE);
   assert.deepEqual(parts?.values, Int32Array.of(0, 3, 1, 4, 2, 5));
   assert.equal(parts?.descr, "<i4");
   // Negative strides walk backwards from the offset.
-  const reversed = splitChunk({ data, shape: [6], stride: [-1], offset: 5 }, '"a.npy"');
+  const reversed = splitChunk({ data, shape: [6], stride: [-1], offset: 5 }, FILE);
   assert.deepEqual(reversed?.values, Int32Array.of(5, 4, 3, 2, 1, 0));
   // A contiguous view is a subarray of the same memory.
-  const rows = splitChunk({ data, shape: [2, 2], stride: [2, 1], offset: 2 }, '"a.npy"');
+  const rows = splitChunk({ data, shape: [2, 2], stride: [2, 1], offset: 2 }, FILE);
   assert.equal((rows?.values as Int32Array).buffer, data.buffer);
   assert.deepEqual(rows?.values, Int32Array.of(2, 3, 4, 5));
   assert.throws(
-    () => splitChunk({ data, shape: [4], stride: [2], offset: 0 }, '"a.npy"'),
+    () => splitChunk({ data, shape: [4], stride: [2], offset: 0 }, FILE),
     (e) => {
       assert.ok(e instanceof NpyShapeError);
       assert.match(e.message, /^Cannot append to "a\.npy": the ndarray's offset 0 and stride/);
@@ -89,18 +89,18 @@ test("splitChunk() copies a strided scijs view in C order, and refuses one reach
 });
 
 test("flattenNested() finds the shape of nested arrays, keeps elements whole, names a ragged item", () => {
-  assert.deepEqual(flattenNested([[1, 2, 3], [4, 5, 6]], undefined, '"a.npy"'), {
+  assert.deepEqual(flattenNested([[1, 2, 3], [4, 5, 6]], undefined, FILE), {
     shape: [2, 3],
     values: [1, 2, 3, 4, 5, 6],
   });
-  assert.deepEqual(flattenNested(7, undefined, '"a.npy"'), { shape: [], values: [7] });
+  assert.deepEqual(flattenNested(7, undefined, FILE), { shape: [], values: [7] });
   // Complex pairs are elements, not an axis.
   const pair = (v: unknown) => Array.isArray(v) && v.length === 2 && typeof v[0] === "number";
-  assert.deepEqual(flattenNested([[1, 2], [3, 4]], pair, '"a.npy"'), {
+  assert.deepEqual(flattenNested([[1, 2], [3, 4]], pair, FILE), {
     shape: [2],
     values: [[1, 2], [3, 4]],
   });
-  assert.throws(() => flattenNested([[1, 2], [3]], undefined, '"a.npy"'), (e) => {
+  assert.throws(() => flattenNested([[1, 2], [3]], undefined, FILE), (e) => {
     assert.ok(e instanceof NpyShapeError);
     assert.equal(
       e.message,
@@ -113,13 +113,13 @@ test("flattenNested() finds the shape of nested arrays, keeps elements whole, na
 });
 
 test("inferDescr() tells a first chunk's dtype from its values, or says what it cannot tell", () => {
-  assert.equal(inferDescr([1, 2.5], '"a.npy"'), "<f8");
-  assert.equal(inferDescr([1n], '"a.npy"'), "<i8");
-  assert.equal(inferDescr([[true]], '"a.npy"'), "|b1");
-  assert.equal(inferDescr(["a", "abc"], '"a.npy"'), "<U3");
-  assert.deepEqual(inferDescr([{ x: 1, n: 2n }], '"a.npy"'), [["x", "<f8"], ["n", "<i8"]]);
-  assert.throws(() => inferDescr([], '"a.npy"'), /an empty first chunk does not tell the dtype/);
-  assert.throws(() => inferDescr([Symbol("s")], '"a.npy"'), (e) => {
+  assert.equal(inferDescr([1, 2.5], FILE), "<f8");
+  assert.equal(inferDescr([1n], FILE), "<i8");
+  assert.equal(inferDescr([[true]], FILE), "|b1");
+  assert.equal(inferDescr(["a", "abc"], FILE), "<U3");
+  assert.deepEqual(inferDescr([{ x: 1, n: 2n }], FILE), [["x", "<f8"], ["n", "<i8"]]);
+  assert.throws(() => inferDescr([], FILE), /an empty first chunk does not tell the dtype/);
+  assert.throws(() => inferDescr([Symbol("s")], FILE), (e) => {
     assert.ok(e instanceof NpyDtypeError);
     assert.match(e.message, /^Cannot append to "a\.npy": cannot tell a dtype from a symbol/);
     return true;
@@ -145,7 +145,7 @@ test("the caller words the errors: an action and a path given as a target", () =
 test("chunkBytes() views, encodes, or casts through the registry under the casting rule", () => {
   const f4 = defaultRegistry.resolve("<f4");
   const values = Float32Array.of(1.5, -2);
-  const view = chunkBytes(f4, undefined, values, false, 2, {});
+  const view = chunkBytes(f4, undefined, values, false, 2, {}, defaultRegistry);
   assert.equal(view.buffer, values.buffer, "the dtype's own layout is a view, not a copy");
   // Elements of the chunk's own descr (<i2), cast to the file's (>f8).
   const i2 = defaultRegistry.resolve("<i2");
@@ -219,18 +219,15 @@ test("appendError() names the file once: the dtype code's error becomes the caus
   assert.match(named.message, /dtype '<i4' \(expected \(1, 2\)\)$/);
   assert.deepEqual([named.expected, named.actual, named.cause], [[1, 2], [3], shape]);
 
-  // An error the chunk code worded for this file only gains its path, its words unchanged.
+  // An error the chunk code worded for this file (it has the path) is left as it is.
   let worded: unknown;
   try {
-    flattenNested([[1], 2], undefined, FILE.where);
+    flattenNested([[1], 2], undefined, FILE);
   } catch (e) {
     worded = e;
   }
-  const same = appendError(worded, FILE, i4);
-  assert.ok(same instanceof NpyShapeError);
-  assert.equal(same.message, (worded as Error).message);
-  assert.equal(same.path, "a.npy");
-  assert.equal(same.message.match(/Cannot append/g)?.length, 1);
+  assert.equal(appendError(worded, FILE, i4), worded);
+  assert.equal((worded as Error).message.match(/Cannot append/g)?.length, 1);
 
   // Errors with a path already, and other errors, are left as they are.
   const located = new NpyDtypeError('Cannot encode "b.npy": no descr', { path: "b.npy" });
