@@ -9,7 +9,8 @@
 import { resolve as resolvePath } from "node:path";
 import { descrEquals, formatDescr, normalizeDescr } from "../lib/descr.ts";
 import { NpyRecoveryError, NpyShapeError, quote } from "../lib/errors.ts";
-import { existsSync, isDirectorySync, NpyFile, realPathSync, replaceSteps } from "../lib/file.ts";
+import { existsSync, isDirectorySync, NpyFile, realPathSync } from "../lib/file.ts";
+import { replaceSteps } from "../lib/_replace.ts";
 import { encodeHeader, growthAxis, rowShapeOf, sameShape } from "../lib/header.ts";
 import { WriterLock } from "../lib/_lock.ts";
 import { pyReprIntTuple } from "../lib/_pyliteral.ts";

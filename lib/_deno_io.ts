@@ -21,18 +21,16 @@
  * @module
  */
 
-type WriteCallback = (
-  err: NodeJS.ErrnoException | null,
-  written: number,
-  buffer: Uint8Array,
-) => void;
-type Write = (
+/** How `fs.read` and `fs.write` report: an error, or the bytes moved. */
+type IoCallback = (err: NodeJS.ErrnoException | null, bytes: number, buffer: Uint8Array) => void;
+/** `fs.read` or `fs.write`: `length` bytes of `buffer` from `offset`, at `position`. */
+type PositionalIo = (
   fd: number,
   buffer: Uint8Array,
   offset: number,
   length: number,
   position: number,
-  callback: WriteCallback,
+  callback: IoCallback,
 ) => void;
 
 interface DenoFile {
@@ -45,19 +43,6 @@ interface DenoFile {
 interface DenoApi {
   openSync(path: string, options: { write?: boolean; read?: boolean }): DenoFile;
 }
-type ReadCallback = (
-  err: NodeJS.ErrnoException | null,
-  bytesRead: number,
-  buffer: Uint8Array,
-) => void;
-type Read = (
-  fd: number,
-  buffer: Uint8Array,
-  offset: number,
-  length: number,
-  position: number,
-  callback: ReadCallback,
-) => void;
 
 /** A Deno error as `node:fs` gives it: with the `syscall` Deno leaves off. */
 function named<T>(e: T, syscall: string): T {
@@ -107,12 +92,16 @@ async function readFully(handle: DenoFile, target: Uint8Array): Promise<number> 
  * @param base The `node:fs` calls whose errors Deno leaves without `syscall`.
  */
 export function denoIoLayer<U extends Unnamed>(
-  write: Write,
-  read: Read,
+  write: PositionalIo,
+  read: PositionalIo,
   closeSync: (fd: number) => void,
   base: U,
 ):
-  | (Pick<U, keyof Unnamed> & { write: Write; read: Read; closeSync: (fd: number) => void })
+  | (Pick<U, keyof Unnamed> & {
+    write: PositionalIo;
+    read: PositionalIo;
+    closeSync: (fd: number) => void;
+  })
   | undefined {
   const deno = (globalThis as { Deno?: DenoApi }).Deno;
   if (deno === undefined) return undefined;
@@ -140,7 +129,7 @@ export function denoIoLayer<U extends Unnamed>(
     fsyncSync: namingSync(base.fsyncSync, "fsync"),
     fchmodSync: namingSync(base.fchmodSync, "fchmod"),
     write(fd, buffer, offset, length, position, callback) {
-      const done: WriteCallback = (e, written, b) => callback(named(e, "write"), written, b);
+      const done: IoCallback = (e, written, b) => callback(named(e, "write"), written, b);
       const handle = handleOf(fd);
       if (handle === null) return write(fd, buffer, offset, length, position, done);
       handle.seek(position, 0 /* SeekMode.Start */)
@@ -148,7 +137,7 @@ export function denoIoLayer<U extends Unnamed>(
         .then((written) => done(null, written, buffer), (e) => done(e, 0, buffer));
     },
     read(fd, buffer, offset, length, position, callback) {
-      const done: ReadCallback = (e, n, b) => callback(named(e, "read"), n, b);
+      const done: IoCallback = (e, n, b) => callback(named(e, "read"), n, b);
       let handle: DenoFile | undefined;
       if (!unreadable.has(fd)) {
         try {

@@ -9,7 +9,8 @@
 
 import { quote } from "./errors.ts";
 import { WriterLock } from "./_lock.ts";
-import { fileError, NpyFile, replaceSteps, toPath } from "./file.ts";
+import { fileError, NpyFile, toPath } from "./file.ts";
+import { replaceSteps } from "./_replace.ts";
 import { type CopyControl, copySteps, type Steps } from "./_steps.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 import { dataByteLength, encodeHeader, type HeaderFields } from "./header.ts";

@@ -6,11 +6,9 @@
  *
  * What the library asks of the process and its host (pid, host name, whether a process
  * lives, environment, the exit hook) is here too: this is the one module that imports
- * `node:`. Two jobs live here because every caller needs them the same way: {@link Replacement},
- * the one atomic replace (temp file, fsync, writer lock, rename, directory fsync) behind
- * `saveNpy`, the copying repairs and `npy concat`; and {@link fileError}, which words a
- * system error for the user's file (`Cannot write "out.npy": permission denied (EACCES)`)
- * rather than for the lock or temp file the system call was about.
+ * `node:`. It also words system errors for the user's file ({@link fileError}: `Cannot
+ * write "out.npy": permission denied (EACCES)`, not the lock or temp file the call was
+ * about). The one atomic replace, built on these calls, is `lib/_replace.ts`.
  *
  * @module
  */
@@ -23,9 +21,7 @@ import process from "node:process";
 import { fileURLToPath } from "node:url";
 import { permitted } from "./_permissions.ts";
 import { fileError } from "./_file_error.ts";
-import { WriterLock } from "./_lock.ts";
 import { denoIoLayer } from "./_deno_io.ts";
-import type { Steps } from "./_steps.ts";
 
 // One read or write call moves at most this many bytes (Node caps a call at 2 GiB - 1).
 const MAX_IO = 1 << 30;
@@ -454,138 +450,6 @@ export function createError(e: unknown, action: string, path: string): unknown {
   const missing = (e as { code?: unknown })?.code === "ENOENT";
   const dir = nodePath.dirname(path);
   return fileError(e, action, path, missing ? `the directory "${dir}" does not exist` : undefined);
-}
-
-// -----------------------------------------------------------------------------------------
-// Atomic replace
-
-/**
- * Options of {@link Replacement.beginSync}.
- */
-export interface ReplaceOptions {
-  /** What the replace does, for errors; names the file: `write "out.npy"`. */
-  action: string;
-  /**
-   * Hold `path`'s writer lock (as `NpyAppendArray` takes it) from the start until the
-   * rename: a live writer makes the replace fail with its `NpyLockError`. `false` when the
-   * caller holds the lock already, or locking is off.
-   * @default {true}
-   */
-  lock?: boolean;
-}
-
-/**
- * A file being replaced atomically: the new content goes into a temp file beside it (same
- * directory, so the rename is atomic), which {@link Replacement.commitSync} flushes and
- * renames over the file, then flushes the directory. Unless told otherwise it holds the
- * file's writer lock throughout, so it never replaces a file a live writer holds (whose
- * later appends would go to the unlinked old file). A crash at any point leaves the old
- * file or the new one. The one way this library replaces a file.
- */
-export class Replacement {
-  /** The temp file: write the new content here. */
-  readonly file: NpyFile;
-  readonly #path: string;
-  readonly #temp: string;
-  readonly #action: string;
-  readonly #lock: WriterLock | undefined;
-
-  private constructor(
-    path: string,
-    temp: string,
-    file: NpyFile,
-    action: string,
-    lock: WriterLock | undefined,
-  ) {
-    this.#path = path;
-    this.#temp = temp;
-    this.file = file;
-    this.#action = action;
-    this.#lock = lock;
-  }
-
-  /**
-   * Creates the temp file beside `path` and takes `path`'s writer lock. A file at `path` must
-   * open for writing, as `np.save` needs: a read-only one is refused, not replaced. The new
-   * file gets the replaced file's permission bits.
-   * @throws {NpyLockError} When a live writer holds `path` (nothing is left behind).
-   * @throws A system error worded for `path` when the temp file cannot be created, or the
-   *   file cannot be written (`EACCES`, `EISDIR`).
-   */
-  static beginSync(path: string, options: ReplaceOptions): Replacement {
-    const temp = tempPathBeside(path);
-    let file: NpyFile;
-    try {
-      file = NpyFile.openSync(temp, "wx+");
-    } catch (e) {
-      throw createError(e, options.action, path);
-    }
-    let lock: WriterLock | undefined;
-    try {
-      if (options.lock !== false) lock = WriterLock.acquireSync(path, options.action);
-      const mode = writableModeSync(path);
-      if (mode !== undefined) file.chmodSync(mode);
-    } catch (e) {
-      file.closeSync();
-      removeSync(temp);
-      lock?.releaseSync(true);
-      throw fileError(e, options.action, path);
-    }
-    return new Replacement(path, temp, file, options.action, lock);
-  }
-
-  /** Flushes the temp file, renames it over the file, flushes the directory, unlocks. */
-  commitSync(): void {
-    try {
-      this.file.fsyncSync();
-      this.file.closeSync();
-      fs.renameSync(this.#temp, this.#path);
-    } catch (e) {
-      this.abortSync();
-      throw fileError(e, this.#action, this.#path);
-    }
-    try {
-      fsyncDirSync(this.#path);
-    } finally {
-      this.#lock?.releaseSync();
-    }
-  }
-
-  /**
-   * Removes the temp file and unlocks; the file is untouched, so a dead writer's lock
-   * record taken over is put back (the trace its recovery needs). Idempotent.
-   */
-  abortSync(): void {
-    try {
-      this.file.closeSync();
-    } catch {
-      // Closing a temp file we are about to remove: nothing depends on it.
-    }
-    removeSync(this.#temp);
-    this.#lock?.releaseSync(true);
-  }
-}
-
-/**
- * Replaces `path` atomically with what the steps of `fill` write into the temp file (see
- * {@link Replacement}), as steps (lib/_steps.ts); when they throw, `path` is untouched.
- * @returns What `fill` returned.
- */
-export function* replaceSteps<T>(
-  path: string,
-  options: ReplaceOptions,
-  fill: (file: NpyFile) => Steps<T>,
-): Steps<T> {
-  const replacement = Replacement.beginSync(path, options);
-  let result: T;
-  try {
-    result = yield* fill(replacement.file);
-  } catch (e) {
-    replacement.abortSync();
-    throw fileError(e, options.action, path); // ENOSPC writing the temp file: the user's file
-  }
-  replacement.commitSync();
-  return result;
 }
 
 /** Whether anything (a file, a directory, a dangling link) is at `path`. */

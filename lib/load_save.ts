@@ -7,7 +7,8 @@
  */
 
 import { quote } from "./errors.ts";
-import { replaceSteps, toPath } from "./file.ts";
+import { toPath } from "./file.ts";
+import { replaceSteps } from "./_replace.ts";
 import {
   type EncodeNpyOptions,
   encodeParts,

@@ -16,7 +16,8 @@ import {
   type SubarrayDescr,
 } from "./descr.ts";
 import { NpyFormatError, quote } from "./errors.ts";
-import { joinPath, removeSync, replaceSteps } from "./file.ts";
+import { joinPath, removeSync } from "./file.ts";
+import { replaceSteps } from "./_replace.ts";
 import { sizeOf } from "./_chunk.ts";
 import { encodePickle, PickleTuple, type PickleValue } from "./_pickle.ts";
 import { runStepsSync } from "./_steps.ts";
