@@ -106,6 +106,9 @@ export class Replacement {
     }
     try {
       fsyncDirSync(this.#path);
+    } catch (e) {
+      // The new file is in place, but its name may not survive a crash: the caller hears.
+      throw fileError(e, this.#action, this.#path);
     } finally {
       this.#lock?.releaseSync();
     }
@@ -121,8 +124,14 @@ export class Replacement {
     } catch {
       // Closing a temp file we are about to remove: nothing depends on it.
     }
-    removeSync(this.#temp);
-    this.#lock?.releaseSync(true);
+    try {
+      removeSync(this.#temp);
+    } catch {
+      // The temp file stays (a hidden `.name.tag.tmp` beside the file); what made the
+      // replace fail is the error the caller reports, and the file is untouched.
+    } finally {
+      this.#lock?.releaseSync(true);
+    }
   }
 }
 

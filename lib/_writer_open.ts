@@ -12,6 +12,8 @@ import { NpyIOError, NpyRecoveryError, quote } from "./errors.ts";
 import {
   createError,
   existsSync,
+  fileError,
+  fsyncDirSync,
   NpyFile,
   publishSync,
   realPathSync,
@@ -149,10 +151,12 @@ function recoverIfCut(
 
 /**
  * A new file's temp file holds a valid header: gives it the path's name (without replacing
- * a file another process made there meanwhile, unless this is an overwrite).
+ * a file another process made there meanwhile, unless this is an overwrite). `durable`:
+ * its directory is flushed too, so that a power loss keeps the name.
+ * @returns The name whose directory is still to flush (with the data, at close), if any.
  * @throws {NpyIOError} `EEXIST` when another process made a file at the path.
  */
-export function publishNewFile(make: NewFile, path: string): void {
+export function publishNewFile(make: NewFile, path: string, durable: boolean): string | undefined {
   try {
     publishSync(make.temp, make.target, make.make === "replace");
   } catch (e) {
@@ -162,5 +166,21 @@ export function publishNewFile(make: NewFile, path: string): void {
         `writer was opened; it is left as it is`,
       { path, code: "EEXIST", cause: e },
     );
+  }
+  if (!durable) return make.target;
+  syncNewName(make.target, path);
+  return undefined;
+}
+
+/**
+ * Flushes the directory of a new file given its name, so that the name survives a power
+ * loss (with durability "append" once published, else at close).
+ * @throws {NpyIOError} The system's error, worded for the user's file.
+ */
+export function syncNewName(target: string, path: string): void {
+  try {
+    fsyncDirSync(target);
+  } catch (e) {
+    throw fileError(e, `make ${quote(path)} durable`, path);
   }
 }

@@ -153,6 +153,18 @@ export interface FileSystem {
   fchmodSync(fd: number, mode: number): void;
   /** `fs.closeSync`. */
   closeSync(fd: number): void;
+  /** `fs.renameSync`. */
+  renameSync(from: string, to: string): void;
+  /** `fs.linkSync`. */
+  linkSync(from: string, to: string): void;
+  /** Removes the file at `path`; a missing one is not an error (`fs.rmSync` with `force`). */
+  removeSync(path: string): void;
+  /**
+   * Flushes the directory holding the file at `path` to the disk (its `open` and `fsync`),
+   * so that a rename or a new file in it survives a crash. A no-op where directories cannot
+   * be opened or synced (Windows).
+   */
+  fsyncDirSync(path: string): void;
 }
 
 const NODE_FS = {
@@ -170,6 +182,10 @@ const NODE_FS = {
   fsyncSync: fs.fsyncSync,
   fchmodSync: fs.fchmodSync,
   closeSync: fs.closeSync,
+  renameSync: fs.renameSync,
+  linkSync: fs.linkSync,
+  removeSync: (path: string) => fs.rmSync(path, { force: true }),
+  fsyncDirSync: syncDirectory,
 } as FileSystem;
 
 /**
@@ -378,7 +394,7 @@ export function tempPathBeside(
 
 /** Removes `path`; a missing file is not an error. */
 export function removeSync(path: string): void {
-  fs.rmSync(path, { force: true });
+  fileSystem.removeSync(path);
 }
 
 /**
@@ -386,6 +402,11 @@ export function removeSync(path: string): void {
  * survives a crash. A no-op where directories cannot be opened or synced (Windows).
  */
 export function fsyncDirSync(path: string): void {
+  fileSystem.fsyncDirSync(path);
+}
+
+/** {@link FileSystem.fsyncDirSync} of `node:fs`. */
+function syncDirectory(path: string): void {
   let fd: number;
   try {
     fd = fs.openSync(nodePath.dirname(path), "r");
@@ -464,15 +485,15 @@ export function existsSync(path: string): boolean {
  * else by a plain rename.
  */
 export function publishSync(from: string, to: string, replace: boolean): void {
-  if (replace) return fs.renameSync(from, to);
+  if (replace) return fileSystem.renameSync(from, to);
   try {
-    fs.linkSync(from, to);
+    fileSystem.linkSync(from, to);
   } catch (e) {
     if (isErrno(e, "EEXIST")) throw e;
-    fs.renameSync(from, to); // no hard links here (FAT, some network file systems)
+    fileSystem.renameSync(from, to); // no hard links here (FAT, some network file systems)
     return;
   }
-  fs.rmSync(from, { force: true });
+  fileSystem.removeSync(from);
 }
 
 // -----------------------------------------------------------------------------------------
@@ -505,7 +526,7 @@ export function isDirectorySync(path: string): boolean {
 
 /** Creates `to` as a hard link to `from` (no data copied); fails if `to` exists. */
 export function linkSync(from: string, to: string): void {
-  fs.linkSync(from, to);
+  fileSystem.linkSync(from, to);
 }
 
 /** The whole file at `path` as bytes; `undefined` when it does not exist. */

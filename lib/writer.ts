@@ -14,15 +14,7 @@
 
 import type { Descr } from "./descr.ts";
 import { quote } from "./errors.ts";
-import {
-  fileError,
-  fsyncDirSync,
-  type NpyFile,
-  removeSync,
-  SMALL_IO,
-  tempPathBeside,
-  toPath,
-} from "./file.ts";
+import { fileError, type NpyFile, removeSync, SMALL_IO, tempPathBeside, toPath } from "./file.ts";
 import { defaultRegistry, type Dtype, type DtypeRegistry, type EncodeOptions } from "./registry.ts";
 import type { NumberShapedHeader } from "./_header_io.ts";
 import { rowCountOf, shapeWithRows } from "./header.ts";
@@ -39,7 +31,7 @@ import {
   declaredRowShape,
   type NpyAppendArrayOptions,
 } from "./_writer_options.ts";
-import { type NewFile, type OpenedFile, openForAppend, publishNewFile } from "./_writer_open.ts";
+import { type OpenedFile, openForAppend, publishNewFile, syncNewName } from "./_writer_open.ts";
 
 export type { NpyAppendArrayOptions } from "./_writer_options.ts";
 
@@ -111,7 +103,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
   readonly #where: string;
   readonly #file: NpyFile;
   readonly #lock: WriterLock | undefined;
-  #unpublished: NewFile | undefined; // a new file until it has its name (lib/_writer_open.ts)
+  #unpublished: OpenedFile["make"]; // a new file until it has its name (lib/_writer_open.ts)
+  #unsyncedName: string | undefined; // a new file's name, its directory not yet flushed
   readonly #registry: DtypeRegistry;
   readonly #encode: EncodeOptions;
   readonly #normalizer: ChunkNormalizer;
@@ -415,10 +408,8 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     if (made === undefined) return;
     const durable = this.#durability === "append";
     if (durable) this.#file.datasyncSync(); // the data before the name that shows it
-    publishNewFile(made, this.path);
+    this.#unsyncedName = publishNewFile(made, this.path, durable);
     this.#unpublished = undefined;
-    // With durability "append" a power loss must not lose a new file's name either.
-    if (durable) fsyncDirSync(made.target);
   }
 
   // ---------------------------------------------------------------------------------------
@@ -636,6 +627,9 @@ export class NpyAppendArray implements AsyncDisposable, Disposable {
     yield* this.#flushSteps();
     if (this.#durability !== "none" && this.#layout !== undefined) {
       yield { datasync: this.#file };
+      const name = this.#unsyncedName;
+      this.#unsyncedName = undefined; // tried once: a failure is reported, not retried
+      if (name !== undefined) syncNewName(name, this.path);
     }
   }
 

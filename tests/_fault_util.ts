@@ -249,10 +249,25 @@ export function unmount(dir: string): void {
 
 /** One operation on a file, as the fault layer sees it. */
 export interface FileOp {
-  /** `open`, `write` (positional), `truncate`, `datasync` (also fsync), `read`, `close`. */
-  kind: "open" | "write" | "truncate" | "datasync" | "read" | "close";
-  /** The file's path. */
+  /**
+   * `open`, `write` (positional), `truncate`, `datasync` (also fsync), `read`, `close`; and
+   * on paths: `rename` (to the file), `link` (to it), `remove`, `fsyncDir` (its directory).
+   */
+  kind:
+    | "open"
+    | "write"
+    | "truncate"
+    | "datasync"
+    | "read"
+    | "close"
+    | "rename"
+    | "link"
+    | "remove"
+    | "fsyncDir";
+  /** The file's path (a temp file beside a watched file counts as that file). */
   path: string;
+  /** For rename and link: the path the file had. */
+  from?: string;
   /** For open: the flags. */
   flags?: OpenFlags;
   /** For write/read: the position; for truncate: the new length. */
@@ -485,6 +500,34 @@ export class FaultyFileSystem implements FileSystem {
   closeSync(fd: number): void {
     this.#paths.delete(fd);
     NODE_FILE_SYSTEM.closeSync(fd);
+  }
+
+  /** Checks an operation on `path` when the layer watches it (as its logical path). */
+  #checkPath(kind: FileOp["kind"], path: string, from?: string): void {
+    const logical = logicalPath(path);
+    if (this.match(logical)) {
+      this.#check(from === undefined ? { kind, path: logical } : { kind, path: logical, from });
+    }
+  }
+
+  renameSync(from: string, to: string): void {
+    this.#checkPath("rename", to, from);
+    NODE_FILE_SYSTEM.renameSync(from, to);
+  }
+
+  linkSync(from: string, to: string): void {
+    this.#checkPath("link", to, from);
+    NODE_FILE_SYSTEM.linkSync(from, to);
+  }
+
+  removeSync(path: string): void {
+    this.#checkPath("remove", path);
+    NODE_FILE_SYSTEM.removeSync(path);
+  }
+
+  fsyncDirSync(path: string): void {
+    this.#checkPath("fsyncDir", path);
+    NODE_FILE_SYSTEM.fsyncDirSync(path);
   }
 }
 

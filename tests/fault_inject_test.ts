@@ -40,6 +40,7 @@ import {
   Child,
   faultTotals,
   FaultyFileSystem,
+  type FileOp,
   LIMIT,
   LONG,
   powerLossImage,
@@ -658,4 +659,129 @@ test(
 
 test("fault totals", LIMIT, () => {
   console.log(`faults injected by the layer in this file: ${JSON.stringify(faultTotals)}`);
+});
+
+test("rename, link, remove and directory-fsync faults: a replace leaves the old file or the new one, and its lock released", async () => {
+  const { dir, cleanup } = makeTempDir("npy-fault-paths-");
+  try {
+    const path = join(dir, "a.npy");
+    const old = Float64Array.of(1, 2, 3);
+    const fresh = Float64Array.of(4, 5, 6, 7);
+    const reset = () => saveNpySync(path, old);
+    const leftovers = () => readdirSync(dir).filter((f) => f !== "a.npy");
+    const cases: Array<[string, FileOp["kind"][], "old" | "new"]> = [
+      ["rename fails", ["rename"], "old"],
+      ["rename and the temp file's removal fail", ["rename", "remove"], "old"],
+      ["the directory fsync after the rename fails", ["fsyncDir"], "new"],
+    ];
+    for (const [label, kinds, left] of cases) {
+      for (const sync of [true, false]) {
+        reset();
+        const before = readFileSync(path);
+        const layer = new FaultyFileSystem((p) => p === path);
+        layer.inject = (op) => kinds.includes(op.kind) ? "EIO" : undefined;
+        const [error] = await withLayer(layer, async () => {
+          try {
+            if (sync) saveNpySync(path, fresh);
+            else await saveNpy(path, fresh);
+            return [undefined];
+          } catch (e) {
+            return [e];
+          }
+        });
+        const what = `${label} (${sync ? "saveNpySync" : "saveNpy"})`;
+        assert.ok(error instanceof NpyIOError, `${what}: ${error}`);
+        assert.equal(error.code, "EIO", what);
+        assert.equal(error.path, path, what);
+        assert.equal(layer.faults.EIO, kinds.length, `${what}: every injected fault was reached`);
+        if (left === "old") assert.deepEqual(readFileSync(path), before, what);
+        else assert.deepEqual(loadNpySync(path).data, fresh, what);
+        // The lock is released (a writer can open the file); only a temp file whose
+        // removal failed may stay.
+        const rest = leftovers();
+        if (kinds.includes("remove")) {
+          assert.equal(rest.length, 1, `${what}: ${rest}`);
+          assert.match(rest[0] ?? "", /^\.a\.npy\.[a-z0-9]+\.tmp$/);
+          rmSync(join(dir, rest[0] ?? ""));
+        } else {
+          assert.deepEqual(rest, [], what);
+        }
+        NpyAppendArray.openSync(path).closeSync();
+      }
+    }
+  } finally {
+    cleanup();
+  }
+});
+
+test("a writer's new file that cannot be published (link and rename fail) leaves the old file as it was", async () => {
+  const { dir, cleanup } = makeTempDir("npy-fault-publish-");
+  try {
+    const path = join(dir, "a.npy");
+    saveNpySync(path, Float32Array.of(1, 2));
+    const before = readFileSync(path);
+    const layer = new FaultyFileSystem((p) => p === path);
+    layer.inject = (op) => op.kind === "rename" || op.kind === "link" ? "EIO" : undefined;
+    const error = await withLayer(layer, async () => {
+      const w = await NpyAppendArray.open(path, { mode: "overwrite", descr: "<f4" });
+      try {
+        await w.append(Float32Array.of(9, 9, 9));
+      } catch (e) {
+        await w.close().catch(() => {});
+        return e;
+      }
+      await w.close();
+      return undefined;
+    });
+    assert.ok(error instanceof NpyIOError && error.code === "EIO", String(error));
+    assert.equal(error.path, path);
+    assert.ok((layer.faults.EIO ?? 0) >= 1);
+    assert.deepEqual(readFileSync(path), before);
+  } finally {
+    cleanup();
+  }
+});
+
+test("a new file's directory is flushed (its name made durable) at close, or at its first header with durability append", async () => {
+  const { dir, cleanup } = makeTempDir("npy-fault-dirsync-");
+  try {
+    for (const durability of ["none", "close", "append"] as const) {
+      const path = join(dir, `${durability}.npy`);
+      const layer = new FaultyFileSystem((p) => p === path);
+      const seen: string[] = [];
+      layer.inject = (op) => {
+        if (op.kind === "fsyncDir") seen.push(op.kind);
+        return op.kind === "fsyncDir" ? "EIO" : undefined;
+      };
+      const outcome = await withLayer(layer, async () => {
+        const w = await NpyAppendArray.open(path, { durability, descr: "<f4" });
+        try {
+          await w.append(Float32Array.of(1, 2));
+        } catch (e) {
+          await w.close().catch(() => {});
+          return { at: "append", error: e };
+        }
+        try {
+          await w.close();
+        } catch (e) {
+          return { at: "close", error: e };
+        }
+        return { at: "none", error: undefined };
+      });
+      const expected = { none: "none", close: "close", append: "append" }[durability];
+      assert.equal(outcome.at, expected, `${durability}: ${outcome.error}`);
+      assert.equal(seen.length, durability === "none" ? 0 : 1, durability);
+      if (durability !== "none") {
+        assert.ok(outcome.error instanceof NpyIOError, String(outcome.error));
+        assert.equal(outcome.error.code, "EIO");
+        assert.equal(outcome.error.path, path);
+      }
+      // An append that failed is not in the file; one acknowledged is, whatever the flush did.
+      const rows = durability === "append" ? [] : [1, 2];
+      assert.deepEqual(loadNpySync(path).data, Float32Array.from(rows), durability);
+      assert.equal(existsSync(path + ".lock"), false, `${durability}: the lock is released`);
+    }
+  } finally {
+    cleanup();
+  }
 });
