@@ -32,6 +32,12 @@ const MAX_IO = 1 << 30;
 export const SMALL_IO = 1 << 20;
 /** The most parts a large async read is split into (2 cores here; more cost more calls). */
 const READ_PARTS = 4;
+/**
+ * The most bytes one async write call moves. Deno's `FsFile.write` of 16 MiB held the event
+ * loop for 7 ms and ran at half the rate of 4 MiB calls (bench/RESULTS.md); for Node and Bun
+ * the pool's round trip per 4 MiB is lost in the transfer.
+ */
+const WRITE_PIECE = 4 << 20;
 
 /** From this size on, {@link bytesToFill} does not zero the memory a read overwrites. */
 const UNZEROED_FROM = 1 << 16;
@@ -355,7 +361,7 @@ export class NpyFile {
           this.fd,
           source,
           done,
-          Math.min(source.length - done, MAX_IO),
+          Math.min(source.length - done, WRITE_PIECE),
           position + done,
           (err, written) => err ? reject(err) : resolve(written),
         )
