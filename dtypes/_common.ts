@@ -281,9 +281,37 @@ export function scatter(
     }
     return;
   }
+  const words = wordViews(src, dst, width, offset, stride);
+  if (words !== undefined) {
+    const [from, to] = words;
+    const w = width >> 2;
+    for (let i = 0, s = 0, d = offset >> 2; i < n; i++, d += stride >> 2) {
+      for (let k = 0; k < w; k++) to[d + k] = from[s++]!;
+    }
+    return;
+  }
   for (let i = 0, s = 0, d = offset; i < n; i++, d += stride) {
     for (let k = 0; k < width; k++) dst[d + k] = src[s++]!;
   }
+}
+
+/**
+ * `src` and `dst` as 32-bit words, when fields of `width` bytes at `offset` in records of
+ * `stride` bytes fall on word boundaries in both (the usual `<i8`, `<f4` fields): a copy
+ * of 4 bytes at a time instead of 1, a quarter of the loop's turns.
+ */
+function wordViews(
+  src: Uint8Array,
+  dst: Uint8Array,
+  width: number,
+  offset: number,
+  stride: number,
+): [Uint32Array, Uint32Array] | undefined {
+  if (((width | offset | stride | src.byteOffset | dst.byteOffset) & 3) !== 0) return undefined;
+  return [
+    new Uint32Array(src.buffer, src.byteOffset, src.length >> 2),
+    new Uint32Array(dst.buffer, dst.byteOffset, dst.length >> 2),
+  ];
 }
 
 // Copies the `width`-byte field at `offset` of n records of `stride` bytes into a column.
@@ -299,6 +327,15 @@ export function gather(
     for (let i = 0; i < n; i++) {
       const at = i * stride + offset;
       dst.set(src.subarray(at, at + width), i * width);
+    }
+    return;
+  }
+  const words = wordViews(src, dst, width, offset, stride);
+  if (words !== undefined) {
+    const [from, to] = words;
+    const w = width >> 2;
+    for (let i = 0, d = 0, s = offset >> 2; i < n; i++, s += stride >> 2) {
+      for (let k = 0; k < w; k++) to[d++] = from[s + k]!;
     }
     return;
   }
