@@ -8,6 +8,8 @@
  * 2. Flat RSS: append a file of `--size` bytes (default 4 GiB; 256 MiB in quick mode) in
  *    1 MiB chunks with the header rewritten each time, sampling the RSS; the file is in a
  *    temp dir and deleted after.
+ * 3. Reading in flat memory: the same file read back through `chunks()`, with fresh
+ *    buffers and with `reuse: true`; peak RSS over the start.
  *
  * Usage: deno run -A --v8-flags=--expose-gc bench/memory.ts [--quick] [--size=BYTES]
  *        [--out=FILE]; node --expose-gc …/memory.js; bun bench/memory.ts.
@@ -18,7 +20,7 @@
 import * as fs from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
-import { NpyAppendArray, parseHeader, peekHeaderLength } from "../mod.ts";
+import { NpyAppendArray, NpyReader, parseHeader, peekHeaderLength } from "../mod.ts";
 import {
   collectGarbage,
   fillPattern,
@@ -59,6 +61,15 @@ export interface MemoryOutput {
     /** The largest RSS sampled during the appends (every 16 appends). */
     rssMax: number;
     end: MemorySample;
+  };
+  /**
+   * The same file read back whole through `chunks()` (16 MiB chunks), with fresh buffers and
+   * with `reuse: true`: peak RSS (`VmHWM`, reset first) over the RSS at the start.
+   */
+  reading: {
+    bytes: number;
+    fresh: { hwmDelta: number | undefined; seconds: number };
+    reuse: { hwmDelta: number | undefined; seconds: number };
   };
 }
 
@@ -234,7 +245,6 @@ async function flat(dir: string): Promise<MemoryOutput["flat"]> {
   const seconds = (performance.now() - t0) / 1000;
   const end = sample();
   checkRows(path, rows * appends, 64);
-  fs.rmSync(path);
   progress(
     `  ${mib(appends * CHUNK_BYTES)} in ${appends} appends of 1 MiB (${
       (appends * CHUNK_BYTES / MiB / seconds).toFixed(0)
@@ -245,6 +255,41 @@ async function flat(dir: string): Promise<MemoryOutput["flat"]> {
   return { bytes: appends * CHUNK_BYTES, chunkBytes: CHUNK_BYTES, seconds, start, rssMax, end };
 }
 
+/** Reads the file at `path` whole through `chunks()`, fresh buffers then reused ones. */
+async function reading(path: string): Promise<MemoryOutput["reading"]> {
+  const read = async (reuse: boolean) => {
+    collectGarbage();
+    resetPeak();
+    const before = sample();
+    const t0 = performance.now();
+    let bytes = 0;
+    {
+      await using r = await NpyReader.open(path);
+      for await (const chunk of r.chunks({ reuse })) {
+        bytes += (chunk.data as Float32Array).byteLength;
+      }
+    }
+    const seconds = (performance.now() - t0) / 1000;
+    const after = sample();
+    const hwmDelta = before.hwm === undefined || after.hwm === undefined
+      ? undefined
+      : after.hwm - before.rss;
+    progress(
+      `  read back ${mib(bytes)} through chunks(${reuse ? "{ reuse: true }" : ""}): peak RSS ${
+        deltaMib(hwmDelta)
+      } over the start, ${(bytes / MiB / seconds).toFixed(0)} MiB/s`,
+    );
+    return { bytes, hwmDelta, seconds };
+  };
+  const fresh = await read(false);
+  const reuse = await read(true);
+  return {
+    bytes: fresh.bytes,
+    fresh: { hwmDelta: fresh.hwmDelta, seconds: fresh.seconds },
+    reuse: { hwmDelta: reuse.hwmDelta, seconds: reuse.seconds },
+  };
+}
+
 async function main(): Promise<void> {
   const info = runtimeInfo();
   progress(`memory: ${info.name} ${info.version}${QUICK ? ", quick" : ""}`);
@@ -253,7 +298,10 @@ async function main(): Promise<void> {
   try {
     const zc = await zeroCopy(dir);
     collectGarbage();
-    out = { runtime: info, zeroCopy: zc, flat: await flat(dir) };
+    const appended = await flat(dir);
+    const read = await reading(join(dir, "big.npy"));
+    fs.rmSync(join(dir, "big.npy"));
+    out = { runtime: info, zeroCopy: zc, flat: appended, reading: read };
   } finally {
     cleanup();
   }

@@ -310,6 +310,19 @@ if (runtimes.some((r) => memory[r])) {
     }),
   ]);
 }
+if (runtimes.some((r) => memory[r]?.reading)) {
+  targetRows.push([
+    "Reading in flat memory: peak RSS over the start, chunks() of the same file (≤ 100 MiB)",
+    ...runtimes.map((r) => {
+      const g = memory[r]?.reading;
+      if (!g) return "n/a";
+      const ok = (d) => d !== undefined && d <= 100 * 2 ** 20;
+      return `${deltaMib(g.fresh.hwmDelta)} fresh buffers ${ok(g.fresh.hwmDelta) ? "✔" : "✘"}, ${
+        deltaMib(g.reuse.hwmDelta)
+      } reuse ${ok(g.reuse.hwmDelta) ? "✔" : "✘"} (${fmtBytes(g.bytes)})`;
+    }),
+  ]);
+}
 if (runtimes.some((r) => loop[r])) {
   targetRows.push([
     "Large async appends (16 MiB chunks): longest gap of a 1 ms interval probe, median of trials (≤ 5 ms)",
