@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Descr } from "./descr.ts";
+import { type Descr, descrEquals } from "./descr.ts";
 import { NpyDtypeError, quote } from "./errors.ts";
 import { bytesToFill, fileError, NpyFile, toPath } from "./file.ts";
 import { MAX_HEADER_SIZE, type NpyHeader, rowByteLength, rowCountOf } from "./header.ts";
@@ -515,7 +515,7 @@ export class NpyReader implements Disposable, AsyncDisposable {
     const oldState = this.#state;
     this.#state = state;
     try {
-      if (JSON.stringify(old) !== JSON.stringify(state.header.descr)) {
+      if (!descrEquals(old, state.header.descr)) {
         this.#dtype = this.#resolve(state.header);
       }
       this.#checkSize();
