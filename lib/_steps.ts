@@ -115,3 +115,19 @@ export function* copySteps(
   }
   control.signal?.throwIfAborted();
 }
+
+/** A promise settled already: what a call that had nothing to wait for returns. */
+export const RESOLVED: Promise<void> = Promise.resolve();
+
+/** Runs `op` now, as a promise: settled already, or rejected with what it threw. */
+export function settle(op: () => void): Promise<void> {
+  try {
+    op();
+    return RESOLVED;
+  } catch (e) {
+    return Promise.reject(e);
+  }
+}
+
+/** Does nothing: a rejection handler for a failure reported elsewhere. */
+export function noop(): void {}

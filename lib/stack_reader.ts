@@ -4,6 +4,7 @@
  * @module
  */
 
+import { RESOLVED } from "./_steps.ts";
 import type { Descr } from "./descr.ts";
 import { quote } from "./errors.ts";
 import { toPath } from "./file.ts";
@@ -17,7 +18,6 @@ import { stackAxis } from "./stack_listing.ts";
 import { sizeOf } from "./_chunk.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
 
-const RESOLVED: Promise<void> = Promise.resolve();
 /** Shard files a reader keeps open at most (stacks may have thousands of shards). */
 const OPEN_SHARDS = 16;
 const READER_OPTIONS = {

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { RESOLVED } from "./_steps.ts";
 import { appendAll, chunkStream } from "./_chunk_sink.ts";
 import type { Descr } from "./descr.ts";
 import { NpyIOError, quote } from "./errors.ts";
@@ -37,8 +38,6 @@ import { pin, track, untrack } from "./_exit.ts";
 import { sizeOf } from "./_chunk.ts";
 import { shapeWithRows } from "./header.ts";
 import { isTypedArray } from "./_typed.ts";
-
-const RESOLVED: Promise<void> = Promise.resolve();
 
 /** The stack's row layout once fixed, and what follows from it. */
 interface FixedLayout extends RowLayout {
