@@ -35,9 +35,11 @@ import {
   hostName,
   NpyFile,
   PROCESS_ID,
+  publishSync,
   readTextSync,
   removeSync,
   runtimeName,
+  tempPathBeside,
 } from "./file.ts";
 import { releaseCollected } from "./_exit.ts";
 
@@ -70,12 +72,15 @@ function parseRecord(text: string): LockRecord | undefined {
 const HELD = new Set<string>();
 
 /**
- * Removes the lock file if it still holds `existing`, under the takeover file
- * `<lock>.takeover` (created exclusively), so that only one process removes a given stale
- * lock.
- * @returns `false` when another process holds the takeover file.
+ * Replaces the lock file with `text` if it still holds `existing`, under the takeover file
+ * `<lock>.takeover` (created exclusively), so that only one process takes a given stale lock
+ * over. The new record is written beside and renamed over the old one: at every moment the
+ * lock file holds the dead holder's record or ours, so a process killed while taking over
+ * never loses a dead writer's trace (its file's header as the commit record).
+ * @returns `false` when another process holds the takeover file, or the lock changed.
+ * @throws The system error when the new record cannot be written (the old lock stays).
  */
-function removeStale(lockPath: string, existing: string): boolean {
+function replaceStale(lockPath: string, existing: string, text: string): boolean {
   const takeoverPath = lockPath + ".takeover";
   let takeover: NpyFile;
   try {
@@ -85,12 +90,36 @@ function removeStale(lockPath: string, existing: string): boolean {
     throw e;
   }
   try {
-    if (readTextSync(lockPath) === existing) removeSync(lockPath);
+    if (readTextSync(lockPath) !== existing) return false;
+    // One fixed name (the takeover file makes us its only user): a process killed here
+    // leaves at most this one small file, which the next takeover overwrites.
+    const temp = tempPathBeside(lockPath, "new");
+    try {
+      const file = NpyFile.openSync(temp, "w+");
+      try {
+        file.writeSync(new TextEncoder().encode(text), 0);
+      } finally {
+        file.closeSync();
+      }
+      publishSync(temp, lockPath, true);
+    } catch (e) {
+      removeSync(temp);
+      throw e;
+    }
+    return true;
   } finally {
     takeover.closeSync();
     removeSync(takeoverPath);
   }
-  return true;
+}
+
+/**
+ * The record a new holder writes: marked as a writer's (`commit`), and keeping a dead
+ * writer's mark and journal when it takes that writer's lock over.
+ */
+function ourRecord(record: LockRecord, commit: boolean, dead: LockRecord | undefined): LockRecord {
+  if (dead?.commit === "header") return { ...record, commit: "header", journal: dead.journal };
+  return commit ? { ...record, commit: "header" } : record;
 }
 
 /** The error for a lock another writer holds; `alive`: that writer is known to run. */
@@ -244,8 +273,6 @@ export class WriterLock {
       time,
       token: `${PROCESS_ID}-${time}-${Math.random().toString(36).slice(2)}`,
     };
-    let inherited: string | undefined; // a dead writer's record taken over
-    let journal: unknown; // and the journal in it
     let unreadable = 0, busy = 0;
     for (let attempt = 0; attempt < 400; attempt++) {
       let file: NpyFile;
@@ -281,9 +308,18 @@ export class WriterLock {
             throw heldError(action, path, lockPath, holder, dead === false, ours);
           }
         }
-        // The holder is dead (or its lock unreadable for 100 ms): take the lock over, unless
-        // someone else did so since we read it.
-        if (!removeStale(lockPath, existing)) {
+        // The holder is dead (or its lock unreadable for 100 ms): take the lock over, in
+        // one rename, unless someone else did so since we read it.
+        const inherited = holder?.commit === "header" ? existing : undefined;
+        const mine = ourRecord(record, commit, holder);
+        const text = JSON.stringify(mine);
+        let taken: boolean;
+        try {
+          taken = replaceStale(lockPath, existing, text);
+        } catch (e) {
+          throw fileError(e, action, path);
+        }
+        if (!taken) {
           // Another process is taking over right now (it takes microseconds): wait. A
           // takeover file still there after 200 ms was left by a process that died in
           // between (or one stopped for that long: the only case where two could win).
@@ -294,37 +330,22 @@ export class WriterLock {
           sleepSync(2);
           continue;
         }
-        if (holder?.commit === "header") [inherited, journal] = [existing, holder.journal];
-        unreadable = 0;
-        continue;
+        HELD.add(text);
+        return new WriterLock(lockPath, text, mine, inherited);
       }
-      const mine: LockRecord = inherited !== undefined
-        ? { ...record, commit: "header", journal }
-        : commit
-        ? { ...record, commit: "header" }
-        : record;
+      const mine = ourRecord(record, commit, undefined);
       const text = JSON.stringify(mine);
       try {
         file.writeSync(new TextEncoder().encode(text), 0);
       } catch (e) {
-        // Made but not written (a full disk): leave no empty or cut lock file behind, but a
-        // dead writer's record taken over where it fits again (padded over any part of ours).
-        let restored = false;
-        if (inherited !== undefined) {
-          try {
-            file.writeSync(new TextEncoder().encode(inherited.padEnd(text.length)), 0);
-            restored = true;
-          } catch {
-            // No room for it either.
-          }
-        }
+        // Made but not written (a full disk): leave no empty or cut lock file behind.
         file.closeSync();
-        if (!restored) removeSync(lockPath);
+        removeSync(lockPath);
         throw fileError(e, action, path);
       }
       file.closeSync();
       HELD.add(text);
-      return new WriterLock(lockPath, text, mine, inherited);
+      return new WriterLock(lockPath, text, mine, undefined);
     }
     throw new NpyLockError(
       `Cannot ${action}: the lock file "${lockPath}" keeps changing hands`,

@@ -785,3 +785,47 @@ test("a new file's directory is flushed (its name made durable) at close, or at 
     cleanup();
   }
 });
+
+test("taking a dead writer's lock over replaces it in one rename: a failure (or a kill) at any step keeps its trace", async () => {
+  const { dir, cleanup } = makeTempDir("npy-fault-takeover-");
+  try {
+    const path = join(dir, "w.npy");
+    const w = NpyAppendArray.openSync(path, { descr: "<i8", shape: [4] });
+    w.appendSync(rowsFrom(0, 2));
+    w.closeSync();
+    writeFileSync(path, rowsFrom(2, 1).subarray(0, 20), { flag: "a" }); // a cut append
+    const record = { pid: 2 ** 22 + 7, host: hostname(), runtime: "node 20", time: "x" };
+    const dead = JSON.stringify({ ...record, commit: "header" });
+    for (const kind of ["open", "write", "rename"] as const) {
+      writeFileSync(path + ".lock", dead);
+      // Every step of the takeover on the lock (its temp file counts as the lock) fails once.
+      const layer = new FaultyFileSystem((p) => p === path + ".lock");
+      let failed = false;
+      layer.inject = (op) => !failed && op.kind === kind ? (failed = true, "EIO") : undefined;
+      const error = await withLayer(layer, () => {
+        try {
+          NpyAppendArray.openSync(path, { onRecovery: "truncate" }).closeSync();
+        } catch (e) {
+          return e;
+        }
+        return undefined;
+      });
+      assert.ok(failed, `${kind}: the fault was reached`);
+      assert.ok(error instanceof Error && /EIO/.test(String(error)), `${kind}: ${error}`);
+      // The dead writer's record is still there, so recovery still rolls back to its header.
+      assert.equal(readFileSync(path + ".lock", "utf8"), dead, kind);
+      assert.deepEqual(
+        readdirSync(dir).filter((n) => n.endsWith(".takeover")),
+        [],
+        `${kind}: no takeover file left`,
+      );
+      assert.equal(recoverSync(path, { dryRun: true }).rows, 2, kind);
+    }
+    // Without faults the takeover keeps the mark and rolls the cut append back.
+    const w2 = NpyAppendArray.openSync(path, { onRecovery: "truncate" });
+    assert.equal(w2.rows, 2);
+    w2.closeSync();
+  } finally {
+    cleanup();
+  }
+});
