@@ -7,11 +7,12 @@
  */
 
 import { type Descr, descrEquals } from "./descr.ts";
-import { NpyDtypeError, quote } from "./errors.ts";
+import { quote } from "./errors.ts";
 import { bytesToFill, fileError, NpyFile, toPath } from "./file.ts";
 import { MAX_HEADER_SIZE, type NpyHeader, rowByteLength, rowCountOf } from "./header.ts";
 import { type DecodeOptions, defaultRegistry, type Dtype, type DtypeRegistry } from "./registry.ts";
 import { checkOptionKeys, type OptionKeys } from "./_suggest.ts";
+import { resolveDescr } from "./_chunk_normalizer.ts";
 import {
   type FileHeader,
   readHeader,
@@ -228,18 +229,8 @@ export class NpyReader implements Disposable, AsyncDisposable {
   }
 
   #resolve(header: NpyHeader): Dtype {
-    try {
-      return this.#registry.resolve(header.descr);
-    } catch (e) {
-      if (e instanceof NpyDtypeError) {
-        throw new NpyDtypeError(`Cannot read ${quote(this.path)}: ${e.message}`, {
-          path: this.path,
-          descr: e.descr,
-          cause: e,
-        });
-      }
-      throw e;
-    }
+    const target = { action: `read ${quote(this.path)}`, path: this.path };
+    return resolveDescr(this.#registry, header.descr, target, "the file's descr");
   }
 
   #checkSize(): void {

@@ -7,7 +7,14 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { truncateSync } from "node:fs";
 import { join } from "node:path";
-import { NpyReader, NpyRecoveryError, saveNpySync } from "../mod.ts";
+import {
+  DtypeRegistry,
+  loadNpySync,
+  NpyDtypeError,
+  NpyReader,
+  NpyRecoveryError,
+  saveNpySync,
+} from "../mod.ts";
 import { makeTempDir } from "./_util.ts";
 
 const ROWS = 40_000; // 16 columns of uint32: 2.5 MiB, over the 1 MiB async threshold
@@ -76,6 +83,39 @@ test("a large read the file can no longer fill throws NpyRecoveryError, sync and
       for await (const c of r.chunks({ rows: 10_000 })) seen.push(c.shape[0] ?? 0);
     }, NpyRecoveryError);
     assert.deepEqual(seen, [10_000, 10_000, 10_000], "the whole chunks before the cut");
+  } finally {
+    cleanup();
+  }
+});
+
+test("a file whose descr no plugin handles: one sentence naming the file and descr, the registry's reason as cause", async () => {
+  const { dir, cleanup } = makeTempDir("npy-fill-");
+  try {
+    const path = join(dir, "u2.npy");
+    saveNpySync(path, Uint16Array.of(1, 2));
+    const registry = new DtypeRegistry([]);
+    for (
+      const open of [
+        () => NpyReader.openSync(path, { registry }),
+        () => loadNpySync(path, { registry }),
+      ]
+    ) {
+      assert.throws(open, (e) => {
+        assert.ok(e instanceof NpyDtypeError);
+        assert.equal(
+          e.message,
+          `Cannot read ${
+            JSON.stringify(path)
+          }: the registry has no dtype for the file's descr '<u2'`,
+        );
+        assert.equal(e.path, path);
+        assert.equal(e.descr, "<u2");
+        assert.ok(
+          e.cause instanceof NpyDtypeError && /no registered dtype plugin/.test(e.cause.message),
+        );
+        return true;
+      });
+    }
   } finally {
     cleanup();
   }
