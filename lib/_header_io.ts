@@ -18,6 +18,7 @@ import {
   preambleSize,
 } from "./header.ts";
 import { runSteps, runStepsSync, type Steps } from "./_steps.ts";
+import { bytesEqual } from "./header_rewriter.ts";
 
 /**
  * A header whose dimensions are all numbers. Readers, writers and repairs count rows in JS
@@ -94,7 +95,16 @@ export function* readHeaderSteps(
   yield { read: file, into: prefix, position: 0 };
   const headerLength = checkPrefix(prefix, size, file.path, maxHeaderSize);
   const bytes = new Uint8Array(headerLength);
-  const n = (yield { read: file, into: bytes, position: 0 })!;
+  const again = new Uint8Array(headerLength);
+  let n = 0;
+  // A header read while a writer rewrites it may mix old and new bytes into digits that
+  // still parse (a row count that goes back): it is read until two reads in a row agree.
+  for (let attempt = 1; attempt <= 5; attempt++) {
+    n = (yield { read: file, into: bytes, position: 0 })!;
+    const m = (yield { read: file, into: again, position: 0 })!;
+    if (m === n && bytesEqual(bytes.subarray(0, n), again.subarray(0, n))) break;
+    yield { pause: 1 };
+  }
   const parsed = finish(bytes.subarray(0, n), size, file.path, maxHeaderSize);
   // Size again, after the header: an appender writes rows before it rewrites the header,
   // so the rows of the header just read are in the file by now.

@@ -124,7 +124,8 @@ function isRefusal(e: unknown): boolean {
     e instanceof NpyShapeError;
 }
 
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+/** Whether two byte arrays hold the same bytes. Internal. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

@@ -88,7 +88,7 @@ test("a large read the file can no longer fill throws NpyRecoveryError, sync and
   }
 });
 
-test("a file whose descr no plugin handles: one sentence naming the file and descr, the registry's reason as cause", async () => {
+test("a file whose descr no plugin handles: one sentence naming the file and descr, the registry's reason as cause", () => {
   const { dir, cleanup } = makeTempDir("npy-fill-");
   try {
     const path = join(dir, "u2.npy");
