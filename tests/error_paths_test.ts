@@ -12,6 +12,7 @@ import { spawnSync } from "node:child_process";
 import {
   chmodSync,
   chownSync,
+  cpSync,
   existsSync,
   mkdirSync,
   readdirSync,
@@ -20,7 +21,8 @@ import {
   statSync,
   writeFileSync,
 } from "node:fs";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import process from "node:process";
 import { main } from "../cli.ts";
 import {
@@ -167,8 +169,10 @@ test(
   },
   () => {
     const { dir, cleanup } = makeTempDir("npy-eacces-");
+    const library = makeTempDir("npy-eacces-library-");
     try {
       chmodSync(dir, 0o755);
+      chmodSync(library.dir, 0o755);
       const file = join(dir, "ro.npy"); // root's, 0644: nobody may read it, not write it
       saveNpySync(file, { data: Float64Array.of(1, 2, 3, 4), shape: [2, 2] });
       writeFileSync(join(dir, "cut.npy"), Buffer.concat([readFileSync(file), Buffer.of(1, 2)]));
@@ -184,8 +188,20 @@ test(
       chmodSync(own, 0o444);
       const ownBefore = readFileSync(own);
       const inWorkBefore = readFileSync(inWork);
-      const modUrl = entryModuleUrl("mod");
-      const cliUrl = entryModuleUrl("cli");
+      // The child imports a copy of the library in a folder `nobody` may read: the checkout
+      // may sit in one it may not (a `mktemp -d` clone is 0700).
+      const source = (url: string) => fileURLToPath(url);
+      const from = dirname(source(entryModuleUrl("mod")));
+      const copy = join(library.dir, "library");
+      for (const name of readdirSync(from)) {
+        if (/^(mod|core|cli)\.(ts|js)$/.test(name) || ["cli", "lib", "dtypes"].includes(name)) {
+          cpSync(join(from, name), join(copy, name), { recursive: true });
+        }
+      }
+      writeFileSync(join(copy, "package.json"), JSON.stringify({ type: "module" }));
+      const inCopy = (url: string) => pathToFileURL(join(copy, basename(source(url)))).href;
+      const modUrl = inCopy(entryModuleUrl("mod"));
+      const cliUrl = inCopy(entryModuleUrl("cli"));
       const script = join(dir, "work", "child.mjs");
       writeFileSync(
         script,
@@ -299,6 +315,7 @@ console.log(JSON.stringify(out));
       assert.equal(existsSync(own + ".lock"), false);
     } finally {
       cleanup();
+      library.cleanup();
     }
   },
 );
