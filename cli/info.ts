@@ -7,9 +7,9 @@
 import { formatDescr } from "../lib/descr.ts";
 import { NpyDtypeError, NpyIOError, quote } from "../lib/errors.ts";
 import { isDirectorySync, NpyFile } from "../lib/file.ts";
-import { growthAxis, peekHeaderLength } from "../lib/header.ts";
+import { growthAxis, hasGrowthRoom, peekHeaderLength } from "../lib/header.ts";
 import { pyReprIntTuple } from "../lib/_pyliteral.ts";
-import { hasGrowthRoom, recover } from "../lib/repair.ts";
+import { recover } from "../lib/repair.ts";
 import { NpyStackReader } from "../lib/stack.ts";
 import { cutAppendSync } from "../lib/_stack_journal.ts";
 import { bytesText } from "./progress.ts";

@@ -11,6 +11,7 @@ import { type Descr, descrEquals } from "./descr.ts";
 import { NpyHeaderSpaceError, NpyShapeError, quote } from "./errors.ts";
 import {
   encodeHeader,
+  hasGrowthRoom,
   type HeaderFields,
   headerRewriter,
   type NpyVersion,
@@ -20,7 +21,6 @@ import {
 import type { Dtype, EncodeOptions } from "./registry.ts";
 import type { NpyArrayLike } from "./npy.ts";
 import type { NumberShapedHeader } from "./_header_io.ts";
-import { hasGrowthRoom } from "./repair.ts";
 import { isRawBytes, shapeText, sizeOf } from "./_chunk.ts";
 import { isTypedArray } from "./_typed.ts";
 

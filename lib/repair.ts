@@ -29,5 +29,3 @@ export {
   isAppendable,
   isAppendableSync,
 } from "./ensure_appendable.ts";
-// Importers that still take it from here (writer, CLI): its home is the header module.
-export { hasGrowthRoom } from "./header.ts";
